@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Prepare a fresh Debian 12 machine for decnet's tests and demo: Docker engine, compose v2,
+# sshd/tini/iptables for the test hosts, busybox for the lure image. Idempotent; needs root.
+set -euo pipefail
+
+log() { printf '[setup-host] %s\n' "$*"; }
+
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "apt-get install ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+install_compose() {
+  # Compose v2 is not in bookworm; Debian 13's package carries a self-contained plugin binary.
+  if docker compose version >/dev/null 2>&1; then return 0; fi
+  log "installing docker compose v2 from Debian 13's docker-compose package"
+  local w uri o
+  w=$(mktemp -d); mkdir -p "$w/lists/partial"
+  uri=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri trixie main" > "$w/sources.list"
+  o="-o Dir::Etc::SourceList=$w/sources.list -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists=$w/lists"
+  # shellcheck disable=SC2086
+  apt-get $o update -qq && (cd "$w" && apt-get $o download docker-compose >/dev/null)
+  dpkg -x "$w"/docker-compose_*.deb "$w/x"
+  install -D -m 755 "$w/x/usr/libexec/docker/cli-plugins/docker-compose" \
+    /usr/local/lib/docker/cli-plugins/docker-compose
+  rm -rf "$w"
+}
+
+start_dockerd() {
+  if docker info >/dev/null 2>&1; then return 0; fi
+  log "starting dockerd"
+  setsid -f dockerd >/var/log/dockerd.log 2>&1 </dev/null
+  for _ in $(seq 1 150); do docker info >/dev/null 2>&1 && return 0; sleep 0.2; done
+  log "dockerd did not start; see /var/log/dockerd.log"; tail -20 /var/log/dockerd.log; exit 1
+}
+
+apt_install docker.io busybox-static openssh-server openssh-client tini iproute2 iptables bc sshpass python3-venv
+install_compose
+start_dockerd
+docker compose version
+log "ready"
