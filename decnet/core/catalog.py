@@ -1,0 +1,48 @@
+"""The service catalogue (SPEC §6) and image resolution.
+
+The catalogue is data (`decnet/data/catalog.yml`); `load_catalog` parses it once. Everything
+else here is pure: resolving a service's image from the catalogue default, the site's settings
+and the topology's own overrides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+
+import yaml
+
+from decnet.models import Archetype, Catalog, ServiceSpec
+
+WILDCARD = "*"
+
+
+@cache
+def load_catalog() -> Catalog:
+    text = resources.files("decnet").joinpath("data/catalog.yml").read_text(encoding="utf-8")
+    raw = yaml.safe_load(text)
+    services = [ServiceSpec.model_validate(s) for s in raw["services"]]
+    archetypes = [Archetype.model_validate(a) for a in raw["archetypes"]]
+    return Catalog(
+        services={s.name: s for s in services},
+        archetypes={a.name: a for a in archetypes},
+    )
+
+
+def resolve_image(
+    service: str,
+    catalog: Catalog,
+    site_images: Mapping[str, str] | None = None,
+    topology_images: Mapping[str, str] | None = None,
+) -> str:
+    """The image a service runs: topology override > site override > catalogue default.
+
+    Each override map is keyed by service name, or `*` for every service.
+    """
+    for overrides in (topology_images or {}, site_images or {}):
+        if service in overrides:
+            return overrides[service]
+        if WILDCARD in overrides:
+            return overrides[WILDCARD]
+    return catalog.services[service].image

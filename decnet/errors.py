@@ -1,0 +1,137 @@
+"""The one exception tree of decnet, the issue-code registry, and the exit codes.
+
+    DecnetError                 exit 1  every expected failure: one line of cause, one of hint
+    ├── UsageError              exit 2  bad arguments that the CLI parser could not catch
+    ├── NotFound                exit 1  no topology/host/run of that name
+    ├── InvalidTopology         exit 1  validation found errors; carries the Issue list
+    ├── TopologyFileError       exit 1  a topology file is malformed (line/column) or mistyped
+    ├── VersionConflict         exit 1  expected_version did not match; carries current/expected
+    ├── IllegalTransition       exit 1  a status change the lifecycle forbids, or lost a race
+    ├── NotEditable             exit 1  the topology's status forbids this edit/delete
+    ├── AllocationError         exit 1  a subnet pool or a LAN's address space is exhausted
+    ├── EnvironmentProblem      exit 1  Docker/compose/ansible missing or unusable here
+    └── RunFailed               exit 1  an Ansible run could not even start
+
+A failed deploy is *not* an exception: it is a result (status `failed` with its reason), as
+ansible-runner reports a failed playbook. Drift uses exit 2 for "drift found" (SPEC §9); that is
+a result code, not an error, and lives with the drift command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from decnet.models import Issue, Severity
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_DRIFT = 2
+EXIT_INTERRUPTED = 130
+
+# Stable issue codes (SPEC §4). Never renumber or rename: scripts match on them.
+ISSUE_CODES: dict[str, str] = {
+    "DMZ_MISSING": "the topology has no DMZ LAN",
+    "DMZ_MULTIPLE": "more than one LAN is marked as DMZ",
+    "LAN_UNREACHABLE": "a LAN is not connected to the DMZ through bridge deckies",
+    "DECKY_NO_LAN": "a decky's home LAN is missing or it has no membership on it",
+    "NAME_INVALID": "a name does not match ^[a-z][a-z0-9-]{0,62}$",
+    "NAME_DUPLICATE": "two LANs or two deckies share a name",
+    "MEMBERSHIP_UNKNOWN_LAN": "a membership names a LAN that does not exist",
+    "MEMBERSHIP_DUPLICATE": "a decky is attached to the same LAN twice",
+    "IP_INVALID": "an IP is not a valid IPv4 address",
+    "IP_OUT_OF_SUBNET": "an IP lies outside its LAN's subnet",
+    "IP_DUPLICATE": "two memberships of one LAN share an IP",
+    "IP_RESERVED": "an IP is the network, broadcast or gateway (.1) address",
+    "IP_MISSING": "a membership has no IP (the allocator did not run)",
+    "SUBNET_INVALID": "a subnet is not an IPv4 CIDR of /16../29",
+    "SUBNET_OVERLAP": "a subnet overlaps another LAN's, here or in a live topology on the host",
+    "SERVICE_UNKNOWN": "a service is not in the catalogue",
+    "SERVICE_DUPLICATE": "a decky lists a service twice",
+    "SERVICE_CONFIG_UNDECLARED": "service_config names a service the decky does not run, or a key "
+    "the service does not declare",
+    "SERVICE_CONFIG_INVALID": "a service_config value has the wrong type",
+    "PORT_COLLISION": "a published host port clashes, within the topology or on the host",
+    "PUBLISH_INVALID": "a publish entry is not host:container[/udp]",
+    "PUBLISH_NOT_DMZ": "a decky that is not DMZ-homed publishes host ports",
+    "HOST_UNKNOWN": "the target host is not in the inventory",
+    "IMAGE_INVALID": "an image override is not a valid image reference",
+    "ARCHETYPE_UNKNOWN": "a decky's archetype is not in the catalogue",
+}
+
+
+class DecnetError(Exception):
+    """An expected failure. `str(err)` is the one-line cause; `hint` says what to do."""
+
+    exit_code = EXIT_ERROR
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class UsageError(DecnetError):
+    exit_code = EXIT_USAGE
+
+
+class NotFound(DecnetError):
+    pass
+
+
+class InvalidTopology(DecnetError):
+    def __init__(self, issues: Sequence[Issue], subject: str = "topology") -> None:
+        errors = [i for i in issues if i.severity is Severity.ERROR]
+        first = errors[0] if errors else None
+        detail = f": {first.code} at {first.path}: {first.message}" if first else ""
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(
+            f"{subject} is invalid{detail}{more}",
+            hint="run `decnet topology validate` to list every problem",
+        )
+        self.issues = list(issues)
+
+
+class TopologyFileError(DecnetError):
+    def __init__(self, message: str, *, line: int | None = None, column: int | None = None,
+                 field: str | None = None, source: str = "topology file") -> None:
+        where = f"{source}"
+        if line is not None:
+            where += f":{line}" + (f":{column}" if column is not None else "")
+        prefix = f"{where}: " + (f"{field}: " if field else "")
+        super().__init__(prefix + message, hint="see docs/topology-file.md for the format")
+        self.line, self.column, self.field = line, column, field
+
+
+class VersionConflict(DecnetError):
+    def __init__(self, name: str, current: int, expected: int) -> None:
+        super().__init__(
+            f"topology {name!r} is at version {current}, not the expected {expected}",
+            hint="reload the topology and retry with the current version",
+        )
+        self.current, self.expected = current, expected
+
+
+class IllegalTransition(DecnetError):
+    def __init__(self, name: str, current: str, wanted: str, reason: str = "") -> None:
+        why = f" ({reason})" if reason else ""
+        super().__init__(
+            f"topology {name!r} cannot go from {current} to {wanted}{why}",
+            hint="check `decnet status NAME`; a stuck deploy recovers with --force",
+        )
+        self.current, self.wanted = current, wanted
+
+
+class NotEditable(DecnetError):
+    pass
+
+
+class AllocationError(DecnetError):
+    pass
+
+
+class EnvironmentProblem(DecnetError):
+    pass
+
+
+class RunFailed(DecnetError):
+    pass

@@ -1,0 +1,207 @@
+"""Pydantic models shared by every layer.
+
+The core works on names, never on database ids: a LAN is referenced by its name inside its
+topology, a decky likewise. The store maps names to ids at its edge.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+"""Names that reach shells, file paths, YAML and Docker object names (SPEC §2)."""
+
+SERVICE_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+PUBLISH_RE = re.compile(r"^(?P<host>\d{1,5}):(?P<container>\d{1,5})(?:/(?P<proto>tcp|udp))?$")
+IMAGE_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._/:@-]{0,254}$")
+
+ConfigValue = str | int | bool
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    DEPLOYING = "deploying"
+    ACTIVE = "active"
+    DEGRADED = "degraded"
+    FAILED = "failed"
+    TEARING_DOWN = "tearing_down"
+    TORN_DOWN = "torn_down"
+
+
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.PENDING: frozenset({Status.DEPLOYING, Status.TORN_DOWN}),
+    Status.DEPLOYING: frozenset(
+        {Status.ACTIVE, Status.DEGRADED, Status.FAILED, Status.TEARING_DOWN}
+    ),
+    Status.ACTIVE: frozenset({Status.DEPLOYING, Status.DEGRADED, Status.TEARING_DOWN}),
+    Status.DEGRADED: frozenset({Status.DEPLOYING, Status.ACTIVE, Status.TEARING_DOWN}),
+    Status.FAILED: frozenset({Status.DEPLOYING, Status.TEARING_DOWN}),
+    Status.TEARING_DOWN: frozenset({Status.TORN_DOWN, Status.FAILED}),
+    Status.TORN_DOWN: frozenset(),
+}
+"""The lifecycle of SPEC §3: which status may follow which."""
+
+EDITABLE = frozenset({Status.PENDING})
+MUTABLE = frozenset({Status.ACTIVE, Status.DEGRADED})
+DELETABLE = frozenset({Status.PENDING, Status.FAILED, Status.TORN_DOWN})
+LIVE = frozenset(set(Status) - {Status.TORN_DOWN})
+"""Statuses whose subnets and published ports stay claimed on their host."""
+
+
+# --- service catalogue (SPEC §6) -------------------------------------------------------------
+
+
+class Port(_Model):
+    port: int = Field(ge=1, le=65535)
+    proto: Literal["tcp", "udp"] = "tcp"
+
+    def __str__(self) -> str:
+        return f"{self.port}/{self.proto}"
+
+
+class ConfigParam(_Model):
+    key: str = Field(pattern=SERVICE_KEY_RE.pattern)
+    type: Literal["str", "int", "bool"]
+    default: ConfigValue | None = None
+    secret: bool = False
+    env: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,62}$")
+    """The container environment variable the value is passed in."""
+    description: str = ""
+
+
+class ServiceSpec(_Model):
+    name: str = Field(pattern=NAME_RE.pattern)
+    description: str = ""
+    ports: list[Port]
+    image: str = Field(pattern=IMAGE_RE.pattern)
+    params: list[ConfigParam] = []
+    cap_add: list[str] = []
+
+    def param(self, key: str) -> ConfigParam | None:
+        return next((p for p in self.params if p.key == key), None)
+
+
+class Archetype(_Model):
+    name: str = Field(pattern=NAME_RE.pattern)
+    description: str = ""
+    services: list[str]
+
+
+class Catalog(_Model):
+    services: dict[str, ServiceSpec]
+    archetypes: dict[str, Archetype]
+
+
+# --- topology --------------------------------------------------------------------------------
+
+
+class Lan(_Model):
+    name: str
+    subnet: str | None = None
+    """IPv4 CIDR; None until the allocator assigns one."""
+    is_dmz: bool = False
+    x: float | None = None
+    y: float | None = None
+    w: float | None = None
+    h: float | None = None
+
+
+class Membership(_Model):
+    lan: str
+    ip: str | None = None
+    """None until the allocator assigns one; a set value is pinned."""
+
+
+class Decky(_Model):
+    name: str
+    home_lan: str
+    memberships: list[Membership]
+    """Every LAN the decky is attached to, the home LAN included."""
+    services: list[str] = []
+    service_config: dict[str, dict[str, ConfigValue]] = {}
+    archetype: str | None = None
+    forwards_l3: bool = False
+    publish: list[str] = []
+    """Host port mappings, `host:container[/udp]`; gateways (DMZ-homed deckies) only."""
+    x: float | None = None
+    y: float | None = None
+
+    def ip_on(self, lan: str) -> str | None:
+        return next((m.ip for m in self.memberships if m.lan == lan), None)
+
+
+class GeneratorParams(_Model):
+    """Bounded parameters of the generator (SPEC §4); stored with the topology as `config`."""
+
+    name: str
+    depth: int = Field(default=2, ge=1, le=16)
+    branching: int = Field(default=2, ge=1, le=8)
+    deckies_min: int = Field(default=1, ge=0, le=64)
+    deckies_max: int = Field(default=3, ge=0, le=64)
+    forward_p: float = Field(default=0.5, ge=0.0, le=1.0)
+    cross_p: float = Field(default=0.0, ge=0.0, le=1.0)
+    services: list[str] | None = None
+    """Explicit services for every decky; None picks archetypes from the catalogue."""
+    subnet_pool: str = "10.192.0.0/12"
+    seed: int = Field(default=0, ge=0, le=2**63 - 1)
+
+
+class Topology(_Model):
+    """The whole aggregate: what the store loads and saves, what the core works on."""
+
+    name: str
+    status: Status = Status.PENDING
+    version: int = 1
+    host: str = "localhost"
+    config: dict[str, Any] = {}
+    """Generator parameters (with seed) when generated; empty for hand-written files."""
+    images: dict[str, str] = {}
+    """Per-service image overrides for this topology (service name or `*` -> image ref)."""
+    needs_resync: bool = False
+    lans: list[Lan] = []
+    deckies: list[Decky] = []
+    created_at: str | None = None
+    status_changed_at: str | None = None
+
+    def lan(self, name: str) -> Lan | None:
+        return next((lan for lan in self.lans if lan.name == name), None)
+
+    def decky(self, name: str) -> Decky | None:
+        return next((d for d in self.deckies if d.name == name), None)
+
+    def dmz(self) -> Lan | None:
+        return next((lan for lan in self.lans if lan.is_dmz), None)
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class Issue(_Model):
+    """One problem found by validation: data, never printed by the core."""
+
+    code: str
+    severity: Severity = Severity.ERROR
+    message: str
+    path: str
+    """Where: `lans[2].subnet`, `deckies[web-1].memberships[0].ip`, `host`, …"""
+
+
+class HostContext(_Model):
+    """What the validator needs to know beyond the topology itself (comes from store/inventory)."""
+
+    claimed_subnets: dict[str, str] = {}
+    """subnet CIDR -> name of the other live topology on the same host that claims it."""
+    claimed_ports: dict[str, str] = {}
+    """`port/proto` published on the host -> name of the other live topology that publishes it."""
+    inventory_hosts: frozenset[str] | None = None
+    """Hosts of the inventory; None when no inventory is consulted (HOST_UNKNOWN not checked)."""

@@ -1,0 +1,63 @@
+"""Site settings, read from the environment once, at the shell's edge (never at import).
+
+| variable           | default                                   | meaning                          |
+|--------------------|-------------------------------------------|----------------------------------|
+| DECNET_DB          | $XDG_DATA_HOME/decnet/decnet.db           | the SQLite file (source of truth)|
+| DECNET_HOME        | $XDG_DATA_HOME/decnet                     | run artifacts, bundles           |
+| DECNET_INVENTORY   | <repo>/inventory/localhost.yml            | Ansible inventory                |
+| DECNET_IMAGES      | (none)                                    | image overrides: `ssh=reg/x:1,*=decnet-lure:0.1` |
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from decnet.errors import UsageError
+from decnet.models import IMAGE_RE, NAME_RE
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""Where playbooks/, roles/, templates/ and inventory/ live (the source checkout)."""
+
+_IMAGE_KEY = re.compile(rf"{NAME_RE.pattern[:-1]}$|^\*$")
+
+
+def _data_home(env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME", "/root")) / ".local" / "share")
+    return Path(base) / "decnet"
+
+
+def parse_image_overrides(text: str, source: str = "DECNET_IMAGES") -> dict[str, str]:
+    """`ssh=registry/cowrie:2,*=decnet-lure:0.1` -> {"ssh": ..., "*": ...}."""
+    out: dict[str, str] = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, image = item.partition("=")
+        if not sep or not _IMAGE_KEY.match(key) or not IMAGE_RE.match(image):
+            raise UsageError(
+                f"{source}: bad entry {item!r}",
+                hint="write SERVICE=IMAGE pairs separated by commas, e.g. ssh=reg/ssh:1,*=decnet-lure:0.1",
+            )
+        out[key] = image
+    return out
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: Path
+    home: Path
+    inventory: Path
+    site_images: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        home = Path(env["DECNET_HOME"]) if env.get("DECNET_HOME") else _data_home(env)
+        return cls(
+            db_path=Path(env.get("DECNET_DB") or home / "decnet.db"),
+            home=home,
+            inventory=Path(env.get("DECNET_INVENTORY") or PROJECT_ROOT / "inventory" / "localhost.yml"),
+            site_images=parse_image_overrides(env.get("DECNET_IMAGES", "")),
+        )
