@@ -1,0 +1,276 @@
+"""The Ansible edge: run one of our playbooks through ansible-runner's Python API.
+
+`run_playbook(job, on_event, should_cancel) -> RunResult`. A failed playbook is a result, not an
+exception (as ansible-runner reports it); only a run that cannot start raises `RunFailed`.
+Every run gets a fresh private data dir, since a reused one leaks old extravars.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from decnet.errors import RunFailed
+from decnet.settings import PROJECT_ROOT
+
+PLAYBOOKS = PROJECT_ROOT / "playbooks"
+MASK = "********"
+
+
+@dataclass(frozen=True)
+class PlaybookJob:
+    playbook: str
+    """File name under playbooks/, e.g. `deploy.yml`."""
+    inventory: Path
+    data_dir: Path
+    """A fresh, private directory for this run (artifacts land in `data_dir/artifacts`)."""
+    extravars: Mapping[str, Any] = field(default_factory=dict)
+    limit: str | None = None
+    forks: int = 5
+    check: bool = False
+    secrets: frozenset[str] = frozenset()
+    """Values to scrub from every message kept or shown."""
+    timeout: int | None = None
+
+
+@dataclass(frozen=True)
+class RunnerEvent:
+    """One task-level happening, already scrubbed: what the event bus and the display see."""
+
+    kind: str
+    """task_start | ok | changed | failed | unreachable | skipped | stats"""
+    host: str | None = None
+    task: str = ""
+    item: str | None = None
+    msg: str = ""
+
+
+@dataclass
+class ItemOutcome:
+    status: str
+    """ok | changed | failed | skipped"""
+    msg: str = ""
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class HostOutcome:
+    ok: int = 0
+    changed: int = 0
+    failures: int = 0
+    unreachable: bool = False
+    skipped: int = 0
+    messages: list[str] = field(default_factory=list)
+    items: dict[str, ItemOutcome] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "changed": self.changed,
+            "failures": self.failures,
+            "unreachable": self.unreachable,
+            "skipped": self.skipped,
+        }
+
+
+@dataclass
+class RunResult:
+    status: str
+    """successful | failed | canceled | timeout | error (ansible-runner's words)"""
+    rc: int
+    hosts: dict[str, HostOutcome]
+    artifact_dir: Path
+    duration: float
+
+    def host(self, name: str) -> HostOutcome:
+        return self.hosts.setdefault(name, HostOutcome())
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
+
+
+# Result keys worth keeping from our module's return value; everything else is dropped.
+_KEPT_RESULT_KEYS = ("changed", "containers", "applied_hash", "msg", "recreated", "state")
+
+
+def _message(res: Mapping[str, Any]) -> str:
+    msg = res.get("msg") or res.get("stderr") or res.get("reason") or ""
+    if not isinstance(msg, str):
+        msg = str(msg)
+    return msg.strip().splitlines()[-1] if msg.strip() else ""
+
+
+class _Collector:
+    """Turns ansible-runner's raw events into outcomes and scrubbed `RunnerEvent`s."""
+
+    def __init__(self, job: PlaybookJob, on_event: Callable[[RunnerEvent], None]) -> None:
+        self.job, self.on_event = job, on_event
+        self.hosts: dict[str, HostOutcome] = {}
+
+    def __call__(self, raw: dict[str, Any]) -> bool:
+        kind = raw.get("event", "")
+        data = raw.get("event_data") or {}
+        handler = _HANDLERS.get(kind)
+        if handler is not None:
+            handler(self, data)
+        return True  # False would make ansible-runner drop the event from its artifacts
+
+    def _host(self, data: Mapping[str, Any]) -> tuple[str, HostOutcome]:
+        host = str(data.get("host", ""))
+        return host, self.hosts.setdefault(host, HostOutcome())
+
+    def emit(self, kind: str, data: Mapping[str, Any], msg: str = "", item: str | None = None) -> None:
+        host = data.get("host")
+        self.on_event(
+            RunnerEvent(
+                kind=kind,
+                host=str(host) if host else None,
+                task=str(data.get("task", "")),
+                item=item,
+                msg=scrub(msg, self.job.secrets),
+            )
+        )
+
+    def task_start(self, data: Mapping[str, Any]) -> None:
+        self.emit("task_start", data)
+
+    def ok(self, data: Mapping[str, Any]) -> None:
+        _, outcome = self._host(data)
+        res = data.get("res") or {}
+        facts = (res.get("ansible_facts") or {}).get("ansible_local")
+        if facts is not None:
+            outcome.facts = dict(facts)
+        self.emit("changed" if res.get("changed") else "ok", data, _message(res))
+
+    def failed(self, data: Mapping[str, Any]) -> None:
+        if data.get("ignore_errors"):
+            return
+        _, outcome = self._host(data)
+        msg = scrub(_message(data.get("res") or {}), self.job.secrets)
+        outcome.messages.append(f"{data.get('task', '')}: {msg}")
+        self.emit("failed", data, msg)
+
+    def unreachable(self, data: Mapping[str, Any]) -> None:
+        _, outcome = self._host(data)
+        outcome.unreachable = True
+        msg = scrub(_message(data.get("res") or {}), self.job.secrets)
+        outcome.messages.append(f"unreachable: {msg}")
+        self.emit("unreachable", data, msg)
+
+    def item(self, data: Mapping[str, Any], status: str) -> None:
+        _, outcome = self._host(data)
+        res = data.get("res") or {}
+        label = str(res.get("_ansible_item_label", res.get("item", "")))
+        if status == "ok" and res.get("changed"):
+            status = "changed"
+        msg = scrub(_message(res), self.job.secrets)
+        kept = {k: res[k] for k in _KEPT_RESULT_KEYS if k in res}
+        outcome.items[label] = ItemOutcome(status=status, msg=msg, result=kept)
+        self.emit(status, data, msg, item=label)
+
+    def stats(self, data: Mapping[str, Any]) -> None:
+        for key, attr in (("ok", "ok"), ("changed", "changed"), ("failures", "failures"),
+                          ("skipped", "skipped")):
+            for host, count in (data.get(key) or {}).items():
+                setattr(self.hosts.setdefault(host, HostOutcome()), attr, int(count))
+        for host in data.get("dark") or {}:
+            self.hosts.setdefault(host, HostOutcome()).unreachable = True
+        self.emit("stats", data)
+
+
+_HANDLERS: dict[str, Callable[[_Collector, Mapping[str, Any]], None]] = {
+    "playbook_on_task_start": _Collector.task_start,
+    "runner_on_ok": _Collector.ok,
+    "runner_on_failed": _Collector.failed,
+    "runner_on_unreachable": _Collector.unreachable,
+    "runner_item_on_ok": lambda c, d: c.item(d, "ok"),
+    "runner_item_on_failed": lambda c, d: c.item(d, "failed"),
+    "runner_item_on_skipped": lambda c, d: c.item(d, "skipped"),
+    "playbook_on_stats": _Collector.stats,
+}
+
+
+def ansible_env(forks: int) -> dict[str, str]:
+    """The environment of every run: our config, our roles, pipelining; never a secret."""
+    venv_bin = str(Path(sys.executable).parent)
+    return {
+        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "ANSIBLE_CONFIG": str(PROJECT_ROOT / "ansible.cfg"),
+        "ANSIBLE_ROLES_PATH": str(PROJECT_ROOT / "roles"),
+        "ANSIBLE_PIPELINING": "True",
+        "ANSIBLE_FORKS": str(forks),
+        "ANSIBLE_HOST_KEY_CHECKING": "False",
+        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        "ANSIBLE_NOCOLOR": "1",
+    }
+
+
+def run_playbook(
+    job: PlaybookJob,
+    on_event: Callable[[RunnerEvent], None] = lambda _e: None,
+    should_cancel: Callable[[], bool] = lambda: False,
+) -> RunResult:
+    import ansible_runner  # imported here: it is slow, and only runs need it
+
+    playbook = PLAYBOOKS / job.playbook
+    if not playbook.is_file():
+        raise RunFailed(f"playbook {playbook} not found", hint="run decnet from its source checkout")
+    job.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    collector = _Collector(job, on_event)
+    started = time.monotonic()
+    try:
+        runner = ansible_runner.run(
+            private_data_dir=str(job.data_dir),
+            playbook=str(playbook),
+            inventory=str(job.inventory),
+            extravars=dict(job.extravars),
+            limit=job.limit,
+            forks=job.forks,
+            cmdline="--check --diff" if job.check else None,
+            envvars=ansible_env(job.forks),
+            event_handler=collector,
+            cancel_callback=should_cancel,
+            quiet=True,
+            suppress_env_files=True,
+            timeout=job.timeout,
+            ident="run",
+        )
+    except Exception as exc:  # ansible-runner raises assorted errors when it cannot start
+        raise RunFailed(f"ansible-runner could not start: {exc}", hint="check the inventory") from exc
+    return RunResult(
+        status=str(runner.status),
+        rc=int(runner.rc if runner.rc is not None else -1),
+        hosts=collector.hosts,
+        artifact_dir=Path(runner.config.artifact_dir),
+        duration=time.monotonic() - started,
+    )
+
+
+def scrub_tree(root: Path, secrets: Iterable[str]) -> int:
+    """Replace every secret in the kept artifacts; returns how many files changed."""
+    values = [s for s in secrets if s]
+    if not values or not root.exists():
+        return 0
+    changed = 0
+    for path in root.rglob("*"):
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        clean = scrub(text, values)
+        if clean != text:
+            path.write_text(clean, encoding="utf-8")
+            changed += 1
+    return changed
