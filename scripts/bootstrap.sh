@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The two newcomer commands (see README.md), on a fresh Debian 12 machine as root:
+#   scripts/bootstrap.sh demo   install everything, then deploy the demo topology locally
+#   scripts/bootstrap.sh test   install everything (with dev tools), then run every check
+set -euo pipefail
+cd "$(dirname "$(readlink -f "$0")")/.."
+what=${1:-}
+case $what in demo|test) ;; *) echo "usage: $0 demo|test" >&2; exit 2 ;; esac
+
+bash scripts/setup-host.sh
+[ -x .venv/bin/python ] || python3 -m venv .venv
+extras=""; [ "$what" = test ] && extras="[dev]"
+.venv/bin/pip install -q --disable-pip-version-check -e ".$extras"
+export PATH="$PWD/.venv/bin:$PATH"
+decnet image build --if-missing
+
+if [ "$what" = demo ]; then
+  exec decnet demo
+fi
+exec bash scripts/check.sh
