@@ -150,6 +150,8 @@ class GeneratorParams(_Model):
     cross_p: float = Field(default=0.0, ge=0.0, le=1.0)
     services: list[str] | None = None
     """Explicit services for every decky; None picks archetypes from the catalogue."""
+    publish: list[str] = []
+    """Host port mappings for the DMZ gateway decky (`2222:22`); empty publishes nothing."""
     subnet_pool: str = "10.192.0.0/12"
     seed: int = Field(default=0, ge=0, le=2**63 - 1)
 
