@@ -1,0 +1,140 @@
+"""Numbered schema migrations (SPEC §2).
+
+Each migration runs in its own transaction and is recorded in `schema_migration`. Never edit a
+released migration: append a new one. `executescript` is not used because it commits implicitly,
+which would break the one-transaction-per-migration guarantee.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    number: int
+    name: str
+    apply: Callable[[sqlite3.Connection], None]
+
+
+def _sql(*statements: str) -> Callable[[sqlite3.Connection], None]:
+    def apply(conn: sqlite3.Connection) -> None:
+        for statement in statements:
+            conn.execute(statement)
+
+    return apply
+
+
+_INITIAL = _sql(
+    """CREATE TABLE topology (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        status TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1,
+        target_host TEXT NOT NULL,
+        config TEXT NOT NULL DEFAULT '{}',
+        images TEXT NOT NULL DEFAULT '{}',
+        needs_resync INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        status_changed_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX topology_host ON topology (target_host, status)",
+    """CREATE TABLE lan (
+        id TEXT PRIMARY KEY,
+        topology_id TEXT NOT NULL REFERENCES topology (id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        subnet TEXT NOT NULL,
+        is_dmz INTEGER NOT NULL DEFAULT 0,
+        x REAL, y REAL, w REAL, h REAL,
+        UNIQUE (topology_id, name)
+    )""",
+    """CREATE TABLE decky (
+        id TEXT PRIMARY KEY,
+        topology_id TEXT NOT NULL REFERENCES topology (id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        home_lan_id TEXT NOT NULL REFERENCES lan (id),
+        services TEXT NOT NULL DEFAULT '[]',
+        service_config TEXT NOT NULL DEFAULT '{}',
+        archetype TEXT,
+        forwards_l3 INTEGER NOT NULL DEFAULT 0,
+        publish TEXT NOT NULL DEFAULT '[]',
+        x REAL, y REAL,
+        UNIQUE (topology_id, name)
+    )""",
+    # FK child columns need their own index, or every parent delete scans the child table.
+    "CREATE INDEX decky_home_lan ON decky (home_lan_id)",
+    # A rowid table on purpose: rowid order is insertion order, which keeps each decky's
+    # memberships in the order the model lists them.
+    """CREATE TABLE membership (
+        decky_id TEXT NOT NULL REFERENCES decky (id) ON DELETE CASCADE,
+        lan_id TEXT NOT NULL REFERENCES lan (id) ON DELETE CASCADE,
+        ip TEXT NOT NULL,
+        PRIMARY KEY (decky_id, lan_id),
+        UNIQUE (lan_id, ip)
+    )""",
+    """CREATE TABLE status_event (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        topology_id TEXT NOT NULL REFERENCES topology (id) ON DELETE CASCADE,
+        from_status TEXT NOT NULL,
+        to_status TEXT NOT NULL,
+        at TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT ''
+    )""",
+    "CREATE INDEX status_event_topology ON status_event (topology_id, id)",
+    """CREATE TABLE mutation (
+        id TEXT PRIMARY KEY,
+        topology_id TEXT NOT NULL REFERENCES topology (id) ON DELETE CASCADE,
+        op TEXT NOT NULL,
+        payload TEXT NOT NULL DEFAULT '{}',
+        state TEXT NOT NULL DEFAULT 'pending',
+        requested_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        reason TEXT,
+        lease_owner TEXT,
+        lease_expires_at TEXT
+    )""",
+    "CREATE INDEX mutation_state ON mutation (state, topology_id)",
+    "CREATE INDEX mutation_topology ON mutation (topology_id)",
+    # No FK on topology_id: events outlive a deleted topology, so the name is kept as well.
+    """CREATE TABLE event (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        topology_id TEXT,
+        topology TEXT,
+        type TEXT NOT NULL,
+        payload TEXT NOT NULL DEFAULT '{}'
+    )""",
+    "CREATE INDEX event_topology_id ON event (topology_id, id)",
+    "CREATE INDEX event_topology ON event (topology, id)",
+    """CREATE TABLE run (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        hosts TEXT NOT NULL DEFAULT '[]',
+        topologies TEXT NOT NULL DEFAULT '[]',
+        status TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        lease_expires_at TEXT,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        stats TEXT NOT NULL DEFAULT '{}',
+        artifact_dir TEXT NOT NULL,
+        error TEXT
+    )""",
+    "CREATE INDEX run_started ON run (started_at)",
+    """CREATE TABLE host_report (
+        host TEXT PRIMARY KEY,
+        report TEXT NOT NULL DEFAULT '{}',
+        gathered_at TEXT NOT NULL,
+        reachable INTEGER NOT NULL,
+        error TEXT
+    )""",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _INITIAL),)
+"""Every migration this version of decnet knows, in order; numbers are 1..N without gaps."""
+
+LATEST = MIGRATIONS[-1].number

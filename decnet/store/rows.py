@@ -1,0 +1,68 @@
+"""Read models the store returns besides `Topology` (plain data, no behaviour)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from decnet.models import Status
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TopologySummary(_Row):
+    name: str
+    status: Status
+    version: int
+    host: str
+    lans: int
+    deckies: int
+    needs_resync: bool
+    created_at: str
+    status_changed_at: str
+
+
+class StatusEventRow(_Row):
+    from_status: Status
+    to_status: Status
+    at: str
+    reason: str
+
+
+class EventRow(_Row):
+    id: int
+    at: str
+    topic: str
+    topology: str | None
+    type: str
+    payload: dict[str, Any]
+
+
+RUNNING = "running"
+"""The status of a run from `start_run` until `finish_run`."""
+
+
+class RunRow(_Row):
+    id: str
+    kind: str
+    hosts: list[str]
+    topologies: list[str]
+    status: str
+    owner: str
+    lease_expires_at: str | None
+    started_at: str
+    finished_at: str | None
+    stats: dict[str, Any]
+    artifact_dir: str
+    error: str | None
+
+
+class HostReportRow(_Row):
+    host: str
+    report: dict[str, Any]
+    gathered_at: str
+    reachable: bool
+    error: str | None

@@ -1,0 +1,250 @@
+"""`Store`: the one gateway to the SQLite file (docs/design.md, SPEC §2-§3).
+
+Every write runs in one `BEGIN IMMEDIATE` transaction: checks (existence, status, version) are
+read under the write lock, so a check and the write it guards can never be split by another
+process. A failed check raises before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from decnet.errors import DecnetError, IllegalTransition, NotEditable, VersionConflict
+from decnet.models import (
+    DELETABLE,
+    EDITABLE,
+    LIVE,
+    NAME_RE,
+    PUBLISH_RE,
+    TRANSITIONS,
+    HostContext,
+    Status,
+    Topology,
+)
+from decnet.store import events, topologies
+from decnet.store.rows import (
+    EventRow,
+    StatusEventRow,
+    TopologySummary,
+)
+from decnet.store.runs import RunsMixin
+from decnet.store.topologies import TopologyRef, dumps, new_id
+
+_INTEGRITY_HINT = "run `decnet topology validate` to list every problem"
+
+
+class Store(RunsMixin):
+    """The SQLite store: topologies and events here, runs and host reports in RunsMixin."""
+
+    # --- topologies ----------------------------------------------------------------------
+
+    def host_context(
+        self,
+        host: str,
+        *,
+        exclude: str | None = None,
+        inventory_hosts: Iterable[str] | None = None,
+    ) -> HostContext:
+        """Subnets and `port/proto` published by the OTHER live topologies on `host`."""
+        where = f"t.target_host = ? AND t.name IS NOT ? AND t.status IN ({_marks(LIVE)})"
+        params = (host, exclude, *sorted(LIVE))
+        subnets = self.conn.execute(
+            f"SELECT l.subnet, t.name FROM lan l JOIN topology t ON t.id = l.topology_id "
+            f"WHERE {where} ORDER BY t.name, l.rowid",
+            params,
+        )
+        published = self.conn.execute(
+            f"SELECT d.publish, t.name FROM decky d JOIN topology t ON t.id = d.topology_id "
+            f"WHERE {where} AND d.publish != '[]' ORDER BY t.name, d.rowid",
+            params,
+        )
+        return HostContext(
+            claimed_subnets={subnet: name for subnet, name in subnets},
+            claimed_ports=_claimed_ports(published),
+            inventory_hosts=None if inventory_hosts is None else frozenset(inventory_hosts),
+        )
+
+    def insert_topology(self, t: Topology) -> Topology:
+        """Store a fully allocated topology at version 1; returns it as `get_topology` does."""
+        if not NAME_RE.match(t.name):
+            raise DecnetError(
+                f"topology name {t.name!r} is invalid",
+                hint="use lower-case letters, digits and '-', starting with a letter",
+            )
+        topology_id = new_id()
+        rows = topologies.child_rows(t, topology_id)
+        now = self._now()
+        with self.transaction() as conn, _integrity(t.name):
+            if conn.execute("SELECT 1 FROM topology WHERE name = ?", (t.name,)).fetchone():
+                raise DecnetError(
+                    f"topology {t.name!r} already exists",
+                    hint="choose another name, or delete it with `decnet topology delete`",
+                )
+            conn.execute(
+                "INSERT INTO topology (id, name, status, version, target_host, config, images, "
+                "needs_resync, created_at, status_changed_at) VALUES (?,?,?,1,?,?,?,?,?,?)",
+                (topology_id, t.name, Status(t.status), t.host, dumps(t.config),
+                 dumps(t.images), t.needs_resync, now, now),
+            )  # fmt: skip
+            topologies.write_children(conn, rows)
+            self._event(conn, "topology.created", {"version": 1}, t.name, topology_id, now)
+        return self.get_topology(t.name)
+
+    def get_topology(self, name: str) -> Topology:
+        with self._snapshot() as conn:
+            return topologies.load(conn, name)
+
+    def list_topologies(self) -> list[TopologySummary]:
+        rows = self.db.query(
+            "SELECT t.name, t.status, t.version, t.target_host AS host, t.needs_resync, "
+            "t.created_at, t.status_changed_at, "
+            "(SELECT count(*) FROM lan WHERE topology_id = t.id) AS lans, "
+            "(SELECT count(*) FROM decky WHERE topology_id = t.id) AS deckies "
+            "FROM topology t ORDER BY t.name"
+        )
+        return [TopologySummary(**row) for row in rows]
+
+    def replace_topology(self, t: Topology, expected_version: int | None = None) -> Topology:
+        """Replace the design of a pending topology (host, config, images, LANs, deckies).
+
+        Status, needs_resync and created_at stay; LAN and decky ids are kept by name."""
+        with self.transaction() as conn, _integrity(t.name):
+            ref = self._writable(conn, t.name, expected_version, EDITABLE, "edited")
+            rows = topologies.child_rows(t, ref.id, topologies.child_ids(conn, ref.id))
+            # Deckies first: their home_lan_id references the LANs.
+            conn.execute("DELETE FROM decky WHERE topology_id = ?", (ref.id,))
+            conn.execute("DELETE FROM lan WHERE topology_id = ?", (ref.id,))
+            topologies.write_children(conn, rows)
+            conn.execute(
+                "UPDATE topology SET target_host = ?, config = ?, images = ?, "
+                "version = version + 1 WHERE id = ?",
+                (t.host, dumps(t.config), dumps(t.images), ref.id),
+            )
+            payload = {"version": ref.version + 1}
+            self._event(conn, "topology.updated", payload, t.name, ref.id, self._now())
+            return self.get_topology(t.name)
+
+    def delete_topology(self, name: str, expected_version: int | None = None) -> None:
+        """Remove the topology and every row of it (children cascade) in one transaction."""
+        with self.transaction() as conn:
+            ref = self._writable(conn, name, expected_version, DELETABLE, "deleted")
+            conn.execute("DELETE FROM topology WHERE id = ?", (ref.id,))
+            self._event(conn, "topology.deleted", {"version": ref.version}, name, ref.id)
+
+    def _writable(
+        self,
+        conn: sqlite3.Connection,
+        name: str,
+        expected_version: int | None,
+        allowed: frozenset[Status],
+        verb: str,
+    ) -> TopologyRef:
+        ref = topologies.find(conn, name)
+        if expected_version is not None and ref.version != expected_version:
+            raise VersionConflict(name, ref.version, expected_version)
+        if ref.status not in allowed:
+            states = ", ".join(sorted(allowed))
+            raise NotEditable(
+                f"topology {name!r} is {ref.status}; it can be {verb} only when {states}",
+                hint=f"check `decnet topology show {name}`; tear it down first if it is live",
+            )
+        return ref
+
+    def transition(
+        self,
+        name: str,
+        to: Status | str,
+        *,
+        reason: str,
+        expected_from: Status | str | None = None,
+    ) -> Topology:
+        """Compare-and-set the status; status_event + event in the same transaction."""
+        wanted = Status(to)
+        with self.transaction() as conn:
+            ref = topologies.find(conn, name)
+            current = ref.status
+            if expected_from is not None and current != Status(expected_from):
+                why = f"expected {Status(expected_from)}"
+                raise IllegalTransition(name, current, wanted, why)
+            if wanted not in TRANSITIONS[current]:
+                raise IllegalTransition(name, current, wanted, reason)
+            now = self._now()
+            cursor = conn.execute(
+                "UPDATE topology SET status = ?, status_changed_at = ? "
+                "WHERE name = ? AND status = ?",
+                (wanted, now, name, current),
+            )
+            if cursor.rowcount != 1:  # lost a race; the transaction rolls back
+                raise IllegalTransition(name, current, wanted, "status changed concurrently")
+            conn.execute(
+                "INSERT INTO status_event (topology_id, from_status, to_status, at, reason) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (ref.id, current, wanted, now, reason),
+            )
+            payload = {"from": str(current), "to": str(wanted), "reason": reason}
+            self._event(conn, "topology.status", payload, name, ref.id, now)
+            return self.get_topology(name)
+
+    def set_needs_resync(self, name: str, value: bool) -> None:
+        """Operational flag (drift found / resynced): not a design change, no version bump."""
+        with self.transaction() as conn:
+            ref = topologies.find(conn, name)
+            conn.execute("UPDATE topology SET needs_resync = ? WHERE id = ?", (value, ref.id))
+
+    def status_events(self, name: str, limit: int = 20) -> list[StatusEventRow]:
+        """The last `limit` status changes of a topology, newest first."""
+        ref = topologies.find(self.conn, name)
+        rows = self.conn.execute(
+            "SELECT from_status, to_status, at, reason FROM status_event "
+            "WHERE topology_id = ? ORDER BY id DESC LIMIT ?",
+            (ref.id, limit),
+        )
+        return [StatusEventRow(from_status=f, to_status=t, at=at, reason=r) for f, t, at, r in rows]
+
+    # --- events --------------------------------------------------------------------------
+
+    def append_event(
+        self,
+        type: str,
+        payload: Mapping[str, Any],
+        *,
+        topology: str | None = None,
+        topic: str = "topology",
+    ) -> int:
+        with self.transaction() as conn:
+            row = conn.execute("SELECT id FROM topology WHERE name = ?", (topology,)).fetchone()
+            return self._event(conn, type, payload, topology, row[0] if row else None, topic=topic)
+
+    def events_since(
+        self, after_id: int, *, topology: str | None = None, limit: int = 1000
+    ) -> list[EventRow]:
+        return events.since(self.conn, after_id, topology, limit)
+
+
+def _marks(values: Iterable[object]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+def _claimed_ports(rows: Iterable[tuple[str, str]]) -> dict[str, str]:
+    claimed: dict[str, str] = {}
+    for publish, name in rows:
+        for entry in json.loads(publish):
+            match = PUBLISH_RE.match(entry)
+            if match:  # malformed entries are the validator's business (PUBLISH_INVALID)
+                claimed[f"{match['host']}/{match['proto'] or 'tcp'}"] = name
+    return claimed
+
+
+@contextmanager
+def _integrity(name: str) -> Iterator[None]:
+    """Turn a constraint violation (duplicate IP on a LAN, …) into a domain error."""
+    try:
+        yield
+    except sqlite3.IntegrityError as err:
+        raise DecnetError(
+            f"topology {name!r} violates a database constraint: {err}", hint=_INTEGRITY_HINT
+        ) from err
