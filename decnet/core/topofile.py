@@ -34,6 +34,12 @@ MAX_DEPTH = 16
 
 Path = tuple[str | int, ...]
 
+_PLAIN_TAGS: dict[type[Node], tuple[str, ...]] = {
+    MappingNode: ("tag:yaml.org,2002:map",),
+    SequenceNode: ("tag:yaml.org,2002:seq",),
+}
+"""Collections must be plain; scalar tags are checked by the safe constructor."""
+
 
 # --- the file format, as strict models ------------------------------------------------------
 
@@ -152,6 +158,9 @@ class _Located:
         if len(path) > MAX_DEPTH:
             raise self.error("nested too deeply; is an alias recursive?", node.start_mark)
         self.values[path] = node.start_mark
+        if node.tag not in _PLAIN_TAGS.get(type(node), (node.tag,)):
+            message = f"unsupported YAML tag {node.tag!r}; write a plain value"
+            raise self.error(message, node.start_mark, path)
         if isinstance(node, MappingNode):
             return self._mapping(node, path)
         if isinstance(node, SequenceNode):

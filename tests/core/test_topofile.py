@@ -1,0 +1,218 @@
+"""Topology files: parse, dump, round trip, and errors that point at the line."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from decnet.core.catalog import load_catalog
+from decnet.core.topofile import MASK, dump_topology_file, mask_secrets, parse_topology_file
+from decnet.errors import TopologyFileError
+from decnet.models import Membership, Topology
+
+FULL = textwrap.dedent(
+    """\
+    name: corp
+    host: localhost
+    images: {ssh: "reg/cowrie:2"}
+    lans:
+      - {name: dmz, dmz: true, subnet: 10.192.0.0/24}
+      - {name: office}
+      - {name: other, canvas: {x: 10, y: 20, w: 300, h: 200}}
+    deckies:
+      - name: gw
+        home: dmz
+        services: [ssh, http]
+        config: {ssh: {banner: "SSH-2.0-OpenSSH_9.2", password: hunter2}}
+        publish: ["2222:22"]
+        forwards_l3: true
+        attach: [office, {lan: other, ip: 10.192.1.9}]
+        ip: 10.192.0.5
+      - name: ws
+        home: office
+        archetype: linux-server
+        canvas: {x: 1, y: 2.5}
+    """
+)
+
+
+def parse(text: str) -> Topology:
+    return parse_topology_file(textwrap.dedent(text), "t.yml")
+
+
+def error(text: str) -> TopologyFileError:
+    with pytest.raises(TopologyFileError) as info:
+        parse(text)
+    return info.value
+
+
+def test_full_example_maps_to_the_model() -> None:
+    t = parse(FULL)
+    assert (t.name, t.host, t.images) == ("corp", "localhost", {"ssh": "reg/cowrie:2"})
+    assert [(lan.name, lan.is_dmz, lan.subnet) for lan in t.lans] == [
+        ("dmz", True, "10.192.0.0/24"),
+        ("office", False, None),
+        ("other", False, None),
+    ]
+    gw = t.decky("gw")
+    assert gw is not None
+    assert gw.memberships == [
+        Membership(lan="dmz", ip="10.192.0.5"),
+        Membership(lan="office"),
+        Membership(lan="other", ip="10.192.1.9"),
+    ]
+    assert gw.service_config == {"ssh": {"banner": "SSH-2.0-OpenSSH_9.2", "password": "hunter2"}}
+    assert (gw.forwards_l3, gw.publish) == (True, ["2222:22"])
+    lan = t.lan("other")
+    assert lan is not None and (lan.x, lan.y, lan.w, lan.h) == (10, 20, 300, 200)
+
+
+def test_archetype_expands_to_its_services() -> None:
+    ws = parse(FULL).decky("ws")
+    assert ws is not None
+    assert ws.archetype == "linux-server"
+    assert ws.services == load_catalog().archetypes["linux-server"].services
+
+
+def test_explicit_services_win_over_archetype() -> None:
+    t = parse("name: a\ndeckies: [{name: x, home: d, archetype: linux-server, services: [ftp]}]")
+    assert t.deckies[0].services == ["ftp"]
+
+
+def test_minimal_file_has_defaults() -> None:
+    t = parse("name: solo\n")
+    assert (t.host, t.lans, t.deckies, t.config) == ("localhost", [], [], {})
+
+
+def test_dump_parses_back_to_the_same_topology() -> None:
+    t = parse(FULL)
+    assert parse_topology_file(dump_topology_file(t)) == t
+
+
+def test_dump_writes_every_allocated_value_and_no_generator_params() -> None:
+    t = parse(FULL).model_copy(update={"config": {"seed": 7, "depth": 2}})
+    text = dump_topology_file(t)
+    assert "seed" not in text and "depth" not in text
+    assert "subnet: 10.192.0.0/24" in text and "ip: 10.192.0.5" in text
+
+
+def test_dump_keeps_awkward_strings_as_strings() -> None:
+    tricky = ["yes", "0755", "1e3", "null", "$HOME", "a: b", "# not a comment", "- x", "'q'"]
+    config = {"http": {f"k{i}": v for i, v in enumerate(tricky)}}
+    t = parse("name: a\ndeckies: [{name: x, home: d, services: [http]}]")
+    t.deckies[0].service_config = config
+    assert parse_topology_file(dump_topology_file(t)).deckies[0].service_config == config
+
+
+def test_mask_secrets_hides_only_secret_params() -> None:
+    masked = mask_secrets(parse(FULL), load_catalog())
+    config = masked.deckies[0].service_config["ssh"]
+    assert config == {"banner": "SSH-2.0-OpenSSH_9.2", "password": MASK}
+
+
+def test_masked_file_is_refused_with_a_clear_message() -> None:
+    text = dump_topology_file(mask_secrets(parse(FULL), load_catalog()))
+    assert "masked" in text.splitlines()[1]  # the note says what to do
+    with pytest.raises(TopologyFileError) as info:
+        parse_topology_file(text, "x.yml")
+    err = info.value
+    assert err.field == "deckies[0].config.ssh.password"
+    assert "secret mask" in str(err) and "--include-secrets" in str(err)
+
+
+def test_yaml_syntax_error_names_line_and_column() -> None:
+    err = error("name: a\nlans: [x\ndeckies: []\n")
+    assert err.line == 3 and err.column is not None
+    assert str(err).startswith("t.yml:3:")
+    assert "invalid YAML" in str(err)
+
+
+def test_duplicate_key_is_refused() -> None:
+    err = error("name: a\nlans: []\nname: b\n")
+    assert (err.line, err.field) == (3, "name")
+    assert "duplicate key (first given on line 1)" in str(err)
+
+
+def test_duplicate_key_in_nested_mapping() -> None:
+    err = error("name: a\ndeckies:\n  - name: x\n    home: d\n    home: e\n")
+    assert (err.line, err.field) == (5, "deckies[0].home")
+
+
+def test_unknown_key_is_named_with_suggestion() -> None:
+    text = """\
+        name: a
+        deckies:
+          - {name: x, home: d}
+          - {name: y, home: d}
+          - name: z
+            home: d
+            servics: [ssh]
+        """
+    err = error(text)
+    assert (err.line, err.field) == (7, "deckies[2].servics")
+    assert "deckies[2].servics: unknown key (did you mean 'services'?)" in str(err)
+
+
+def test_unknown_top_level_key_lists_nothing_silly() -> None:
+    err = error("name: a\nzzz: 1\n")
+    assert err.field == "zzz" and "known keys: name, host, images, lans, deckies" in str(err)
+
+
+def test_wrong_type_names_field_value_and_expected_type() -> None:
+    err = error("name: a\ndeckies:\n  - name: x\n    home: d\n    forwards_l3: maybe\n")
+    assert (err.line, err.field) == (5, "deckies[0].forwards_l3")
+    assert "expected true or false, got 'maybe'" in str(err)
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "expected"),
+    [
+        ("name: 12\n", "name", "expected a string, got 12"),
+        ("name: a\nlans: {name: x}\n", "lans", "expected a list"),
+        ("name: a\nimages: {ssh: 5}\n", "images.ssh", "expected a string"),
+        ("name: a\nlans: [{name: x, canvas: {x: '1'}}]\n", "lans[0].canvas.x", "a number"),
+        ("name: a\ndeckies: [{name: x, home: d, attach: [5]}]\n", "deckies[0].attach[0]", ""),
+        (
+            "name: a\ndeckies: [{name: x, home: d, config: {ssh: {banner: 1.5}}}]\n",
+            "deckies[0].config.ssh.banner",
+            "expected a string, integer or boolean, got 1.5",
+        ),
+    ],
+)
+def test_wrong_types(text: str, field: str, expected: str) -> None:
+    err = error(text)
+    assert err.field == field and expected in str(err)
+
+
+def test_missing_required_key() -> None:
+    err = error("name: a\ndeckies:\n  - name: x\n")
+    assert (err.line, err.field) == (3, "deckies[0].home")
+    assert "required key is missing" in str(err)
+
+
+def test_several_problems_report_the_first_and_count_the_rest() -> None:
+    err = error("name: 1\nhost: 2\n")
+    assert err.line == 1 and "(and 1 more problem)" in str(err)
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("", "empty"),
+        ("just a string", "expected a mapping"),
+        ("name: !!python/object/apply:os.system [echo hi]\n", "unsupported YAML tag"),
+        ("name: a\n---\nname: b\n", "single document"),
+        ("name: a\n5: x\n", "keys must be strings"),
+        ("b: &b {home: d}\nname: a\ndeckies: [{<<: *b, name: x}]\n", "merge keys"),
+        ("name: &a [*a]\n", "nested too deeply"),
+    ],
+)
+def test_unsafe_or_odd_yaml_is_refused(text: str, needle: str) -> None:
+    assert needle in str(error(text))
+
+
+def test_alias_bomb_is_bounded() -> None:
+    lines = ["a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 8)]
+    assert "once aliases are expanded" in str(error("\n".join(lines)))
