@@ -69,7 +69,8 @@ class Store(RunsMixin):
         )
 
     def insert_topology(self, t: Topology) -> Topology:
-        """Store a fully allocated topology at version 1; returns it as `get_topology` does."""
+        """Store a fully allocated topology at version 1 with its own status (normally
+        pending); returns what `get_topology` would."""
         if not NAME_RE.match(t.name):
             raise DecnetError(
                 f"topology name {t.name!r} is invalid",
@@ -92,7 +93,10 @@ class Store(RunsMixin):
             )  # fmt: skip
             topologies.write_children(conn, rows)
             self._event(conn, "topology.created", {"version": 1}, t.name, topology_id, now)
-        return self.get_topology(t.name)
+        # Exactly what was stored, so no reload (which would double the cost at 10k deckies).
+        # A shallow copy: the LAN and decky objects are shared with `t`.
+        stored = {"version": 1, "status": Status(t.status), "created_at": now}
+        return t.model_copy(update={**stored, "status_changed_at": now})
 
     def get_topology(self, name: str) -> Topology:
         with self._snapshot() as conn:
