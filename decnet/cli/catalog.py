@@ -1,0 +1,37 @@
+"""`decnet catalog …`: the service catalogue and the archetypes (SPEC §6)."""
+
+from __future__ import annotations
+
+import typer
+
+from decnet.cli import common
+from decnet.models import ServiceSpec
+
+app = typer.Typer(help="List the service catalogue and archetypes.", no_args_is_help=True)
+
+
+@app.command()
+def services(json_out: bool = common.JSON_OPTION) -> None:
+    """List the services a decky can run, with ports, default image and config keys."""
+    found = list(common.catalog().services.values())
+    if json_out:
+        common.print_json(found)
+        return
+    rows = [[s.name, " ".join(str(p) for p in s.ports), s.image, _params(s)] for s in found]
+    columns = ["service", "ports", "image", "config keys (* secret)"]
+    common.stdout().print(common.table(None, columns, rows))
+
+
+def _params(spec: ServiceSpec) -> str:
+    return " ".join(p.key + ("*" if p.secret else "") for p in spec.params)
+
+
+@app.command()
+def archetypes(json_out: bool = common.JSON_OPTION) -> None:
+    """List the archetypes: named bundles of services (`archetype:` in topology files)."""
+    found = list(common.catalog().archetypes.values())
+    if json_out:
+        common.print_json(found)
+        return
+    rows = [[a.name, ", ".join(a.services), a.description] for a in found]
+    common.stdout().print(common.table(None, ["archetype", "services", "description"], rows))

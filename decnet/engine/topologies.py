@@ -1,0 +1,236 @@
+"""Topology use cases: the library calls behind `decnet topology …` (and later the HTTP API).
+
+Each public function is one use case. Writes run in one store transaction that also reads the
+host's claimed subnets and ports, so two commands racing on the same host cannot both take the
+same /24; on any error nothing is written. Output meant for people or files (`show`, `export`)
+masks secret service config values unless explicitly asked not to (SPEC §6).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+from decnet.core.allocate import DEFAULT_POOL, allocate
+from decnet.core.generate import generate
+from decnet.core.graph import to_dot, to_mermaid
+from decnet.core.hashing import desired_hash
+from decnet.core.topofile import dump_topology_file, mask_secrets
+from decnet.core.validate import ensure_valid, validate
+from decnet.errors import DecnetError, InvalidTopology
+from decnet.models import (
+    NAME_RE,
+    Catalog,
+    Decky,
+    GeneratorParams,
+    HostContext,
+    Issue,
+    Lan,
+    Status,
+    Topology,
+)
+from decnet.store import Store
+from decnet.store.rows import TopologySummary
+
+HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
+"""Inventory host names: they become directory names in bundles, so no `/`, no leading `.`."""
+
+
+class GraphFormat(StrEnum):
+    MERMAID = "mermaid"
+    DOT = "dot"
+
+
+class TopologyView(BaseModel):
+    """What `show` reports: the stored topology plus its desired hash, secrets masked."""
+
+    name: str
+    status: Status
+    version: int
+    host: str
+    desired_hash: str
+    needs_resync: bool
+    created_at: str | None
+    status_changed_at: str | None
+    config: dict[str, Any]
+    images: dict[str, str]
+    lans: list[Lan]
+    deckies: list[Decky]
+
+
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= 80 else value[:77] + "...")
+
+
+def check_name(value: str, what: str = "topology name") -> str:
+    """`value` if it is a valid name, else NAME_INVALID naming the value and the pattern."""
+    if not NAME_RE.match(value):
+        raise DecnetError(
+            f"NAME_INVALID: {what} {_shown(value)} does not match {NAME_RE.pattern}",
+            hint="use 1-63 lowercase letters, digits and '-', starting with a letter",
+        )
+    return value
+
+
+def check_host(value: str) -> str:
+    if not HOST_RE.match(value):
+        raise DecnetError(
+            f"host {_shown(value)} does not match {HOST_RE.pattern}",
+            hint="give the host's name as it appears in the Ansible inventory",
+        )
+    return value
+
+
+def _check_services(services: list[str] | None, catalog: Catalog) -> None:
+    """Unknown --services are SERVICE_UNKNOWN, as they would be in a topology file."""
+    issues = [
+        Issue(
+            code="SERVICE_UNKNOWN",
+            path=f"services[{i}]",
+            message=f"{name!r} is not in the service catalogue"
+            + "".join(
+                f" (did you mean {m!r}?)"
+                for m in difflib.get_close_matches(name, catalog.services, n=1)
+            ),
+        )
+        for i, name in enumerate(services or [])
+        if name not in catalog.services
+    ]
+    if issues:
+        err = InvalidTopology(issues, subject="--services")
+        err.hint = "run `decnet catalog services` to list the known services"
+        raise err
+
+
+def _ensure_absent(store: Store, name: str) -> None:
+    # Checked before generating: a 10,000-decky topology is not built just to be refused.
+    if any(s.name == name for s in store.list_topologies()):
+        raise DecnetError(
+            f"a topology named {name!r} already exists",
+            hint=f"choose another name, or `decnet topology delete {name}` first",
+        )
+
+
+def generate_topology(
+    store: Store, params: GeneratorParams, *, host: str = "localhost", catalog: Catalog
+) -> Topology:
+    """Generate a topology for `host`, avoiding the subnets its live topologies claim; store it."""
+    check_name(params.name)
+    check_host(host)
+    _check_services(params.services, catalog)
+    with store.transaction():
+        _ensure_absent(store, params.name)
+        ctx = store.host_context(host)
+        generated = generate(params, catalog, reserved_subnets=ctx.claimed_subnets)
+        topology = generated.model_copy(update={"host": host})
+        ensure_valid(topology, catalog, ctx)
+        return store.insert_topology(topology)
+
+
+def create_topology(
+    store: Store, topology: Topology, *, catalog: Catalog, pool: str = DEFAULT_POOL
+) -> Topology:
+    """Allocate what the topology leaves open, validate it against its host, store it."""
+    check_name(topology.name)
+    check_host(topology.host)
+    fresh = topology.model_copy(update={"status": Status.PENDING, "version": 1})
+    with store.transaction():
+        _ensure_absent(store, topology.name)
+        ctx = store.host_context(topology.host)
+        allocated = allocate(fresh, pool=pool, reserved_subnets=ctx.claimed_subnets)
+        ensure_valid(allocated, catalog, ctx)
+        return store.insert_topology(allocated)
+
+
+def validate_topology(
+    store: Store | None,
+    topology: Topology,
+    *,
+    catalog: Catalog,
+    pool: str = DEFAULT_POOL,
+    inventory_hosts: frozenset[str] | None = None,
+) -> list[Issue]:
+    """Every problem of `topology` as it would be created; against its host when a store is given.
+
+    Open subnets and IPs are allocated first, as `create` would, so they are not reported missing.
+    A stored topology of the same name is left out of the host's claims: it is this topology.
+    """
+    if store is None:
+        ctx = HostContext(inventory_hosts=inventory_hosts)
+    else:
+        ctx = store.host_context(
+            topology.host, exclude=topology.name, inventory_hosts=inventory_hosts
+        )
+    allocated = allocate(topology, pool=pool, reserved_subnets=ctx.claimed_subnets)
+    return validate(allocated, catalog, ctx)
+
+
+def validate_stored(
+    store: Store,
+    name: str,
+    *,
+    catalog: Catalog,
+    inventory_hosts: frozenset[str] | None = None,
+) -> list[Issue]:
+    """Every problem of the stored topology `name`, against the other topologies on its host."""
+    topology = store.get_topology(check_name(name))
+    return validate_topology(store, topology, catalog=catalog, inventory_hosts=inventory_hosts)
+
+
+def list_topologies(store: Store) -> list[TopologySummary]:
+    return store.list_topologies()
+
+
+def show_topology(
+    store: Store,
+    name: str,
+    *,
+    catalog: Catalog,
+    site_images: Mapping[str, str] | None = None,
+) -> TopologyView:
+    """The stored topology with its desired hash; secret config values masked."""
+    topology = store.get_topology(check_name(name))
+    digest = desired_hash(topology, catalog, dict(site_images or {}))
+    shown = mask_secrets(topology, catalog)
+    return TopologyView(
+        name=shown.name,
+        status=shown.status,
+        version=shown.version,
+        host=shown.host,
+        desired_hash=digest,
+        needs_resync=shown.needs_resync,
+        created_at=shown.created_at,
+        status_changed_at=shown.status_changed_at,
+        config=shown.config,
+        images=shown.images,
+        lans=shown.lans,
+        deckies=shown.deckies,
+    )
+
+
+def export_topology(
+    store: Store, name: str, *, catalog: Catalog, include_secrets: bool = False
+) -> str:
+    """The stored topology as a topology file; secrets masked unless `include_secrets`.
+
+    A masked file is refused by `create` until the secrets are filled in.
+    """
+    topology = store.get_topology(check_name(name))
+    if not include_secrets:
+        topology = mask_secrets(topology, catalog)
+    return dump_topology_file(topology)
+
+
+def delete_topology(store: Store, name: str, expected_version: int | None = None) -> None:
+    """Remove the topology and all its rows (pending, failed or torn down only)."""
+    store.delete_topology(check_name(name), expected_version=expected_version)
+
+
+def graph_topology(store: Store, name: str, fmt: GraphFormat = GraphFormat.MERMAID) -> str:
+    topology = store.get_topology(check_name(name))
+    return to_mermaid(topology) if fmt is GraphFormat.MERMAID else to_dot(topology)
