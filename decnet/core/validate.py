@@ -75,14 +75,14 @@ _NAME_FIX = "use lowercase letters, digits and '-', starting with a letter, at m
 
 def check_names(t: Topology, _c: Catalog, _x: HostContext, _i: _Index) -> Iterator[Issue]:
     if not NAME_RE.fullmatch(t.name):
-        yield _issue("NAME_INVALID", "name", f"topology name {t.name!r} is invalid: {_NAME_FIX}")
+        yield _issue("NAME_INVALID", "name", f"topology name {t.name!r} is invalid; {_NAME_FIX}")
     for kind, items in (("lans", t.lans), ("deckies", t.deckies)):
         for item in items:
             if not NAME_RE.fullmatch(item.name):
                 yield _issue(
                     "NAME_INVALID",
                     f"{kind}[{item.name}].name",
-                    f"name {item.name!r} is invalid: {_NAME_FIX}",
+                    f"name {item.name!r} is invalid; {_NAME_FIX}",
                 )
 
 
