@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,7 +117,7 @@ def dump(db_path: Path) -> Callable[[], list[str]]:
     return take
 
 
-def rows_of(db_path: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
+def rows_of(db_path: Path, sql: str, *params: object) -> list[tuple[Any, ...]]:
     conn = sqlite3.connect(db_path)
     try:
         return conn.execute(sql, params).fetchall()
@@ -125,5 +126,5 @@ def rows_of(db_path: Path, sql: str, *params: object) -> list[tuple[object, ...]
 
 
 @pytest.fixture
-def query(db_path: Path) -> Callable[..., list[tuple[object, ...]]]:
+def query(db_path: Path) -> Callable[..., list[tuple[Any, ...]]]:
     return lambda sql, *params: rows_of(db_path, sql, *params)

@@ -50,9 +50,12 @@ def test_migrations_apply_in_order_each_in_its_own_transaction(tmp_path: Path) -
         conn.execute("CREATE TABLE half_done (x)")
         raise RuntimeError("migration 3 breaks")
 
+    def add_t2(conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE TABLE t2 (x)")
+
     extra = (
         *MIGRATIONS,
-        Migration(LATEST + 1, "add t2", lambda c: c.execute("CREATE TABLE t2 (x)") and None),
+        Migration(LATEST + 1, "add t2", add_t2),
         Migration(LATEST + 2, "broken", boom),
     )
     conn = connect(tmp_path / "m.db")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ from decnet.store import Store
 from .conftest import FakeClock, MakeTopology
 
 Dump = Callable[[], list[str]]
-Query = Callable[..., list[tuple[object, ...]]]
+Query = Callable[..., list[tuple[Any, ...]]]
 T0 = "2025-01-01T00:00:00.000000+00:00"
 CHILD_TABLES = ("lan", "decky", "status_event", "mutation")
 
@@ -137,7 +138,7 @@ def test_replace_bumps_version_and_keeps_ids_by_name(
     store: Store, make_topology: MakeTopology, query: Query
 ) -> None:
     store.insert_topology(make_topology())
-    ids = dict(query("SELECT name, id FROM decky"))
+    ids: dict[str, str] = dict(query("SELECT name, id FROM decky"))
     t = make_topology()
     t.host = "h9"
     t.deckies = [d for d in t.deckies if d.name != "db"]
@@ -147,7 +148,7 @@ def test_replace_bumps_version_and_keeps_ids_by_name(
     t.lans.append(Lan(name="spare", subnet="10.10.9.0/24"))
     got = store.replace_topology(t, expected_version=1)
     assert got == store.get_topology("alpha") == stored(t, version=2)
-    after = dict(query("SELECT name, id FROM decky"))
+    after: dict[str, str] = dict(query("SELECT name, id FROM decky"))
     assert after["gw"] == ids["gw"] and after["bridge"] == ids["bridge"]
     assert "db" not in after and query("SELECT count(*) FROM membership") == [(4,)]
     assert store.replace_topology(t).version == 3  # no expected_version: unconditional
