@@ -34,9 +34,7 @@ def connect(path: Path) -> sqlite3.Connection:
     """Open (creating parent directories) and set the pragmas of SPEC §2."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
-        )
+        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     except (OSError, sqlite3.Error) as err:
         raise DecnetError(
             f"cannot open database {str(path)!r}: {err}",
@@ -50,11 +48,18 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+_MIGRATION_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_migration ("
+    "number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+)
+
+
 def applied_numbers(conn: sqlite3.Connection) -> set[int]:
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migration ("
-        "number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    )
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migration'"
+    ).fetchone()
+    if not exists:
+        return set()
     return {row[0] for row in conn.execute("SELECT number FROM schema_migration")}
 
 
@@ -65,11 +70,10 @@ def migrate(
 ) -> list[int]:
     """Apply the missing migrations in order, one transaction each; return those applied."""
     _refuse_newer(conn, migrations)
-    done: list[int] = []
-    for migration in migrations:
-        if _apply_one(conn, migration, clock):
-            done.append(migration.number)
-    return done
+    applied = applied_numbers(conn)
+    # Only a missing migration takes the write lock: opening an up-to-date file never waits
+    # for another process's long write.
+    return [m.number for m in migrations if m.number not in applied and _apply_one(conn, m, clock)]
 
 
 def _refuse_newer(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
@@ -90,6 +94,7 @@ def _apply_one(conn: sqlite3.Connection, migration: Migration, clock: Clock) -> 
         if migration.number in applied_numbers(conn):
             conn.execute("ROLLBACK")
             return False
+        conn.execute(_MIGRATION_TABLE)
         migration.apply(conn)
         conn.execute(
             "INSERT INTO schema_migration (number, name, applied_at) VALUES (?, ?, ?)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -98,3 +99,16 @@ def test_unopenable_path_is_a_decnet_error(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     with pytest.raises(DecnetError, match="cannot open database"):
         Store(blocker / "decnet.db")
+
+
+def test_opening_an_up_to_date_file_does_not_wait_for_a_writer(store: Store, db_path: Path) -> None:
+    writer = sqlite3.connect(db_path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process in the middle of a long write
+    try:
+        started = time.perf_counter()
+        with Store(db_path) as second:
+            assert second.list_topologies() == []
+        assert time.perf_counter() - started < 2
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
