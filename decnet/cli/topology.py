@@ -87,7 +87,9 @@ def generate(
         None, help="Comma-separated services for every decky (default: random archetypes)."
     ),
     publish: list[str] = typer.Option(
-        [], "--publish", help="Host port the DMZ gateway publishes, HOST:CONTAINER[/udp]; repeat."
+        [],
+        "--publish",
+        help="Host port the DMZ gateway publishes, HOST:CONTAINER (or HOST:CONTAINER/udp); repeat.",
     ),
     seed: int = typer.Option(0, help="Random seed: same seed and options, same topology."),
     host: str = typer.Option("localhost", help="Inventory host the topology is pinned to."),

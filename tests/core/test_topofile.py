@@ -5,11 +5,15 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from decnet.core.catalog import load_catalog
+from decnet.core.generate import generate
+from decnet.core.hashing import desired_hash
 from decnet.core.topofile import MASK, dump_topology_file, mask_secrets, parse_topology_file
 from decnet.errors import TopologyFileError
-from decnet.models import Membership, Topology
+from decnet.models import GeneratorParams, Membership, Topology
 
 FULL = textwrap.dedent(
     """\
@@ -216,3 +220,22 @@ def test_alias_bomb_is_bounded() -> None:
     lines = ["a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 8)]
     assert "once aliases are expanded" in str(error("\n".join(lines)))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**32),
+    depth=st.integers(1, 3),
+    branching=st.integers(1, 3),
+    cross_p=st.sampled_from([0.0, 0.5, 1.0]),
+)
+def test_generated_topologies_round_trip_to_the_same_desired_hash(
+    seed: int, depth: int, branching: int, cross_p: float
+) -> None:
+    catalog = load_catalog()
+    params = GeneratorParams(
+        name="gen", depth=depth, branching=branching, cross_p=cross_p, seed=seed
+    )
+    original = generate(params, catalog)
+    again = parse_topology_file(dump_topology_file(original))
+    assert desired_hash(again, catalog, {}) == desired_hash(original, catalog, {})
