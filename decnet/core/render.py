@@ -1,0 +1,411 @@
+"""Rendering (SPEC §7): one Docker Compose project per topology, and the bundle of all of them.
+
+Python computes every value into a plain *view model* (dicts, lists, scalars: exactly the compose
+document that `docker compose` should see); the Jinja template only lays it out, passing every
+scalar through the `y` filter, so no value can inject YAML. Each rendered file is parsed back and
+compared with its model before the caller may write anything.
+
+The only I/O here is `load_template_text`, which reads the template from the templates dir.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from decnet.core.catalog import resolve_image
+from decnet.core.hashing import desired_hash
+from decnet.errors import DecnetError
+from decnet.models import IMAGE_RE, NAME_RE, PUBLISH_RE, Catalog, ConfigValue, Decky, Lan, Topology
+
+FORMAT = 1
+"""Version of bundle.json and meta.json."""
+
+TEMPLATE = "compose.yml.j2"
+BASE_IMAGE_KEY = "base"
+"""Image-override key for the base containers (not a service: `*` does not apply to it)."""
+DEFAULT_BASE_IMAGE = "decnet-lure:0.1"
+"""The lure image (decnet.engine.images.LURE_IMAGE): with no DECNET_PORTS it only sleeps."""
+
+RESTART_POLICY = "unless-stopped"
+"""Deckies come back after a host or engine restart; `docker compose down` still removes them."""
+
+_HOST_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}$")
+"""Inventory host names become bundle directory names: no `/`, no leading `.`."""
+
+# YAML (PyYAML's reader and YAML 1.1) rejects these raw or folds them as line breaks, so they
+# are written as escapes; everything else printable stays literal (readable unicode banners).
+_YAML_UNSAFE = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\x85\u2028\u2029]"
+)
+
+Scalar = str | int | bool | None
+
+
+@dataclass(frozen=True)
+class RenderedTopology:
+    compose: str
+    meta: dict[str, Any]
+
+
+# --- the YAML-safe scalar filter and the Jinja environment ----------------------------------
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def yaml_scalar(value: object) -> str:
+    """One scalar as a JSON literal (valid YAML); `$` doubled for compose interpolation."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        text = json.dumps(value.replace("$", "$$"), ensure_ascii=False)
+        return _YAML_UNSAFE.sub(_escape_char, text)
+    # Lists, dicts, floats, undefined: the template must lay those out, never stringify them.
+    raise TypeError(f"the y filter takes str, int, bool or None, not {type(value).__name__}")
+
+
+def build_environment(loader: jinja2.BaseLoader | None = None) -> jinja2.Environment:
+    """The one Jinja environment of decnet's templates."""
+    env = jinja2.Environment(
+        loader=loader,
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["y"] = yaml_scalar
+    return env
+
+
+def load_template_text(templates_dir: Path, name: str = TEMPLATE) -> str:
+    try:
+        return (templates_dir / name).read_text(encoding="utf-8")
+    except OSError as err:
+        raise DecnetError(
+            f"cannot read template {templates_dir / name}: {err.strerror or err}",
+            hint="point DECNET templates_dir at the checkout's templates/ directory",
+        ) from err
+
+
+def compile_template(text: str) -> jinja2.Template:
+    return build_environment().from_string(text)
+
+
+# --- the view model -------------------------------------------------------------------------
+
+
+def _fail(topology: Topology, message: str) -> DecnetError:
+    return DecnetError(
+        f"cannot render topology {topology.name!r}: {message}",
+        hint="run `decnet topology validate` and fix what it reports",
+    )
+
+
+def _checked_image(topology: Topology, image: str, what: str) -> str:
+    if not IMAGE_RE.fullmatch(image):
+        raise _fail(topology, f"image {image!r} for {what} is not a valid image reference")
+    return image
+
+
+def resolve_base_image(topology_images: Mapping[str, str], site_images: Mapping[str, str]) -> str:
+    """The base containers' image: topology `base` > site `base` > the lure image."""
+    return (
+        topology_images.get(BASE_IMAGE_KEY)
+        or site_images.get(BASE_IMAGE_KEY)
+        or (DEFAULT_BASE_IMAGE)
+    )
+
+
+def _env_value(value: ConfigValue) -> str:
+    # Compose wants strings; booleans as shell scripts test them.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _network(topology: Topology, lan: Lan) -> dict[str, Any]:
+    if lan.subnet is None:
+        raise _fail(topology, f"LAN {lan.name!r} has no subnet (the allocator did not run)")
+    return {
+        "name": f"decnet-{topology.name}-{lan.name}",
+        "driver": "bridge",
+        "internal": not lan.is_dmz,
+        "ipam": {"config": [{"subnet": lan.subnet}]},
+        "labels": {"decnet.topology": topology.name, "decnet.lan": lan.name},
+    }
+
+
+def _memberships(topology: Topology, decky: Decky) -> dict[str, Any]:
+    networks: dict[str, Any] = {}
+    for m in decky.memberships:
+        if topology.lan(m.lan) is None or m.ip is None:
+            raise _fail(topology, f"decky {decky.name!r} has no IP on a known LAN {m.lan!r}")
+        networks[m.lan] = {"ipv4_address": m.ip}
+    if not networks:
+        # Without networks compose would attach the default one: a decky on no LAN at all.
+        raise _fail(topology, f"decky {decky.name!r} has no membership")
+    return networks
+
+
+def _base(topology: Topology, decky: Decky, image: str) -> dict[str, Any]:
+    svc: dict[str, Any] = {
+        "container_name": f"decnet-{topology.name}-{decky.name}",
+        "image": image,
+        "hostname": decky.name,
+        "init": True,
+        "restart": RESTART_POLICY,
+        # No ports: the lure only sleeps, holding the namespace for the service containers.
+        "environment": {"DECNET_PORTS": ""},
+        "networks": _memberships(topology, decky),
+    }
+    if decky.forwards_l3:
+        svc["sysctls"] = {"net.ipv4.ip_forward": "1"}
+    if decky.publish:
+        for entry in decky.publish:
+            if not PUBLISH_RE.fullmatch(entry):
+                raise _fail(topology, f"decky {decky.name!r} publishes {entry!r}")
+        # Services share the base's network namespace, so the base holds the host ports.
+        svc["ports"] = list(decky.publish)
+    svc["labels"] = {
+        "decnet.topology": topology.name,
+        "decnet.decky": decky.name,
+        "decnet.role": "base",
+    }
+    return svc
+
+
+def _service_env(
+    topology: Topology, decky: Decky, service: str, catalog: Catalog
+) -> dict[str, str]:
+    spec = catalog.services[service]
+    config = decky.service_config.get(service, {})
+    undeclared = sorted(set(config) - {p.key for p in spec.params})
+    if undeclared:
+        raise _fail(topology, f"decky {decky.name!r}: {service} has no key {undeclared[0]!r}")
+    env = {
+        "DECNET_SERVICE": service,
+        "DECNET_PORTS": " ".join(str(p) for p in spec.ports),
+    }
+    for param in spec.params:
+        value = config.get(param.key, param.default)
+        if value is not None:  # a param with neither default nor config is simply unset
+            env[param.env] = _env_value(value)
+    return env
+
+
+def _service(
+    topology: Topology, decky: Decky, service: str, catalog: Catalog, image: str
+) -> dict[str, Any]:
+    svc: dict[str, Any] = {
+        "container_name": f"decnet-{topology.name}-{decky.name}-{service}",
+        "image": image,
+        "init": True,
+        "restart": RESTART_POLICY,
+        "network_mode": f"service:{decky.name}",
+        # restart: a recreated base gets a new network namespace; its services must follow.
+        "depends_on": {decky.name: {"condition": "service_started", "restart": True}},
+        "environment": _service_env(topology, decky, service, catalog),
+    }
+    cap_add = catalog.services[service].cap_add
+    if cap_add:
+        svc["cap_add"] = list(cap_add)
+    svc["labels"] = {
+        "decnet.topology": topology.name,
+        "decnet.decky": decky.name,
+        "decnet.role": "service",
+        "decnet.service": service,
+    }
+    return svc
+
+
+def _decky_entries(
+    topology: Topology, decky: Decky, catalog: Catalog, site_images: Mapping[str, str]
+) -> Iterable[tuple[str, dict[str, Any]]]:
+    base_image = resolve_base_image(topology.images, site_images)
+    yield decky.name, _base(topology, decky, _checked_image(topology, base_image, "base"))
+    for service in decky.services:
+        if service not in catalog.services:
+            raise _fail(topology, f"decky {decky.name!r} runs unknown service {service!r}")
+        image = resolve_image(service, catalog, site_images, topology.images)
+        image = _checked_image(topology, image, service)
+        yield f"{decky.name}-{service}", _service(topology, decky, service, catalog, image)
+
+
+def _check_names(topology: Topology) -> None:
+    names = [("topology", topology.name)]
+    names += [("LAN", lan.name) for lan in topology.lans]
+    names += [("decky", d.name) for d in topology.deckies]
+    for kind, name in names:
+        if not NAME_RE.fullmatch(name):
+            raise _fail(topology, f"{kind} name {name!r} is not a valid name")
+
+
+def compose_model(
+    topology: Topology, catalog: Catalog, site_images: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The compose document of one topology, as plain data."""
+    _check_names(topology)
+    site = site_images or {}
+    networks = {lan.name: _network(topology, lan) for lan in topology.lans}
+    services: dict[str, Any] = {}
+    for decky in topology.deckies:
+        for key, entry in _decky_entries(topology, decky, catalog, site):
+            if key in services:
+                # Decky `a` with service `b-c` and decky `a-b` with service `c` share a name.
+                raise _fail(topology, f"two containers would be named decnet-{topology.name}-{key}")
+            services[key] = entry
+    return {"name": f"decnet-{topology.name}", "networks": networks, "services": services}
+
+
+# --- parse back and compare -----------------------------------------------------------------
+
+
+def _unescape(text: str) -> str:
+    """What compose makes of a string: `$$` -> `$`; a lone `$` would be interpolated."""
+    parts = text.split("$$")
+    if any("$" in part for part in parts):
+        raise ValueError(f"unescaped $ in {text!r}")
+    return "$".join(parts)
+
+
+def _interpolated(value: object) -> object:
+    if isinstance(value, str):
+        return _unescape(value)
+    if isinstance(value, dict):
+        return {k: _interpolated(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolated(v) for v in value]
+    return value
+
+
+def _first_difference(got: object, want: object, path: str = "") -> str | None:
+    """Path of the first difference; types are compared too (True is not 1)."""
+    if type(got) is not type(want):
+        return path or "."
+    if isinstance(want, dict):
+        assert isinstance(got, dict)
+        if list(got) != list(want):
+            return f"{path} keys" if path else "top-level keys"
+        for key in want:
+            found = _first_difference(got[key], want[key], f"{path}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(want, list):
+        assert isinstance(got, list)
+        if len(got) != len(want):
+            return f"{path} length"
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            found = _first_difference(g, w, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    return None if got == want else (path or ".")
+
+
+def verify_rendered(topology_name: str, text: str, model: Mapping[str, Any]) -> None:
+    """Raise unless `text`, parsed and interpolated as compose would, equals `model`."""
+    try:
+        got = _interpolated(yaml.safe_load(text))
+    except (yaml.YAMLError, ValueError) as err:
+        problem: str | None = f"it does not parse back: {err}"
+    else:
+        where = _first_difference(got, dict(model))
+        problem = f"it differs from its model at {where}" if where else None
+    if problem:
+        raise DecnetError(
+            f"rendered compose file of topology {topology_name!r} is wrong: {problem}",
+            hint="this is a bug in templates/compose.yml.j2 or decnet/core/render.py",
+        )
+
+
+# --- one topology, and the bundle -----------------------------------------------------------
+
+
+def _meta(topology: Topology, model: Mapping[str, Any], digest: str) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "topology": topology.name,
+        "host": topology.host,
+        "project": model["name"],
+        "desired_hash": digest,
+        "containers": sorted(s["container_name"] for s in model["services"].values()),
+        "networks": sorted(n["name"] for n in model["networks"].values()),
+    }
+
+
+def _render_with(
+    template: jinja2.Template,
+    topology: Topology,
+    catalog: Catalog,
+    site_images: Mapping[str, str],
+) -> RenderedTopology:
+    model = compose_model(topology, catalog, site_images)
+    text = template.render(model=model)
+    verify_rendered(topology.name, text, model)
+    digest = desired_hash(topology, catalog, dict(site_images))
+    return RenderedTopology(compose=text, meta=_meta(topology, model, digest))
+
+
+def render_topology(
+    topology: Topology,
+    catalog: Catalog,
+    site_images: Mapping[str, str] | None = None,
+    *,
+    templates_dir: Path,
+) -> RenderedTopology:
+    """The compose file (checked against its model) and metadata of one topology."""
+    template = compile_template(load_template_text(templates_dir))
+    return _render_with(template, topology, catalog, site_images or {})
+
+
+def meta_json(meta: Mapping[str, Any]) -> str:
+    return json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _bundle_hosts(topologies: Sequence[Topology]) -> dict[str, list[str]]:
+    hosts: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    for t in topologies:
+        if not _HOST_RE.fullmatch(t.host):
+            raise _fail(t, f"host {t.host!r} cannot name a bundle directory")
+        if t.name in seen:
+            raise DecnetError(f"topology {t.name!r} appears twice in one bundle")
+        seen.add(t.name)
+        hosts.setdefault(t.host, []).append(t.name)
+    return {host: sorted(names) for host, names in sorted(hosts.items())}
+
+
+def render_bundle(
+    topologies: Sequence[Topology],
+    catalog: Catalog,
+    site_images: Mapping[str, str] | None,
+    templates_dir: Path,
+) -> dict[str, str]:
+    """Every bundle file (relative path -> content), all rendered and checked before returning.
+
+    Layout (docs/design.md): bundle.json, hosts/HOST/TOPOLOGY/{compose.yml,meta.json}.
+    """
+    hosts = _bundle_hosts(topologies)
+    template = compile_template(load_template_text(templates_dir))
+    files: dict[str, str] = {"bundle.json": meta_json({"format": FORMAT, "hosts": hosts})}
+    for t in topologies:
+        rendered = _render_with(template, t, catalog, site_images or {})
+        files[f"hosts/{t.host}/{t.name}/compose.yml"] = rendered.compose
+        files[f"hosts/{t.host}/{t.name}/meta.json"] = meta_json(rendered.meta)
+    return files
