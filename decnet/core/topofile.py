@@ -52,7 +52,7 @@ def _config_scalar(value: Any) -> str | int | bool:
                 "value, or export with --include-secrets"
             )
         return value
-    raise ValueError(f"expected a string, integer or boolean, got {value!r}")
+    raise ValueError(f"expected a string, integer or boolean, got a {_type_name(value)}")
 
 
 ConfigScalar = Annotated[Any, AfterValidator(_config_scalar)]
@@ -261,7 +261,9 @@ def _describe(err: ErrorDetails, path: Path, located: _Located) -> TopologyFileE
     if kind == "missing":
         return located.error("required key is missing", located.values.get(path[:-1]), path)
     if kind in _EXPECTED:
-        message = f"expected {_EXPECTED[kind]}, got {value!r} ({_type_name(value)})"
+        # service config may hold secrets: name the type there, never the value
+        shown = "a value" if "config" in path else repr(value)
+        message = f"expected {_EXPECTED[kind]}, got {shown} ({_type_name(value)})"
     else:
         message = err["msg"].removeprefix("Value error, ")
     return located.error(message, located.values.get(path), path)

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cli_support import Invoke
 from typer.testing import CliRunner, Result
 
 from decnet.cli.app import app
-
-Invoke = Callable[..., Result]
 
 
 @pytest.fixture
@@ -37,12 +34,3 @@ def invoke(db: Path, env: dict[str, str]) -> Invoke:
         return runner.invoke(app, ["--db", str(db), *args], input=input, env=env)
 
     return run
-
-
-def snapshot(db: Path) -> list[str]:
-    """Every row and schema statement of the database, for before/after comparisons."""
-    conn = sqlite3.connect(db)
-    try:
-        return list(conn.iterdump())
-    finally:
-        conn.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from conftest import Invoke
+from cli_support import Invoke
 from typer import _click
 from typer.core import TyperGroup
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Invoke, snapshot
+from cli_support import Invoke, snapshot
 from typer.testing import Result
 
 from decnet.core.topofile import MASK

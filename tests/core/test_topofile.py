@@ -180,13 +180,24 @@ def test_wrong_type_names_field_value_and_expected_type() -> None:
         (
             "name: a\ndeckies: [{name: x, home: d, config: {ssh: {banner: 1.5}}}]\n",
             "deckies[0].config.ssh.banner",
-            "expected a string, integer or boolean, got 1.5",
+            "expected a string, integer or boolean, got a float",
+        ),
+        (
+            "name: a\ndeckies: [{name: x, home: d, config: {ssh: {password: [hunter2]}}}]\n",
+            "deckies[0].config.ssh.password",
+            "got a list",
+        ),
+        (
+            "name: a\ndeckies: [{name: x, home: d, config: {ssh: [hunter2]}}]\n",
+            "deckies[0].config.ssh",
+            "expected a mapping, got a value (list)",
         ),
     ],
 )
 def test_wrong_types(text: str, field: str, expected: str) -> None:
     err = error(text)
     assert err.field == field and expected in str(err)
+    assert "hunter2" not in str(err)  # config values may be secrets
 
 
 def test_missing_required_key() -> None:
