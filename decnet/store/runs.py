@@ -77,20 +77,23 @@ class RunsMixin(StoreBase):
         artifact_dir: str | Path,
         owner: str,
         lease_seconds: float = 600.0,
+        *,
+        run_id: str | None = None,
     ) -> str:
-        """Record a run as `running` with a lease; one `run.started` event per topology."""
-        run_id = new_id()
+        """Record a run as `running` with a lease. `run_id` lets the caller name the run (e.g.
+        after its artifact directory); run events are the engine's to append."""
+        run_id = run_id or new_id()
         hosts, names = list(hosts), list(topologies)
         moment = self.clock()
         with self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM run WHERE id = ?", (run_id,)).fetchone():
+                raise DecnetError(f"run {run_id!r} already exists", hint="use a fresh run id")
             conn.execute(
                 "INSERT INTO run (id, kind, hosts, topologies, status, owner, lease_expires_at, "
                 "started_at, stats, artifact_dir) VALUES (?,?,?,?,?,?,?,?,'{}',?)",
                 (run_id, kind, dumps(hosts), dumps(names), RUNNING, owner,
                  _lease(moment, lease_seconds), dbmod.iso(moment), str(artifact_dir)),
             )  # fmt: skip
-            payload = {"run_id": run_id, "kind": kind, "hosts": hosts}
-            self._run_events(conn, "run.started", payload, names)
         return run_id
 
     def renew_run_lease(self, run_id: str, lease_seconds: float) -> None:
@@ -117,26 +120,10 @@ class RunsMixin(StoreBase):
             )
             if cursor.rowcount != 1:
                 self._not_running(run_id)
-            run = get(self.db, run_id)
-            payload = {"run_id": run_id, "kind": run.kind, "status": status, "error": error}
-            self._run_events(conn, "run.finished", payload, run.topologies)
 
     def _not_running(self, run_id: str) -> NoReturn:
         run = get(self.db, run_id)  # raises NotFound for an unknown id
         raise DecnetError(f"run {run_id!r} is already {run.status}", hint="start a new run instead")
-
-    def _run_events(
-        self,
-        conn: sqlite3.Connection,
-        type: str,
-        payload: dict[str, Any],
-        names: list[str],
-    ) -> None:
-        now = self._now()
-        targets: list[str | None] = [*names] or [None]
-        for name in targets:
-            row = conn.execute("SELECT id FROM topology WHERE name = ?", (name,)).fetchone()
-            self._event(conn, type, payload, name, row[0] if row else None, now, topic="run")
 
     def get_run(self, run_id: str) -> RunRow:
         return get(self.db, run_id)
