@@ -100,19 +100,31 @@ def check_duplicate_names(t: Topology, _c: Catalog, _x: HostContext, _i: _Index)
             seen.add(item.name)
 
 
+def _container_clash(owner: tuple[str, str | None], decky: str, service: str) -> Issue:
+    if owner[1] is None:
+        return _issue(
+            "NAME_DUPLICATE",
+            f"deckies[{owner[0]}].name",
+            f"decky name {owner[0]!r} equals the container name of service {service!r} of "
+            f"decky {decky!r}; rename decky {owner[0]!r}",
+        )
+    return _issue(
+        "NAME_DUPLICATE",
+        f"deckies[{decky}].services",
+        f"service {service!r} of decky {decky!r} gets the same container name as service "
+        f"{owner[1]!r} of decky {owner[0]!r}; rename one of the deckies",
+    )
+
+
 def check_container_names(t: Topology, _c: Catalog, _x: HostContext, _i: _Index) -> Iterator[Issue]:
-    """Decky `web-ssh` and the ssh container of decky `web` would both be `decnet-T-web-ssh`."""
-    names = {d.name for d in t.deckies}
+    """Containers are named `decnet-T-DECKY` and `decnet-T-DECKY-SERVICE`; `-` joins both, so
+    decky `web-ssh` and service `ssh` of decky `web` would fight over one Docker name."""
+    owners: dict[str, tuple[str, str | None]] = {d.name: (d.name, None) for d in t.deckies}
     for decky in t.deckies:
         for service in decky.services:
-            clash = f"{decky.name}-{service}"
-            if clash in names:
-                yield _issue(
-                    "NAME_DUPLICATE",
-                    f"deckies[{clash}].name",
-                    f"decky name {clash!r} equals the container name of service "
-                    f"{service!r} of decky {decky.name!r}; rename decky {clash!r}",
-                )
+            owner = owners.setdefault(f"{decky.name}-{service}", (decky.name, service))
+            if owner[0] != decky.name:
+                yield _container_clash(owner, decky.name, service)
 
 
 # --- DMZ, reachability, homes ----------------------------------------------------------------

@@ -383,3 +383,26 @@ def test_issues_are_plain_data() -> None:
     topology.lans[1].subnet = None
     [issue] = validate(topology, CATALOG)
     assert Issue.model_validate(issue.model_dump()) == issue
+
+
+def test_service_containers_of_different_deckies_may_not_share_a_docker_name() -> None:
+    catalog = CATALOG.model_copy(deep=True)
+    catalog.services["b-ssh"] = catalog.services["ssh"].model_copy(update={"name": "b-ssh"})
+    topology = _base()
+    topology.deckies += [
+        Decky(
+            name="a",
+            home_lan="dmz",
+            memberships=[Membership(lan="dmz", ip="10.0.0.7")],
+            services=["b-ssh"],
+        ),
+        Decky(
+            name="a-b",
+            home_lan="dmz",
+            memberships=[Membership(lan="dmz", ip="10.0.0.8")],
+            services=["ssh"],
+        ),
+    ]
+    issues = validate(topology, catalog)
+    assert [(i.code, i.path) for i in issues] == [("NAME_DUPLICATE", "deckies[a-b].services")]
+    assert "'a'" in issues[0].message
