@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from pathlib import Path
 
 import typer
@@ -17,7 +18,7 @@ from decnet.cli import common
 from decnet.core.topofile import MASK, parse_topology_file
 from decnet.engine import topologies as engine
 from decnet.errors import EXIT_ERROR, UsageError
-from decnet.models import GeneratorParams, Issue, Lan, Severity, Topology
+from decnet.models import GeneratorParams, Issue, Severity, Topology
 
 app = typer.Typer(help="Generate, create, inspect and delete topologies.", no_args_is_help=True)
 
@@ -210,10 +211,10 @@ def _print_view(view: engine.TopologyView) -> None:
 
 
 def _lan_rows(view: engine.TopologyView) -> list[list[object]]:
-    def homed(lan: Lan) -> int:
-        return sum(1 for d in view.deckies if d.home_lan == lan.name)
-
-    return [[lan.name, lan.subnet, "yes" if lan.is_dmz else "", homed(lan)] for lan in view.lans]
+    homed = Counter(d.home_lan for d in view.deckies)  # one pass: 10,000 deckies x 4,096 LANs
+    return [
+        [lan.name, lan.subnet, "yes" if lan.is_dmz else "", homed[lan.name]] for lan in view.lans
+    ]
 
 
 @app.command()
