@@ -309,10 +309,11 @@ def check_overlap_host(t: Topology, _c: Catalog, x: HostContext, i: _Index) -> I
             )
 
 
-def _ip_problem(ip: str | None, span: tuple[int, int] | None) -> tuple[str, str] | None:
+def _ip_problem(
+    ip: str | None, value: int | None, span: tuple[int, int] | None
+) -> tuple[str, str] | None:
     if ip is None:
         return "IP_MISSING", "has no IP (the allocator did not run); allocate or pin one"
-    value = ip_to_int(ip)
     if value is None:
         return "IP_INVALID", f"IP {ip!r} is not an IPv4 address; write it like 10.192.0.2"
     if span is None:
@@ -330,27 +331,26 @@ def _ip_problem(ip: str | None, span: tuple[int, int] | None) -> tuple[str, str]
 
 
 def check_ips(t: Topology, _c: Catalog, _x: HostContext, i: _Index) -> Iterator[Issue]:
-    first_user: dict[str, dict[int, tuple[str, int]]] = {name: {} for name in i.lans}
+    first_user: dict[str, dict[int, Decky]] = {name: {} for name in i.lans}
     for decky in t.deckies:
-        for pos, m in enumerate(decky.memberships):
+        for m in decky.memberships:
             if m.lan not in i.lans:
                 continue
+            value = ip_to_int(m.ip) if m.ip is not None else None
+            problem = _ip_problem(m.ip, value, i.spans.get(m.lan))
             path = f"deckies[{decky.name}].memberships[{m.lan}].ip"
-            problem = _ip_problem(m.ip, i.spans.get(m.lan))
             if problem is not None:
                 yield _issue(
                     problem[0], path, f"decky {decky.name!r} on LAN {m.lan!r}: {problem[1]}"
                 )
-            value = ip_to_int(m.ip) if m.ip is not None else None
-            if value is None:
-                continue
-            first = first_user[m.lan].setdefault(value, (decky.name, pos))
-            if first != (decky.name, pos):
+            # A decky attached twice to one LAN is MEMBERSHIP_DUPLICATE, not an IP clash.
+            first = first_user[m.lan].setdefault(value, decky) if value is not None else decky
+            if first is not decky:
                 yield _issue(
                     "IP_DUPLICATE",
                     path,
                     f"IP {m.ip} on LAN {m.lan!r} is also used "
-                    f"by decky {first[0]!r}; give one of them another address",
+                    f"by decky {first.name!r}; give one of them another address",
                 )
 
 
