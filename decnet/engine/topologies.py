@@ -69,7 +69,7 @@ def _shown(value: str) -> str:
 
 def check_name(value: str, what: str = "topology name") -> str:
     """`value` if it is a valid name, else NAME_INVALID naming the value and the pattern."""
-    if not NAME_RE.match(value):
+    if not NAME_RE.fullmatch(value):  # `$` alone would accept a trailing newline
         raise DecnetError(
             f"NAME_INVALID: {what} {_shown(value)} does not match {NAME_RE.pattern}",
             hint="use 1-63 lowercase letters, digits and '-', starting with a letter",
@@ -78,7 +78,7 @@ def check_name(value: str, what: str = "topology name") -> str:
 
 
 def check_host(value: str) -> str:
-    if not HOST_RE.match(value):
+    if not HOST_RE.fullmatch(value):
         raise DecnetError(
             f"host {_shown(value)} does not match {HOST_RE.pattern}",
             hint="give the host's name as it appears in the Ansible inventory",

@@ -217,6 +217,8 @@ LONG = "a" * 64
         (["topology", "generate", "Upper"], 1, "NAME_INVALID"),
         (["topology", "generate", "x: y"], 1, "NAME_INVALID"),
         (["topology", "generate", LONG], 1, "NAME_INVALID"),
+        (["topology", "generate", "abc\n"], 1, "NAME_INVALID"),
+        (["topology", "generate", "x", "--host", "web01\n"], 1, "host 'web01\\n'"),
         (["topology", "generate", "corp"], 1, "already exists"),
         (["topology", "generate", "x", "--services", "ssh,sshh"], 1, "SERVICE_UNKNOWN"),
         (["topology", "generate", "x", "--host", "../etc"], 1, "host '../etc'"),
