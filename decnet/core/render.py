@@ -65,6 +65,9 @@ def _escape_char(match: re.Match[str]) -> str:
 
 def yaml_scalar(value: object) -> str:
     """One scalar as a JSON literal (valid YAML); `$` doubled for compose interpolation."""
+    if isinstance(value, jinja2.Undefined):
+        str(value)  # StrictUndefined raises its own error, naming the missing variable
+        raise TypeError("the y filter got an undefined value")
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -173,8 +176,8 @@ def _base(topology: Topology, decky: Decky, image: str) -> dict[str, Any]:
         "environment": {"DECNET_PORTS": ""},
         "networks": _memberships(topology, decky),
     }
-    if decky.forwards_l3:
-        svc["sysctls"] = {"net.ipv4.ip_forward": "1"}
+    # Explicit both ways: a new container namespace inherits the host's forwarding (often on).
+    svc["sysctls"] = {"net.ipv4.ip_forward": "1" if decky.forwards_l3 else "0"}
     if decky.publish:
         for entry in decky.publish:
             if not PUBLISH_RE.fullmatch(entry):

@@ -21,7 +21,8 @@ DIR_MODE = 0o700
 
 def _relative(path: str) -> PurePosixPath:
     rel = PurePosixPath(path)
-    if rel.is_absolute() or not rel.parts or any(p in ("", ".", "..") for p in rel.parts):
+    # Compared with its own normal form, so `a//b` and `./a` are refused rather than rewritten.
+    if rel.is_absolute() or str(rel) != path or ".." in rel.parts or path in ("", "."):
         raise DecnetError(f"bundle path {path!r} is not a plain relative path")
     return rel
 

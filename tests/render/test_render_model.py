@@ -1,0 +1,262 @@
+"""The view model, the parse-back check, image resolution and the bundle layout."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from render_sample import NASTY, SITE_IMAGES, TEMPLATES, sample_topology
+
+from decnet.core.catalog import load_catalog
+from decnet.core.render import (
+    DEFAULT_BASE_IMAGE,
+    compose_model,
+    render_bundle,
+    render_topology,
+    verify_rendered,
+)
+from decnet.engine.images import LURE_IMAGE
+from decnet.errors import DecnetError
+from decnet.models import Decky, Membership, Topology
+
+CATALOG = load_catalog()
+
+
+def _compose(topology: Topology, site: dict[str, str] | None = None) -> dict[str, Any]:
+    rendered = render_topology(topology, CATALOG, site or {}, templates_dir=TEMPLATES)
+    parsed: dict[str, Any] = yaml.safe_load(rendered.compose)
+    return parsed
+
+
+def _with_decky(topology: Topology, decky: str, /, **changes: Any) -> Topology:
+    deckies = [d.model_copy(update=changes) if d.name == decky else d for d in topology.deckies]
+    return topology.model_copy(update={"deckies": deckies})
+
+
+def test_parsed_compose_equals_model_after_interpolation() -> None:
+    t = sample_topology()
+    parsed = _compose(t, SITE_IMAGES)
+    env = parsed["services"]["gw-ssh"]["environment"]
+    assert env["DECNET_SSH_BANNER"] == NASTY.replace("$", "$$")
+    model = compose_model(t, CATALOG, SITE_IMAGES)
+    assert model["services"]["gw-ssh"]["environment"]["DECNET_SSH_BANNER"] == NASTY
+
+
+def test_shape_of_networks_and_containers() -> None:
+    parsed = _compose(sample_topology(), SITE_IMAGES)
+    assert parsed["name"] == "decnet-golden"
+    dmz, core = parsed["networks"]["dmz"], parsed["networks"]["core"]
+    assert (dmz["internal"], core["internal"]) == (False, True)
+    assert core["ipam"]["config"] == [{"subnet": "10.200.1.0/24"}]
+    assert core["labels"] == {"decnet.topology": "golden", "decnet.lan": "core"}
+    br = parsed["services"]["br"]
+    assert br["networks"] == {
+        "core": {"ipv4_address": "10.200.1.2"},
+        "dmz": {"ipv4_address": "10.200.0.3"},
+    }
+    assert br["sysctls"] == {"net.ipv4.ip_forward": "1"}
+    assert parsed["services"]["ws"]["sysctls"] == {"net.ipv4.ip_forward": "0"}
+    assert br["hostname"] == "br" and br["init"] is True
+    smb = parsed["services"]["br-smb"]
+    assert smb["network_mode"] == "service:br"
+    assert smb["depends_on"] == {"br": {"condition": "service_started", "restart": True}}
+    assert smb["labels"]["decnet.role"] == "service"
+    assert smb["labels"]["decnet.service"] == "smb"
+    assert parsed["services"]["gw"]["ports"] == ["2222:22", "8053:53/udp"]
+    for svc in parsed["services"].values():
+        assert "privileged" not in svc
+        assert svc["container_name"].startswith("decnet-golden-")
+
+
+def test_effective_config_defaults_merged_and_typed_as_strings() -> None:
+    env = _compose(sample_topology())["services"]["ws-ftp"]["environment"]
+    assert env["DECNET_FTP_ANONYMOUS"] == "true"
+    assert env["DECNET_FTP_BANNER"] == "220 ProFTPD 1.3.8 Server ready."
+    assert "DECNET_FTP_PASSWORD" not in env  # no default, not configured
+    assert env["DECNET_PORTS"] == "21/tcp"
+
+
+def _decky_keys(parsed: dict[str, Any], decky: str) -> set[str]:
+    return {k for k, v in parsed["services"].items() if v["labels"]["decnet.decky"] == decky}
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"service_config": {"smb": {"share": "finance"}}},
+        {"forwards_l3": False},
+        {"services": ["smb", "rdp"]},
+        {
+            "memberships": [
+                Membership(lan="core", ip="10.200.1.9"),
+                Membership(lan="dmz", ip="10.200.0.3"),
+            ]
+        },
+    ],
+)
+def test_a_change_to_one_decky_changes_only_its_containers(changes: dict[str, Any]) -> None:
+    before = _compose(sample_topology())
+    after = _compose(_with_decky(sample_topology(), "br", **changes))
+    assert after["networks"] == before["networks"]
+    changed = {
+        k
+        for k in before["services"].keys() | after["services"].keys()
+        if before["services"].get(k) != after["services"].get(k)
+    }
+    assert changed
+    assert changed <= _decky_keys(before, "br") | _decky_keys(after, "br")
+
+
+def test_no_topology_wide_value_on_containers() -> None:
+    t = sample_topology()
+    rendered = render_topology(t, CATALOG, {}, templates_dir=TEMPLATES)
+    assert rendered.meta["desired_hash"] not in rendered.compose
+    # Adding a decky (which changes the hash) leaves every other container as it was.
+    bigger = t.model_copy(
+        update={
+            "deckies": [
+                *t.deckies,
+                Decky(
+                    name="new",
+                    home_lan="core",
+                    memberships=[Membership(lan="core", ip="10.200.1.50")],
+                    services=["ssh"],
+                ),
+            ]
+        }
+    )
+    before, after = _compose(t), _compose(bigger)
+    for key, svc in before["services"].items():
+        assert after["services"][key] == svc
+
+
+def test_image_resolution_order() -> None:
+    t = sample_topology().model_copy(update={"images": {"http": "topo/http:1"}})
+    site = {"http": "site/http:1", "*": "site/all:1", "base": "site/base:1"}
+    services = _compose(t, site)["services"]
+    assert services["gw-http"]["image"] == "topo/http:1"  # topology beats site
+    assert services["gw-ssh"]["image"] == "site/all:1"  # site `*` beats the catalogue
+    assert services["gw"]["image"] == "site/base:1"  # `base` is the base container's
+    t2 = t.model_copy(update={"images": {"base": "topo/base:2", "*": "topo/all:2"}})
+    services = _compose(t2, site)["services"]
+    assert services["gw"]["image"] == "topo/base:2"
+    assert services["gw-ssh"]["image"] == "topo/all:2"
+    # `*` is for services only: the base keeps the lure unless `base` is given.
+    assert _compose(sample_topology(), {"*": "x/y:1"})["services"]["gw"]["image"] == LURE_IMAGE
+
+
+def test_lure_image_constant_agrees() -> None:
+    assert DEFAULT_BASE_IMAGE == LURE_IMAGE
+    assert CATALOG.services["ssh"].image == LURE_IMAGE
+
+
+@pytest.mark.parametrize("image", ["bad image", "-x", "a" * 300, "x\ny"])
+def test_invalid_images_are_refused(image: str) -> None:
+    with pytest.raises(DecnetError, match="golden"):
+        _compose(sample_topology().model_copy(update={"images": {"ssh": image}}))
+
+
+def test_container_name_collision_is_refused() -> None:
+    t = sample_topology()
+    clash = Decky(
+        name="gw-ssh",
+        home_lan="dmz",
+        memberships=[Membership(lan="dmz", ip="10.200.0.99")],
+    )
+    with pytest.raises(DecnetError, match="decnet-golden-gw-ssh"):
+        _compose(t.model_copy(update={"deckies": [*t.deckies, clash]}))
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"services": ["nope"]},
+        {"service_config": {"smb": {"nope": "x"}}},
+        {"memberships": []},
+        {"memberships": [Membership(lan="core", ip=None)]},
+        {"memberships": [Membership(lan="ghost", ip="10.9.9.9")]},
+        {"publish": ["22"]},
+        {"name": "Bad_Name"},
+    ],
+)
+def test_unrenderable_topologies_fail_with_the_topology_name(changes: dict[str, Any]) -> None:
+    with pytest.raises(DecnetError, match="golden"):
+        _compose(_with_decky(sample_topology(), "br", **changes))
+
+
+def test_verify_rendered_catches_a_template_that_lies() -> None:
+    t = sample_topology()
+    model = compose_model(t, CATALOG)
+    good = render_topology(t, CATALOG, {}, templates_dir=TEMPLATES).compose
+    verify_rendered("golden", good, model)
+    for bad in (
+        good.replace('"10.200.1.3"', '"10.200.1.4"'),
+        good.replace("internal: true", "internal: 1"),
+        good.replace("$$HOME", "$HOME"),
+        good + "extra: 1\n",
+        good.replace("name:", "name: [", 1),
+    ):
+        with pytest.raises(DecnetError, match="'golden'"):
+            verify_rendered("golden", bad, model)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.text())
+def test_any_config_value_reaches_the_environment_literally(value: str) -> None:
+    t = _with_decky(sample_topology(), "br", service_config={"smb": {"share": value}})
+    # render_topology parses back and compares; reaching here means it round-tripped.
+    parsed = _compose(t)
+    assert parsed["services"]["br-smb"]["environment"]["DECNET_SMB_SHARE"] == value.replace(
+        "$", "$$"
+    )
+
+
+def test_bundle_layout() -> None:
+    a = sample_topology()
+    b = a.model_copy(update={"name": "other", "host": "edge-1"})
+    c = a.model_copy(update={"name": "third", "host": "edge-0"})
+    files = render_bundle([a, b, c], CATALOG, SITE_IMAGES, TEMPLATES)
+    assert set(files) == {
+        "bundle.json",
+        *(
+            f"hosts/{h}/{n}/{f}"
+            for h, n in [("edge-1", "golden"), ("edge-1", "other"), ("edge-0", "third")]
+            for f in ("compose.yml", "meta.json")
+        ),
+    }
+    assert json.loads(files["bundle.json"]) == {
+        "format": 1,
+        "hosts": {"edge-0": ["third"], "edge-1": ["golden", "other"]},
+    }
+    meta = json.loads(files["hosts/edge-1/other/meta.json"])
+    assert meta["project"] == "decnet-other" and meta["topology"] == "other"
+    assert meta["host"] == "edge-1" and meta["format"] == 1
+    assert "decnet-other-br-smb" in meta["containers"]
+    assert meta["networks"] == ["decnet-other-core", "decnet-other-dmz"]
+
+
+def test_bundle_renders_everything_before_returning_anything() -> None:
+    good = sample_topology()
+    bad = _with_decky(good, "br", services=["nope"]).model_copy(update={"name": "broken"})
+    with pytest.raises(DecnetError, match="broken"):
+        render_bundle([good, bad], CATALOG, {}, TEMPLATES)
+
+
+@pytest.mark.parametrize("host", ["../etc", ".hidden", "a/b", ""])
+def test_bundle_refuses_hosts_that_are_not_directory_names(host: str) -> None:
+    with pytest.raises(DecnetError):
+        render_bundle([sample_topology().model_copy(update={"host": host})], CATALOG, {}, TEMPLATES)
+
+
+def test_bundle_refuses_a_topology_twice() -> None:
+    with pytest.raises(DecnetError, match="twice"):
+        render_bundle([sample_topology(), sample_topology()], CATALOG, {}, TEMPLATES)
+
+
+def test_missing_template_is_a_decnet_error(tmp_path: Any) -> None:
+    with pytest.raises(DecnetError, match="template"):
+        render_topology(sample_topology(), CATALOG, {}, templates_dir=tmp_path)
