@@ -8,6 +8,8 @@ if [ $# -ne 1 ] || ! [[ $1 =~ ^[0-9]+$ ]] || ((10#$1 < 1 || 10#$1 > TB_MAX_HOSTS
 fi
 # Known-hosts checks are off: every host makes a fresh key on its first boot. The short
 # timeouts turn a dead or frozen host into UNREACHABLE within seconds instead of minutes.
+# ansible_ssh_timeout too: Ansible puts its own ConnectTimeout (default 10) before these
+# arguments, and ssh takes the first value it is given.
 ssh_args="-o ControlPath=$TB_MUX/%C -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no"
 ssh_args="$ssh_args -o ConnectTimeout=5 -o ServerAliveInterval=2 -o ServerAliveCountMax=2"
 cat <<YAML
@@ -25,6 +27,7 @@ cat <<YAML
         ansible_user: root
         ansible_ssh_private_key_file: "$TB_KEY"
         ansible_ssh_common_args: "$ssh_args"
+        ansible_ssh_timeout: 5
         ansible_python_interpreter: /usr/bin/python3
         ansible_pipelining: true
 YAML
