@@ -7,7 +7,8 @@
 #   ssh-drop       silently drop incoming TCP/22 inside the host (connects time out)
 #   ssh-undrop     remove that rule
 #   dockerd-kill   SIGKILL the host's dockerd (its containerd and containers keep running)
-#   dockerd-start  start dockerd again (waits until it answers)
+#   dockerd-start  start dockerd again (waits until it answers); without live-restore, as by
+#                  default, it stops the containers it finds still running
 #   freeze/thaw    cgroup-freeze / thaw every process of the host, containers included
 #   poweroff       SIGKILL the host's pid 1: every process, containers included, dies at once
 #   poweron        boot it again on the same disks (overlay uppers, docker data root)
