@@ -322,7 +322,7 @@ class Testbed:
         engine: one `docker save`, then one `docker load` per host, in parallel."""
         targets = [self._known(h) for h in hosts] if hosts is not None else self.hosts
         if not targets:
-            raise NotFound("the testbed has no hosts", hint="run `decnet testbed up N` first")
+            raise NotFound("the testbed has no hosts", hint="run `scripts/testbed up N` first")
         if not image_exists(image):
             raise NotFound(
                 f"image {image!r} is not in this machine's Docker engine",
@@ -363,7 +363,7 @@ class Testbed:
         if host not in self.hosts:
             raise NotFound(
                 f"host {host} is not part of the testbed",
-                hint="`decnet testbed status` lists the hosts; `decnet testbed up N` makes them",
+                hint="`scripts/testbed status` lists the hosts; `scripts/testbed up N` makes them",
             )
         return host
 
@@ -420,7 +420,7 @@ class Testbed:
                 f"testbed {name.removesuffix('.sh')} {' '.join(args)} failed: {_tail(err)}".replace(
                     "  ", " "
                 ),
-                hint="see docs/testbed.md; `decnet testbed check` lists leftovers",
+                hint="see docs/testbed.md; `scripts/testbed check` lists leftovers",
             )
         return done
 

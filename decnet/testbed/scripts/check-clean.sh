@@ -2,7 +2,7 @@
 # List whatever the testbed may have left on this machine, one item per line on stdout.
 # Exit 0 and print nothing when the machine is clean, exit 1 otherwise.
 set -uo pipefail
-# shellcheck source=common.sh
+# shellcheck source=common.sh source-path=SCRIPTDIR
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/common.sh"
 rc=0
 left() { echo "$*"; rc=1; }

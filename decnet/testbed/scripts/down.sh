@@ -2,7 +2,7 @@
 # Tear the whole testbed down: every host (also those whose state dir or pid files are gone),
 # then the bridge, the FORWARD rules and the cgroup parent. Safe to run any number of times.
 set -uo pipefail   # no -e: every step runs, whatever failed before
-# shellcheck source=common.sh
+# shellcheck source=common.sh source-path=SCRIPTDIR
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/common.sh"
 rc=0
 

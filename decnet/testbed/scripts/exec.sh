@@ -3,7 +3,7 @@
 # namespaces (net, mount, uts, ipc, pid).  Usage: exec.sh hN CMD [ARG...]
 # Exit status: the command's own, or 125 when the host is not running.
 set -euo pipefail
-# shellcheck source=common.sh
+# shellcheck source=common.sh source-path=SCRIPTDIR
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/common.sh"
 [ $# -ge 2 ] || tb_usage "usage: exec.sh hN CMD [ARG...]"
 n=$1

@@ -13,7 +13,7 @@
 #   poweroff       SIGKILL the host's pid 1: every process, containers included, dies at once
 #   poweron        boot it again on the same disks (overlay uppers, docker data root)
 set -euo pipefail
-# shellcheck source=common.sh
+# shellcheck source=common.sh source-path=SCRIPTDIR
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/common.sh"
 [ $# -eq 2 ] || tb_usage "usage: fault.sh hN ACTION"
 n=$1

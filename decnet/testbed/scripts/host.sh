@@ -5,7 +5,7 @@
 #   host.sh stop    hN   power off for good: kill everything in its cgroup, delete netns and cable
 #   host.sh destroy hN   stop, then delete its disk state
 set -uo pipefail   # no -e: stop/destroy must go on past every failed step
-# shellcheck source=common.sh
+# shellcheck source=common.sh source-path=SCRIPTDIR
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/common.sh"
 [ $# -eq 2 ] || tb_usage "usage: host.sh start|wait|stop|destroy hN"
 cmd=$1

@@ -5,7 +5,7 @@
 # Builds the host's own view of the machine (copy-on-write system dirs, private /run, /tmp and
 # docker data root, a sysfs of its own netns), then starts dockerd and sshd and parks.
 set -euo pipefail
-# shellcheck source=common.sh
+# shellcheck source=common.sh source-path=SCRIPTDIR
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/common.sh"
 n=$1
 H=$(tb_dir "$n")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Print the Ansible inventory (YAML) of hosts h1..hN, group decnet_hosts.  Usage: inventory.sh N
 set -euo pipefail
-# shellcheck source=common.sh
+# shellcheck source=common.sh source-path=SCRIPTDIR
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/common.sh"
 if [ $# -ne 1 ] || ! [[ $1 =~ ^[0-9]+$ ]] || ((10#$1 < 1 || 10#$1 > TB_MAX_HOSTS)); then
   tb_usage "usage: inventory.sh N (1..$TB_MAX_HOSTS)"
