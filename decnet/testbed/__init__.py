@@ -18,7 +18,6 @@ import fcntl
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
@@ -461,12 +460,3 @@ def _text(data: bytes | str | None) -> str:
 
 def _tail(text: str, lines: int = 3) -> str:
     return " | ".join(ln.strip() for ln in text.strip().splitlines()[-lines:] if ln.strip())
-
-
-# SIGTERM (CI timeouts, `kill`) becomes KeyboardInterrupt in whoever installs this, so
-# `finally:` blocks and fixture teardowns run down() as they do on Ctrl-C.
-def interrupt_on_sigterm() -> None:
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, handler)
