@@ -75,6 +75,7 @@ class Decky:
     env: dict[str, str] = field(default_factory=dict)
     image: str = IMAGE
     ports: list[str] = field(default_factory=list)
+    command: tuple[str, ...] = ("sleep", "1000000")
 
 
 @dataclass
@@ -129,7 +130,7 @@ class Topo:
             f"    image: {_q(d.image)}",
             "    init: true",
             '    restart: "unless-stopped"',
-            '    command: ["sleep", "1000000"]',
+            f"    command: {json.dumps(list(d.command))}",
             "    environment:",
         ]
         env = {"DECNET_PORTS": ""} if svc is None else {"DECNET_SERVICE": svc, **d.env}

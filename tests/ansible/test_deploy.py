@@ -92,6 +92,16 @@ def test_bad_image_fails_with_docker_error_and_rolls_back(make_topo) -> None:
     assert not topo.topo_dir.exists()
 
 
+def test_crashing_container_fails_verification_and_rolls_back(make_topo) -> None:
+    topo = make_topo([Decky("gw", 2), Decky("ws", 3, command=("false",))])
+    topo.write_bundle()
+    run = topo.deploy()
+    assert run.rc != 0
+    assert f"container decnet-{topo.name}-ws" in run.out and "rolled back" in run.out, run.out
+    assert labelled(topo.name) == ([], [])
+    assert not topo.topo_dir.exists()
+
+
 def test_failure_after_an_apply_keeps_the_previous_record(make_topo) -> None:
     topo = make_topo()
     topo.desired_hash = "c" * 64

@@ -581,8 +581,14 @@ def present(module: AnsibleModule, docker: Docker, scrub: Scrubber) -> dict:
 
     preflight(docker, config, topo.project)
     if module.check_mode:
-        why = "file" if not same_file else "hash" if not same_hash else "; ".join(problems)
-        return result("would_apply", True, containers, old_hash, f"would apply ({why} differs)")
+        why = (
+            "the compose file differs"
+            if not same_file
+            else "the applied hash differs"
+            if not same_hash
+            else "; ".join(problems)
+        )
+        return result("would_apply", True, containers, old_hash, f"would apply: {why}")
 
     before = fingerprint(containers, networks)
     make_dir(topo.base_dir)
@@ -592,7 +598,8 @@ def present(module: AnsibleModule, docker: Docker, scrub: Scrubber) -> dict:
             atomic_write(topo.compose_file, content)
         apply(topo, config, params)
     except Failure as exc:
-        rollback(topo, was_applied, old_content)
+        existed = {c["Id"] for c in containers} | {n["Id"] for n in networks}
+        rollback(topo, was_applied, old_content, existed)
         raise Failure(f"{exc}{_rollback_note(was_applied)}") from exc
 
     containers, networks = topo.project_state()
@@ -629,13 +636,28 @@ def apply(topo: Topology, config: dict, params: dict) -> None:
         raise Failure("verification after compose up failed: " + "; ".join(problems))
 
 
-def rollback(topo: Topology, was_applied: bool, old_content: str | None) -> None:
+def rollback(topo: Topology, was_applied: bool, old_content: str | None, existed: set) -> None:
+    """Undo a failed attempt.
+
+    Applied before: keep its record, put the previous compose file back, touch no container.
+    Never applied and nothing existed: remove everything of the project and the directory.
+    Never applied but objects existed (e.g. a record lost): remove only what this attempt created.
+    """
+    if old_content is not None:
+        with contextlib.suppress(OSError):
+            atomic_write(topo.compose_file, old_content)
     if was_applied:
-        if old_content is not None:
-            with contextlib.suppress(OSError):
-                atomic_write(topo.compose_file, old_content)
         return
-    remove_everything(topo, f"{PROJECT_LABEL}={topo.project}")
+    if not existed:
+        remove_everything(topo, f"{PROJECT_LABEL}={topo.project}")
+        return
+    containers, networks = topo.project_state()
+    new_containers = [c["Id"] for c in containers if c["Id"] not in existed]
+    if new_containers:
+        topo.docker.run(["rm", "-f", "-v", *new_containers])
+    for net in networks:
+        if net["Id"] not in existed:
+            topo.docker.run(["network", "rm", net["Id"]])
 
 
 def _rollback_note(was_applied: bool) -> str:
