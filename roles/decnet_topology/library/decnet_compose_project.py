@@ -200,6 +200,18 @@ class Scrubber:
 
 # --------------------------------------------------------------------------- docker
 
+PROGRESS = re.compile(
+    r"^\s*(Network|Container|Volume|Image)\s+\S+\s+(Creating|Created|Starting|Started|Stopping|"
+    r"Stopped|Removing|Removed|Recreate|Recreated|Running|Waiting|Healthy|Pulling|Pulled|"
+    r"Skipped.*|Error)\s*$"
+)
+
+
+def essential(stderr: str) -> str:
+    """compose's stderr without its progress lines (what is left is the error)."""
+    lines = [line for line in stderr.strip().splitlines() if not PROGRESS.match(line)]
+    return "\n".join(lines).strip() or stderr.strip()
+
 
 class Docker:
     """The docker CLI, with a timeout per call and an environment free of COMPOSE_* overrides."""
@@ -233,7 +245,7 @@ class Docker:
     def must(self, args: list[str], what: str, **kw) -> str:
         rc, out, err = self.run(args, **kw)
         if rc != 0:
-            raise Failure(f"{what} failed: {self.scrub(err.strip() or out.strip())}")
+            raise Failure(f"{what} failed: {self.scrub(essential(err) or out.strip())}")
         return out
 
     def check_engine(self) -> str:
