@@ -87,10 +87,11 @@ class Topo:
     root: Path
     deckies: list[Decky]
     desired_hash: str = "0" * 64
+    shared_bundle: Path | None = None
 
     @property
     def bundle(self) -> Path:
-        return self.root / "bundle"
+        return self.shared_bundle or self.root / "bundle"
 
     @property
     def base_dir(self) -> Path:

@@ -133,6 +133,40 @@ def test_port_in_use_fails_before_any_change(make_topo) -> None:
     assert not topo.topo_dir.exists()
 
 
+def test_port_published_by_another_container_fails_before_any_change(make_topo) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    owner = make_topo([Decky("gw", 2, ports=[f"{port}:22"])])
+    owner.write_bundle()
+    assert owner.deploy().rc == 0
+    topo = make_topo([Decky("gw", 2, ports=[f"{port}:80"])])
+    topo.write_bundle()
+    run = topo.deploy()
+    assert run.rc != 0
+    assert f"already published by container decnet-{owner.name}-gw" in run.out, run.out
+    assert labelled(topo.name) == ([], [])
+    # re-applying the owner is fine: its own port does not count against it
+    assert owner.deploy().recap["changed"] == 0
+
+
+def test_one_failing_topology_does_not_stop_the_others(make_topo) -> None:
+    good = make_topo([Decky("gw", 2)])
+    bad = make_topo([Decky("gw", 2, image="decnet-no-such-image:0")])
+    bad.shared_bundle = good.bundle
+    good.write_bundle(hosts={"localhost": [bad.name, good.name]})
+    bad.write_bundle(hosts={"localhost": [bad.name, good.name]})
+    run = good.deploy()
+    assert run.rc != 0
+    assert run.recap["failed"] == 1
+    assert f"topology {bad.name}: docker compose up failed" in run.out, run.out
+    assert (
+        f"(item={bad.name})" in run.out and f"failed: [localhost] (item={good.name})" not in run.out
+    )
+    assert len(good.containers()) == 1 and good.applied()["topology"] == good.name
+    assert labelled(bad.name) == ([], [])
+
+
 def test_subnet_taken_by_another_network_fails_before_any_change(make_topo) -> None:
     topo = make_topo()
     other = f"decnet-test-{topo.name}-other"
