@@ -50,6 +50,7 @@ class Settings:
     home: Path
     inventory: Path
     site_images: dict[str, str] = field(default_factory=dict)
+    templates_dir: Path = PROJECT_ROOT / "templates"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

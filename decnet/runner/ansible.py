@@ -100,7 +100,8 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
 
 
 # Result keys worth keeping from our module's return value; everything else is dropped.
-_KEPT_RESULT_KEYS = ("changed", "containers", "applied_hash", "msg", "recreated", "state")
+_KEPT_RESULT_KEYS = ("topology", "status", "changed", "applied_hash", "containers")
+_REPORT_STATUS = {"failed": "failed"}
 
 
 def _message(res: Mapping[str, Any]) -> str:
@@ -129,7 +130,9 @@ class _Collector:
         host = str(data.get("host", ""))
         return host, self.hosts.setdefault(host, HostOutcome())
 
-    def emit(self, kind: str, data: Mapping[str, Any], msg: str = "", item: str | None = None) -> None:
+    def emit(
+        self, kind: str, data: Mapping[str, Any], msg: str = "", item: str | None = None
+    ) -> None:
         host = data.get("host")
         self.on_event(
             RunnerEvent(
@@ -168,19 +171,32 @@ class _Collector:
         self.emit("unreachable", data, msg)
 
     def item(self, data: Mapping[str, Any], status: str) -> None:
-        _, outcome = self._host(data)
+        """Per-topology results come from the role's report and fail tasks (the apply task
+        itself is no_log): the loop label is the topology, `msg` its outcome."""
         res = data.get("res") or {}
+        if res.get("censored"):
+            return
+        _, outcome = self._host(data)
         label = str(res.get("_ansible_item_label", res.get("item", "")))
-        if status == "ok" and res.get("changed"):
-            status = "changed"
-        msg = scrub(_message(res), self.job.secrets)
-        kept = {k: res[k] for k in _KEPT_RESULT_KEYS if k in res}
+        report = res.get("msg") if isinstance(res.get("msg"), dict) else None
+        if report is not None:
+            kept = {k: report[k] for k in _KEPT_RESULT_KEYS if k in report}
+            status = _REPORT_STATUS.get(str(report.get("status")), status)
+            if status == "ok" and report.get("changed") in (True, "True", "true"):
+                status = "changed"
+            msg = scrub(str(report.get("message") or ""), self.job.secrets)
+        else:
+            kept, msg = {}, scrub(_message(res), self.job.secrets)
         outcome.items[label] = ItemOutcome(status=status, msg=msg, result=kept)
         self.emit(status, data, msg, item=label)
 
     def stats(self, data: Mapping[str, Any]) -> None:
-        for key, attr in (("ok", "ok"), ("changed", "changed"), ("failures", "failures"),
-                          ("skipped", "skipped")):
+        for key, attr in (
+            ("ok", "ok"),
+            ("changed", "changed"),
+            ("failures", "failures"),
+            ("skipped", "skipped"),
+        ):
             for host, count in (data.get(key) or {}).items():
                 setattr(self.hosts.setdefault(host, HostOutcome()), attr, int(count))
         for host in data.get("dark") or {}:
@@ -224,7 +240,9 @@ def run_playbook(
 
     playbook = PLAYBOOKS / job.playbook
     if not playbook.is_file():
-        raise RunFailed(f"playbook {playbook} not found", hint="run decnet from its source checkout")
+        raise RunFailed(
+            f"playbook {playbook} not found", hint="run decnet from its source checkout"
+        )
     job.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     collector = _Collector(job, on_event)
     started = time.monotonic()
@@ -246,7 +264,9 @@ def run_playbook(
             ident="run",
         )
     except Exception as exc:  # ansible-runner raises assorted errors when it cannot start
-        raise RunFailed(f"ansible-runner could not start: {exc}", hint="check the inventory") from exc
+        raise RunFailed(
+            f"ansible-runner could not start: {exc}", hint="check the inventory"
+        ) from exc
     return RunResult(
         status=str(runner.status),
         rc=int(runner.rc if runner.rc is not None else -1),

@@ -1,0 +1,28 @@
+"""What every use case needs: settings, the store, the catalogue. Built once per command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from decnet.core.catalog import load_catalog
+from decnet.models import Catalog
+from decnet.settings import Settings
+from decnet.store import Store
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: Settings
+    store: Store
+    catalog: Catalog
+
+    @classmethod
+    def open(cls, settings: Settings) -> Context:
+        return cls(settings=settings, store=Store(settings.db_path), catalog=load_catalog())
+
+    def inventory_path(self, override: Path | None = None) -> Path:
+        return override or self.settings.inventory
+
+    def runs_dir(self) -> Path:
+        return self.settings.home / "runs"

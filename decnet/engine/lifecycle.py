@@ -1,0 +1,152 @@
+"""Deploy, teardown and status: the library calls behind `decnet deploy|teardown|status`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+from decnet.core.hashing import desired_hash
+from decnet.engine.context import Context
+from decnet.engine.leases import recover_stale
+from decnet.engine.rollout import (
+    DEPLOY,
+    TEARDOWN,
+    EventSink,
+    RolloutOptions,
+    RolloutReport,
+    TopologyOutcome,
+    rollout,
+)
+from decnet.errors import DecnetError
+from decnet.models import LIVE, Status
+
+
+def _select(
+    ctx: Context, names: Sequence[str], all_: bool, statuses: frozenset[Status]
+) -> list[str]:
+    if names and all_:
+        raise DecnetError("name topologies or pass --all, not both", hint="drop one of them")
+    if not all_:
+        return list(names)
+    return [s.name for s in ctx.store.list_topologies() if s.status in statuses]
+
+
+def deploy(
+    ctx: Context,
+    names: Sequence[str],
+    *,
+    all_: bool = False,
+    opts: RolloutOptions = RolloutOptions(),
+    on_event: EventSink = lambda _e: None,
+    should_cancel: Callable[[], bool] = lambda: False,
+) -> RolloutReport:
+    selected = _select(ctx, names, all_, DEPLOY.allowed_from)
+    return rollout(ctx, selected, DEPLOY, opts, on_event, should_cancel)
+
+
+def teardown(
+    ctx: Context,
+    names: Sequence[str],
+    *,
+    all_: bool = False,
+    opts: RolloutOptions = RolloutOptions(),
+    on_event: EventSink = lambda _e: None,
+    should_cancel: Callable[[], bool] = lambda: False,
+) -> RolloutReport:
+    selected = _select(ctx, names, all_, TEARDOWN.allowed_from | {Status.PENDING})
+    recover_stale(ctx.store, force=opts.force, names=selected)
+    never_deployed = [n for n in selected if ctx.store.get_topology(n).status == Status.PENDING]
+    for name in never_deployed:  # nothing reached a host: no run needed
+        ctx.store.transition(
+            name,
+            Status.TORN_DOWN,
+            reason="torn down before any deploy",
+            expected_from=Status.PENDING,
+        )
+    rest = [n for n in selected if n not in never_deployed]
+    if not rest:
+        return RolloutReport(
+            run_id="",
+            kind="teardown",
+            dry_run=opts.dry_run,
+            status="successful",
+            topologies=[
+                TopologyOutcome(
+                    n, ctx.store.get_topology(n).host, Status.TORN_DOWN, "never deployed"
+                )
+                for n in never_deployed
+            ],
+        )
+    report = rollout(ctx, rest, TEARDOWN, opts, on_event, should_cancel)
+    report.topologies += [
+        TopologyOutcome(n, "", Status.TORN_DOWN, "never deployed") for n in never_deployed
+    ]
+    return report
+
+
+class RunView(BaseModel):
+    id: str
+    kind: str
+    status: str
+    started_at: str | None
+    finished_at: str | None
+    error: str | None = None
+
+
+class StatusView(BaseModel):
+    name: str
+    status: str
+    host: str
+    version: int
+    desired_hash: str
+    applied_hash: str | None
+    needs_resync: bool
+    status_changed_at: str | None
+    last_run: RunView | None
+    recent: list[dict[str, Any]]
+
+
+def _applied_hash(ctx: Context, name: str) -> tuple[str | None, RunView | None]:
+    run = ctx.store.last_run(name)
+    if run is None:
+        return None, None
+    view = RunView(
+        id=run.id,
+        kind=run.kind,
+        status=run.status,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        error=run.error,
+    )
+    applied = ((run.stats or {}).get("topologies") or {}).get(name, {}).get("applied_hash")
+    return applied, view
+
+
+def status(ctx: Context, name: str | None = None, *, recent: int = 5) -> list[StatusView]:
+    recover_stale(ctx.store)
+    names = [name] if name else [s.name for s in ctx.store.list_topologies()]
+    views = []
+    for n in names:
+        t = ctx.store.get_topology(n)
+        applied, run = _applied_hash(ctx, n)
+        events = [
+            e.model_dump(mode="json") if hasattr(e, "model_dump") else dict(e)
+            for e in ctx.store.status_events(n, limit=recent)
+        ]
+        views.append(
+            StatusView(
+                name=t.name,
+                status=t.status,
+                host=t.host,
+                version=t.version,
+                desired_hash=desired_hash(t, ctx.catalog, ctx.settings.site_images),
+                applied_hash=applied if t.status in LIVE else None,
+                needs_resync=t.needs_resync,
+                status_changed_at=t.status_changed_at,
+                last_run=run,
+                recent=events,
+            )
+        )
+    return views

@@ -1,0 +1,357 @@
+"""One Ansible run over a set of topologies: deploy or teardown, with status, run and events.
+
+The steps, in order — everything that can fail on our side fails before the first side effect:
+1. recover topologies stuck by a dead controller; load and check the requested ones;
+2. validate every topology against its host (inventory, claimed subnets and ports);
+3. render every bundle file (pure), then write the bundle;
+4. move every topology to its in-flight status in one transaction and open the run;
+5. run the playbook (ansible-runner), streaming events;
+6. map each host's outcome back to each of its topologies; close the run; drop the bundle
+   (it holds secrets) and scrub the kept artifacts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from decnet.core.render import render_bundle
+from decnet.core.validate import ensure_valid
+from decnet.engine.bundle import write_bundle
+from decnet.engine.context import Context
+from decnet.engine.leases import LEASE_SECONDS, current_owner, heartbeat, recover_stale
+from decnet.engine.secrets import secret_values
+from decnet.errors import DecnetError, IllegalTransition
+from decnet.models import Status, Topology
+from decnet.runner.ansible import (
+    HostOutcome,
+    PlaybookJob,
+    RunnerEvent,
+    RunResult,
+    run_playbook,
+    scrub_tree,
+)
+from decnet.runner.inventory import Inventory, load_inventory
+
+EventSink = Callable[[RunnerEvent], None]
+
+
+@dataclass(frozen=True)
+class RolloutKind:
+    name: str
+    """deploy | teardown"""
+    playbook: str
+    in_flight: Status
+    success: Status
+    allowed_from: frozenset[Status]
+
+
+DEPLOY = RolloutKind(
+    "deploy",
+    "deploy.yml",
+    Status.DEPLOYING,
+    Status.ACTIVE,
+    frozenset({Status.PENDING, Status.ACTIVE, Status.DEGRADED, Status.FAILED}),
+)
+TEARDOWN = RolloutKind(
+    "teardown",
+    "teardown.yml",
+    Status.TEARING_DOWN,
+    Status.TORN_DOWN,
+    frozenset({Status.DEPLOYING, Status.ACTIVE, Status.DEGRADED, Status.FAILED}),
+)
+
+
+@dataclass(frozen=True)
+class RolloutOptions:
+    inventory: Path | None = None
+    dry_run: bool = False
+    force: bool = False
+    limit: str | None = None
+    serial: str | None = None
+    max_fail_percentage: int | None = None
+    keep_bundle: bool = False
+
+
+@dataclass
+class TopologyOutcome:
+    name: str
+    host: str
+    status: str
+    """The status the topology ended in (or would, for a dry run)."""
+    reason: str = ""
+    changed: bool = False
+    applied_hash: str | None = None
+
+
+@dataclass
+class RolloutReport:
+    run_id: str
+    kind: str
+    dry_run: bool
+    status: str
+    topologies: list[TopologyOutcome] = field(default_factory=list)
+    hosts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    artifact_dir: str = ""
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return all(
+            t.status in (Status.ACTIVE, Status.TORN_DOWN, "would-apply") for t in self.topologies
+        )
+
+
+def _load(ctx: Context, names: Sequence[str], kind: RolloutKind, force: bool) -> list[Topology]:
+    recover_stale(ctx.store, force=force, names=list(names))
+    topologies = [ctx.store.get_topology(n) for n in names]
+    for t in topologies:
+        if t.status not in kind.allowed_from:
+            raise IllegalTransition(
+                t.name,
+                t.status,
+                kind.in_flight,
+                f"{kind.name} needs one of " + ", ".join(sorted(kind.allowed_from)),
+            )
+    return topologies
+
+
+def _validate(ctx: Context, topologies: list[Topology], inventory: Inventory) -> None:
+    for t in topologies:
+        host_ctx = ctx.store.host_context(
+            t.host, exclude=t.name, inventory_hosts=frozenset(inventory.hosts)
+        )
+        ensure_valid(t, ctx.catalog, host_ctx)
+
+
+def _extravars(bundle_dir: Path, opts: RolloutOptions) -> dict[str, Any]:
+    extra: dict[str, Any] = {"decnet_bundle_dir": str(bundle_dir)}
+    if opts.serial is not None:
+        extra["decnet_serial"] = opts.serial
+    if opts.max_fail_percentage is not None:
+        extra["decnet_max_fail_percentage"] = opts.max_fail_percentage
+    return extra
+
+
+def _outcome_for(
+    t: Topology, host: HostOutcome | None, result: RunResult, kind: RolloutKind
+) -> TopologyOutcome:
+    out = TopologyOutcome(name=t.name, host=t.host, status=Status.FAILED)
+    if host is None:
+        out.reason = f"host {t.host} took no part in the run ({result.status})"
+        return out
+    if host.unreachable:
+        out.reason = next((m for m in host.messages if m.startswith("unreachable")), "unreachable")
+        return out
+    item = host.items.get(t.name)
+    if item is not None and item.status in ("ok", "changed"):
+        out.status, out.changed = kind.success, item.status == "changed"
+        out.applied_hash = item.result.get("applied_hash")
+        return out
+    if item is not None and item.status == "failed":
+        out.reason = item.msg or "the apply task failed"
+    elif host.messages:
+        out.reason = host.messages[-1]
+    else:
+        out.reason = (
+            "cancelled" if result.status == "canceled" else f"no result for it ({result.status})"
+        )
+    return out
+
+
+def _record_event(ctx: Context, run_id: str, event: RunnerEvent) -> None:
+    if event.kind in ("task_start", "stats"):
+        return
+    ctx.store.append_event(
+        f"task.{event.kind}",
+        {
+            "run": run_id,
+            "host": event.host,
+            "task": event.task,
+            "item": event.item,
+            "msg": event.msg,
+        },
+        topology=event.item,
+        topic="run",
+    )
+
+
+def rollout(
+    ctx: Context,
+    names: Sequence[str],
+    kind: RolloutKind,
+    opts: RolloutOptions = RolloutOptions(),
+    on_event: EventSink = lambda _e: None,
+    should_cancel: Callable[[], bool] = lambda: False,
+) -> RolloutReport:
+    if not names:
+        raise DecnetError(f"nothing to {kind.name}", hint="name a topology or pass --all")
+    topologies = _load(ctx, names, kind, opts.force)
+    inventory = load_inventory(ctx.inventory_path(opts.inventory))
+    if kind is DEPLOY:
+        _validate(ctx, topologies, inventory)
+    else:
+        _check_hosts(topologies, inventory)
+    files = render_bundle(
+        topologies, ctx.catalog, ctx.settings.site_images, ctx.settings.templates_dir
+    )
+    run_id = uuid.uuid4().hex[:12]
+    data_dir = ctx.runs_dir() / run_id
+    bundle_dir = data_dir / "bundle"
+    write_bundle(files, bundle_dir)
+    secrets = secret_values(topologies, ctx.catalog)
+    try:
+        return _execute(
+            ctx,
+            topologies,
+            kind,
+            opts,
+            run_id,
+            data_dir,
+            bundle_dir,
+            inventory,
+            secrets,
+            on_event,
+            should_cancel,
+        )
+    finally:
+        if not opts.keep_bundle:
+            shutil.rmtree(bundle_dir, ignore_errors=True)
+        scrub_tree(data_dir, secrets)
+
+
+def _check_hosts(topologies: list[Topology], inventory: Inventory) -> None:
+    for t in topologies:
+        if t.host not in inventory:
+            raise DecnetError(
+                f"topology {t.name!r}: host {t.host!r} is not in inventory {inventory.path}",
+                hint="pass the inventory that holds the host with --inventory",
+            )
+
+
+def _execute(
+    ctx: Context,
+    topologies: list[Topology],
+    kind: RolloutKind,
+    opts: RolloutOptions,
+    run_id: str,
+    data_dir: Path,
+    bundle_dir: Path,
+    inventory: Inventory,
+    secrets: frozenset[str],
+    on_event: EventSink,
+    should_cancel: Callable[[], bool],
+) -> RolloutReport:
+    hosts = sorted({t.host for t in topologies})
+    job = PlaybookJob(
+        playbook=kind.playbook,
+        inventory=inventory.path,
+        data_dir=data_dir / "ansible",
+        extravars=_extravars(bundle_dir, opts),
+        limit=opts.limit or ",".join(hosts),
+        forks=max(1, min(len(hosts), 50)),
+        check=opts.dry_run,
+        secrets=secrets,
+    )
+    if opts.dry_run:
+        result = run_playbook(job, on_event, should_cancel)
+        report = _report(run_id, kind, True, result)
+        for t in topologies:
+            out = _outcome_for(t, result.hosts.get(t.host), result, kind)
+            out.status = "would-apply" if out.status == kind.success else out.status
+            report.topologies.append(out)
+        return report
+    _begin(ctx, topologies, kind, run_id)
+    ctx.store.start_run(
+        kind.name,
+        hosts,
+        [t.name for t in topologies],
+        str(data_dir),
+        current_owner(),
+        LEASE_SECONDS,
+        run_id=run_id,
+    )
+    ctx.store.append_event(
+        "run.started", {"run": run_id, "kind": kind.name, "hosts": hosts}, topic="run"
+    )
+
+    def sink(event: RunnerEvent) -> None:
+        _record_event(ctx, run_id, event)
+        on_event(event)
+
+    try:
+        with heartbeat(ctx.settings.db_path, run_id):
+            result = run_playbook(job, sink, should_cancel)
+    except BaseException as exc:  # KeyboardInterrupt included: never leave a topology in flight
+        _abort(ctx, topologies, kind, run_id, f"{kind.name} aborted: {type(exc).__name__}")
+        raise
+    return _finish(ctx, topologies, kind, run_id, result)
+
+
+def _begin(ctx: Context, topologies: list[Topology], kind: RolloutKind, run_id: str) -> None:
+    with ctx.store.transaction():
+        for t in topologies:
+            ctx.store.transition(
+                t.name, kind.in_flight, reason=f"{kind.name} run {run_id}", expected_from=t.status
+            )
+
+
+def _abort(
+    ctx: Context, topologies: list[Topology], kind: RolloutKind, run_id: str, reason: str
+) -> None:
+    for t in topologies:
+        with contextlib.suppress(IllegalTransition):
+            ctx.store.transition(t.name, Status.FAILED, reason=reason, expected_from=kind.in_flight)
+    ctx.store.finish_run(run_id, "aborted", {}, error=reason)
+
+
+def _report(run_id: str, kind: RolloutKind, dry_run: bool, result: RunResult) -> RolloutReport:
+    return RolloutReport(
+        run_id=run_id,
+        kind=kind.name,
+        dry_run=dry_run,
+        status=result.status,
+        hosts={h: o.stats() for h, o in result.hosts.items()},
+        artifact_dir=str(result.artifact_dir),
+        duration=result.duration,
+    )
+
+
+def _finish(
+    ctx: Context, topologies: list[Topology], kind: RolloutKind, run_id: str, result: RunResult
+) -> RolloutReport:
+    report = _report(run_id, kind, False, result)
+    for t in topologies:
+        out = _outcome_for(t, result.hosts.get(t.host), result, kind)
+        with ctx.store.transaction():
+            ctx.store.transition(
+                t.name,
+                out.status,
+                reason=out.reason or f"{kind.name} run {run_id}",
+                expected_from=kind.in_flight,
+            )
+            if out.status == Status.ACTIVE:
+                ctx.store.set_needs_resync(t.name, False)
+        report.topologies.append(out)
+    stats = {
+        "hosts": report.hosts,
+        "topologies": {
+            o.name: {
+                "status": str(o.status),
+                "reason": o.reason,
+                "changed": o.changed,
+                "applied_hash": o.applied_hash,
+            }
+            for o in report.topologies
+        },
+    }
+    ctx.store.finish_run(run_id, result.status, stats)
+    ctx.store.append_event(
+        "run.finished", {"run": run_id, "kind": kind.name, "status": result.status}, topic="run"
+    )
+    return report
