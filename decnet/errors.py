@@ -92,8 +92,15 @@ class InvalidTopology(DecnetError):
 
 
 class TopologyFileError(DecnetError):
-    def __init__(self, message: str, *, line: int | None = None, column: int | None = None,
-                 field: str | None = None, source: str = "topology file") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: int | None = None,
+        column: int | None = None,
+        field: str | None = None,
+        source: str = "topology file",
+    ) -> None:
         where = f"{source}"
         if line is not None:
             where += f":{line}" + (f":{column}" if column is not None else "")

@@ -1,11 +1,10 @@
 """Site settings, read from the environment once, at the shell's edge (never at import).
 
-| variable           | default                                   | meaning                          |
-|--------------------|-------------------------------------------|----------------------------------|
-| DECNET_DB          | $XDG_DATA_HOME/decnet/decnet.db           | the SQLite file (source of truth)|
-| DECNET_HOME        | $XDG_DATA_HOME/decnet                     | run artifacts, bundles           |
-| DECNET_INVENTORY   | <repo>/inventory/localhost.yml            | Ansible inventory                |
-| DECNET_IMAGES      | (none)                                    | image overrides: `ssh=reg/x:1,*=decnet-lure:0.1` |
+Variables:
+  DECNET_DB         the SQLite file (default $DECNET_HOME/decnet.db)
+  DECNET_HOME       run artifacts and bundles (default $XDG_DATA_HOME/decnet)
+  DECNET_INVENTORY  the Ansible inventory (default <repo>/inventory/localhost.yml)
+  DECNET_IMAGES     image overrides, e.g. `ssh=reg/x:1,*=decnet-lure:0.1` (default none)
 """
 
 from __future__ import annotations
@@ -38,7 +37,8 @@ def parse_image_overrides(text: str, source: str = "DECNET_IMAGES") -> dict[str,
         if not sep or not _IMAGE_KEY.match(key) or not IMAGE_RE.match(image):
             raise UsageError(
                 f"{source}: bad entry {item!r}",
-                hint="write SERVICE=IMAGE pairs separated by commas, e.g. ssh=reg/ssh:1,*=decnet-lure:0.1",
+                hint="write SERVICE=IMAGE pairs separated by commas, e.g. "
+                "ssh=reg/ssh:1,*=decnet-lure:0.1",
             )
         out[key] = image
     return out
@@ -59,6 +59,8 @@ class Settings:
         return cls(
             db_path=Path(env.get("DECNET_DB") or home / "decnet.db"),
             home=home,
-            inventory=Path(env.get("DECNET_INVENTORY") or PROJECT_ROOT / "inventory" / "localhost.yml"),
+            inventory=Path(
+                env.get("DECNET_INVENTORY") or PROJECT_ROOT / "inventory" / "localhost.yml"
+            ),
             site_images=parse_image_overrides(env.get("DECNET_IMAGES", "")),
         )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import typer
 
-from decnet.cli import catalog, topology
+from decnet.cli import catalog, lifecycle, testbed, topology
 from decnet.cli.common import CliState
 from decnet.cli.errors import DecnetGroup
 from decnet.settings import Settings
@@ -22,6 +22,8 @@ from decnet.settings import Settings
 GROUPS: list[tuple[str, typer.Typer]] = [
     ("topology", topology.app),
     ("catalog", catalog.app),
+    ("image", lifecycle.image_app),
+    ("testbed", testbed.app),
 ]
 """(name, sub-app) of every command group, in the order `decnet --help` lists them."""
 
@@ -36,6 +38,7 @@ app = typer.Typer(
 )
 for _name, _group in GROUPS:
     app.add_typer(_group, name=_name)
+app.add_typer(lifecycle.app)  # top-level commands: render, deploy, teardown, status, demo
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,280 @@
+"""`decnet render|deploy|teardown|status|demo` and `decnet image build`: rollout commands."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from decnet.cli import common
+from decnet.core.render import render_bundle
+from decnet.engine import demo as demo_engine
+from decnet.engine.bundle import write_bundle
+from decnet.engine.images import LURE_IMAGE, ensure_lure_image
+from decnet.engine.lifecycle import deploy as deploy_topologies
+from decnet.engine.lifecycle import status as topology_status
+from decnet.engine.lifecycle import teardown as teardown_topologies
+from decnet.engine.rollout import RolloutOptions, RolloutReport
+from decnet.errors import EXIT_ERROR
+from decnet.models import Status
+from decnet.runner.ansible import RunnerEvent
+
+app = typer.Typer()
+image_app = typer.Typer(help="Build the local images decnet deploys.", no_args_is_help=True)
+
+INVENTORY_OPTION = typer.Option(
+    None, "--inventory", "-i", help="Ansible inventory (default: DECNET_INVENTORY or inventory/)."
+)
+ALL_OPTION = typer.Option(False, "--all", help="Every topology the command applies to.")
+FORCE_OPTION = typer.Option(
+    False, "--force", help="Take over a topology stuck in a run even if its lease looks alive."
+)
+
+
+class Progress:
+    """A live per-host view of the run: the task each host is on and its counters."""
+
+    def __init__(self, console: Console) -> None:
+        self.rows: dict[str, dict[str, object]] = {}
+        self.live = Live(self._table(), console=console, transient=False, auto_refresh=False)
+
+    def _table(self) -> Table:
+        out = Table(
+            "host", "task", "ok", "changed", "failed", title="ansible", title_justify="left"
+        )
+        for host, row in sorted(self.rows.items()):
+            out.add_row(
+                host, str(row["task"]), str(row["ok"]), str(row["changed"]), str(row["failed"])
+            )
+        return out
+
+    def __call__(self, event: RunnerEvent) -> None:
+        if event.host is None:
+            return
+        row = self.rows.setdefault(event.host, {"task": "", "ok": 0, "changed": 0, "failed": 0})
+        row["task"] = event.task + (f" [{event.item}]" if event.item else "")
+        if event.kind in ("ok", "changed", "failed"):
+            row[event.kind] = int(str(row[event.kind])) + 1
+        elif event.kind == "unreachable":
+            row["task"] = f"UNREACHABLE: {event.msg}"
+        self.live.update(self._table(), refresh=True)
+
+
+@contextmanager
+def cancellable() -> Iterator[Callable[[], bool]]:
+    """Ctrl-C asks ansible-runner to cancel; the run then ends and statuses stay consistent."""
+    flag = {"cancel": False}
+
+    def handler(_sig: int, _frame: FrameType | None) -> None:
+        if flag["cancel"]:
+            raise KeyboardInterrupt
+        flag["cancel"] = True
+        common.note("cancelling: waiting for the running task to finish (Ctrl-C again to abort)")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: flag["cancel"]
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _print_report(report: RolloutReport, json_out: bool) -> None:
+    if json_out:
+        common.print_json(
+            {
+                "run": report.run_id,
+                "kind": report.kind,
+                "dry_run": report.dry_run,
+                "status": report.status,
+                "hosts": report.hosts,
+                "artifact_dir": report.artifact_dir,
+                "topologies": [vars(t) for t in report.topologies],
+            }
+        )
+    else:
+        rows = [
+            [t.name, t.host, t.status, "yes" if t.changed else "no", t.reason]
+            for t in report.topologies
+        ]
+        common.stdout().print(
+            common.table(
+                f"{report.kind} run {report.run_id or '-'} "
+                f"({report.status}, {report.duration:.1f} s)",
+                ["topology", "host", "status", "changed", "reason"],
+                rows,
+            )
+        )
+    if not report.ok:
+        raise typer.Exit(EXIT_ERROR)
+
+
+def _rollout(
+    ctx: typer.Context,
+    fn: Callable[..., RolloutReport],
+    names: list[str],
+    all_: bool,
+    opts: RolloutOptions,
+    json_out: bool,
+) -> None:
+    context = common.open_context(ctx)
+    progress = Progress(common.stderr())
+    with cancellable() as should_cancel, progress.live:
+        report = fn(
+            context, names, all_=all_, opts=opts, on_event=progress, should_cancel=should_cancel
+        )
+    _print_report(report, json_out)
+
+
+@app.command()
+def deploy(
+    ctx: typer.Context,
+    names: list[str] = typer.Argument(None, help="Topologies to deploy."),
+    all_: bool = ALL_OPTION,
+    inventory: Path | None = INVENTORY_OPTION,
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Validate, render, and run Ansible in "
+        "check mode: report what would change, change nothing.",
+    ),
+    force: bool = FORCE_OPTION,
+    limit: str | None = typer.Option(None, "--limit", help="Ansible --limit host pattern."),
+    serial: str | None = typer.Option(None, "--serial", help="Hosts per batch (Ansible serial)."),
+    max_fail_percentage: int | None = typer.Option(
+        None, "--max-fail-percentage", min=0, max=100, help="Ansible max_fail_percentage."
+    ),
+    json_out: bool = common.JSON_OPTION,
+) -> None:
+    """Deploy topologies to their hosts (validate, render, run playbooks/deploy.yml)."""
+    opts = RolloutOptions(
+        inventory=inventory,
+        dry_run=dry_run,
+        force=force,
+        limit=limit,
+        serial=serial,
+        max_fail_percentage=max_fail_percentage,
+    )
+    _rollout(ctx, deploy_topologies, names or [], all_, opts, json_out)
+
+
+@app.command()
+def teardown(
+    ctx: typer.Context,
+    names: list[str] = typer.Argument(None, help="Topologies to tear down."),
+    all_: bool = ALL_OPTION,
+    inventory: Path | None = INVENTORY_OPTION,
+    force: bool = FORCE_OPTION,
+    json_out: bool = common.JSON_OPTION,
+) -> None:
+    """Remove topologies from their hosts: exactly what carries their labels."""
+    opts = RolloutOptions(inventory=inventory, force=force)
+    _rollout(ctx, teardown_topologies, names or [], all_, opts, json_out)
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    name: str | None = typer.Argument(None, help="One topology (default: all)."),
+    json_out: bool = common.JSON_OPTION,
+) -> None:
+    """Status, host, desired and applied hash, last run and recent status changes."""
+    views = topology_status(common.open_context(ctx), name)
+    if json_out:
+        common.print_json(views)
+        return
+    rows = [
+        [
+            v.name,
+            v.status,
+            v.host,
+            v.desired_hash[:12],
+            (v.applied_hash or "-")[:12],
+            "yes" if v.needs_resync else "no",
+            f"{v.last_run.kind} {v.last_run.status}" if v.last_run else "-",
+        ]
+        for v in views
+    ]
+    columns = ["topology", "status", "host", "desired", "applied", "resync", "last run"]
+    common.stdout().print(common.table(None, columns, rows))
+    for v in views if name else []:
+        for e in v.recent:
+            common.stdout().print(
+                f"  {e.get('at')}  {e.get('from_status')} -> "
+                f"{e.get('to_status')}  {e.get('reason') or ''}",
+                markup=False,
+            )
+
+
+@app.command()
+def render(
+    ctx: typer.Context,
+    names: list[str] = typer.Argument(None, help="Topologies to render."),
+    all_: bool = ALL_OPTION,
+    out: Path = typer.Option(..., "--out", help="Bundle directory to write."),
+) -> None:
+    """Write a bundle (per host, per topology: compose file + metadata) for ansible-playbook."""
+    context = common.open_context(ctx)
+    chosen = names or []
+    if all_:
+        chosen = [s.name for s in context.store.list_topologies() if s.status != Status.TORN_DOWN]
+    topologies = [context.store.get_topology(n) for n in chosen]
+    files = render_bundle(
+        topologies, context.catalog, context.settings.site_images, context.settings.templates_dir
+    )
+    written = write_bundle(files, out)
+    common.note(f"bundle with {len(topologies)} topologies written to {written}")
+    typer.echo(str(written))
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    down: bool = typer.Option(False, "--down", help="Tear the demo down and delete it."),
+    inventory: Path | None = INVENTORY_OPTION,
+) -> None:
+    """Generate and deploy a small topology named `demo` to the local Docker engine."""
+    context = common.open_context(ctx)
+    progress = Progress(common.stderr())
+    if down:
+        with progress.live:
+            report = demo_engine.demo_down(context, progress, inventory)
+        if report is not None:
+            _print_report(report, False)
+        typer.echo("demo torn down and deleted")
+        return
+    with cancellable() as should_cancel, progress.live:
+        result = demo_engine.demo_up(context, progress, should_cancel, inventory)
+    if result.report is None:
+        common.note("no Docker engine answers here: rendered a dry-run bundle instead")
+        typer.echo(f"bundle: {result.bundle_dir}")
+        return
+    _print_report(result.report, False)
+    typer.echo(_NEXT_STEPS)
+
+
+_NEXT_STEPS = """
+The demo maze runs on the local Docker engine. Try:
+  decnet status demo                      # status, desired/applied hash, last run
+  decnet topology show demo               # LANs, deckies, IPs, services
+  decnet topology graph demo              # a Mermaid graph of the maze
+  docker ps --filter label=decnet.topology=demo
+  docker exec decnet-demo-gw nc -z <IP of a DMZ decky> 22
+  decnet demo --down                      # tear it down
+"""
+
+
+@image_app.command("build")
+def image_build(
+    tag: str = typer.Option(LURE_IMAGE, "--tag", help="Image tag to build."),
+    if_missing: bool = typer.Option(False, "--if-missing", help="Skip when the image exists."),
+) -> None:
+    """Build the busybox-based lure image locally (no registry needed)."""
+    built = ensure_lure_image(tag, force=not if_missing)
+    common.note(f"{tag}: {'built' if built else 'already present'}")
