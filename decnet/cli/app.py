@@ -14,7 +14,7 @@ from pathlib import Path
 
 import typer
 
-from decnet.cli import catalog, lifecycle, testbed, topology
+from decnet.cli import catalog, fleet, lifecycle, testbed, topology
 from decnet.cli.common import CliState
 from decnet.cli.errors import DecnetGroup
 from decnet.settings import Settings
@@ -39,6 +39,7 @@ app = typer.Typer(
 for _name, _group in GROUPS:
     app.add_typer(_group, name=_name)
 app.add_typer(lifecycle.app)  # top-level commands: render, deploy, teardown, status, demo
+app.add_typer(fleet.app)  # top-level commands: drift, reconcile, hosts
 
 
 def _version(value: bool) -> None:
