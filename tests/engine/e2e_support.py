@@ -1,0 +1,131 @@
+"""Helpers for end-to-end engine tests against the local Docker engine and real playbooks.
+
+Every test gets its own DECNET_HOME and database, a unique topology name (`e2e-<hex6>`) and
+a random /20 subnet pool, and whatever carries its `decnet.topology` label is removed
+afterwards, pass or fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from decnet.engine.context import Context
+from decnet.settings import PROJECT_ROOT, Settings
+
+DOCKER_TIMEOUT = 60
+
+
+def _docker_ok() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        probe = subprocess.run(["docker", "info"], capture_output=True, timeout=20, check=False)
+    except subprocess.TimeoutExpired:
+        return False
+    return probe.returncode == 0
+
+
+DOCKER_OK = _docker_ok()
+
+
+DOCKER_SKIP = pytest.mark.skipif(not DOCKER_OK, reason="`docker info` fails: no Docker engine")
+
+
+def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["docker", *args], capture_output=True, text=True, timeout=DOCKER_TIMEOUT, check=check
+    )
+
+
+def labelled_containers(name: str) -> dict[str, str]:
+    """container name -> id, for every container (running or not) of topology `name`."""
+    out = docker(
+        "ps", "-a", "--no-trunc", "--filter", f"label=decnet.topology={name}",
+        "--format", "{{.Names}} {{.ID}}",
+    ).stdout  # fmt: skip
+    return dict(line.split() for line in out.splitlines() if line.strip())
+
+
+def running_containers(name: str) -> list[str]:
+    out = docker(
+        "ps", "--filter", f"label=decnet.topology={name}", "--filter", "status=running",
+        "--format", "{{.Names}}",
+    ).stdout  # fmt: skip
+    return [line for line in out.splitlines() if line.strip()]
+
+
+def labelled_networks(name: str) -> list[str]:
+    out = docker(
+        "network", "ls", "--filter", f"label=decnet.topology={name}", "--format", "{{.Name}}"
+    ).stdout
+    return [line for line in out.splitlines() if line.strip()]
+
+
+def inspect(*objects: str, network: bool = False) -> list[dict[str, Any]]:
+    args = ["network", "inspect", *objects] if network else ["inspect", *objects]
+    return json.loads(docker(*args).stdout)
+
+
+def remove_labelled(name: str) -> None:
+    """docker rm -f / docker network rm everything labelled decnet.topology=NAME."""
+    ids = list(labelled_containers(name).values())
+    if ids:
+        docker("rm", "-f", "-v", *ids, check=False)
+    nets = labelled_networks(name)
+    if nets:
+        docker("network", "rm", *nets, check=False)
+
+
+def random_pool() -> str:
+    """A random /20 in 10.224.0.0/12: away from the default pool other tests and demo use."""
+    return f"10.{random.randint(224, 239)}.{random.randint(0, 15) * 16}.0/20"
+
+
+@dataclass
+class E2E:
+    ctx: Context
+    settings: Settings
+    home: Path
+    db: Path
+    names: list[str] = field(default_factory=list)
+
+    def new_name(self) -> str:
+        name = f"e2e-{uuid.uuid4().hex[:6]}"
+        self.names.append(name)
+        return name
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("DECNET_DB", "DECNET_HOME", "DECNET_IMAGES", "DECNET_INVENTORY")
+        }
+        env.update(
+            DECNET_HOME=str(self.home),
+            DECNET_DB=str(self.db),
+            DECNET_INVENTORY=str(self.settings.inventory),
+            COLUMNS="200",
+        )
+        return env
+
+    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        exe = PROJECT_ROOT / ".venv" / "bin" / "decnet"
+        return subprocess.run(
+            [str(exe), "--db", str(self.db), *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=timeout,
+            check=False,
+        )
