@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from types import FrameType
 
@@ -44,6 +45,14 @@ class Progress:
     def __init__(self, console: Console) -> None:
         self.rows: dict[str, dict[str, object]] = {}
         self.live = Live(self._table(), console=console, transient=False, auto_refresh=False)
+        self.started = False
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.started:
+            self.live.stop()
 
     def _table(self) -> Table:
         out = Table(
@@ -58,6 +67,9 @@ class Progress:
     def __call__(self, event: RunnerEvent) -> None:
         if event.host is None:
             return
+        if not self.started:  # no empty table when the command fails before any task runs
+            self.live.start()
+            self.started = True
         row = self.rows.setdefault(event.host, {"task": "", "ok": 0, "changed": 0, "failed": 0})
         row["task"] = event.task + (f" [{event.item}]" if event.item else "")
         if event.kind in ("ok", "changed", "failed"):
@@ -125,7 +137,7 @@ def _rollout(
 ) -> None:
     context = common.open_context(ctx)
     progress = Progress(common.stderr())
-    with cancellable() as should_cancel, progress.live:
+    with cancellable() as should_cancel, progress:
         report = fn(
             context, names, all_=all_, opts=opts, on_event=progress, should_cancel=should_cancel
         )
@@ -150,6 +162,9 @@ def deploy(
     max_fail_percentage: int | None = typer.Option(
         None, "--max-fail-percentage", min=0, max=100, help="Ansible max_fail_percentage."
     ),
+    failed: bool = typer.Option(
+        False, "--failed", help="Only the named (or, with --all, every) failed topology: a retry."
+    ),
     json_out: bool = common.JSON_OPTION,
 ) -> None:
     """Deploy topologies to their hosts (validate, render, run playbooks/deploy.yml)."""
@@ -161,7 +176,7 @@ def deploy(
         serial=serial,
         max_fail_percentage=max_fail_percentage,
     )
-    _rollout(ctx, deploy_topologies, names or [], all_, opts, json_out)
+    _rollout(ctx, partial(deploy_topologies, failed_only=failed), names or [], all_, opts, json_out)
 
 
 @app.command()
@@ -243,13 +258,13 @@ def demo(
     context = common.open_context(ctx)
     progress = Progress(common.stderr())
     if down:
-        with progress.live:
+        with progress:
             report = demo_engine.demo_down(context, progress, inventory)
         if report is not None:
             _print_report(report, False)
         typer.echo("demo torn down and deleted")
         return
-    with cancellable() as should_cancel, progress.live:
+    with cancellable() as should_cancel, progress:
         result = demo_engine.demo_up(context, progress, should_cancel, inventory)
     if result.report is None:
         common.note("no Docker engine answers here: rendered a dry-run bundle instead")

@@ -41,8 +41,13 @@ def deploy(
     opts: RolloutOptions = RolloutOptions(),
     on_event: EventSink = lambda _e: None,
     should_cancel: Callable[[], bool] = lambda: False,
+    failed_only: bool = False,
 ) -> RolloutReport:
     selected = _select(ctx, names, all_, DEPLOY.allowed_from)
+    if failed_only:  # retry exactly what failed, without repeating what succeeded
+        selected = [n for n in selected if ctx.store.get_topology(n).status == Status.FAILED]
+        if not selected:
+            raise DecnetError("no failed topology to retry", hint="see `decnet status`")
     return rollout(ctx, selected, DEPLOY, opts, on_event, should_cancel)
 
 
