@@ -25,6 +25,10 @@ from decnet.core.hashing import desired_hash
 from decnet.errors import DecnetError
 from decnet.models import IMAGE_RE, NAME_RE, PUBLISH_RE, Catalog, ConfigValue, Decky, Lan, Topology
 
+_SAFE_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(
+    yaml, "CSafeLoader", yaml.SafeLoader
+)
+
 FORMAT = 1
 """Version of bundle.json and meta.json."""
 
@@ -324,7 +328,8 @@ def _first_difference(got: object, want: object, path: str = "") -> str | None:
 def verify_rendered(topology_name: str, text: str, model: Mapping[str, Any]) -> None:
     """Raise unless `text`, parsed and interpolated as compose would, equals `model`."""
     try:
-        got = _interpolated(yaml.safe_load(text))
+        # libyaml's loader: the parse-back check of a 10k-decky file is 10x faster with it
+        got = _interpolated(yaml.load(text, Loader=_SAFE_LOADER))
     except (yaml.YAMLError, ValueError) as err:
         problem: str | None = f"it does not parse back: {err}"
     else:
