@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from decnet.cli import common
-from decnet.cli.lifecycle import INVENTORY_OPTION, _print_report
+from decnet.cli.lifecycle import INVENTORY_OPTION, print_report
 from decnet.engine import drift as drift_engine
 
 app = typer.Typer()
@@ -55,7 +55,7 @@ def reconcile(
     report = drift_engine.reconcile(common.open_context(ctx), inventory=inventory)
     if not report.topologies:
         common.note("nothing to reconcile")
-    _print_report(report, json_out)
+    print_report(report, json_out)
 
 
 @app.command()

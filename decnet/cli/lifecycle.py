@@ -97,7 +97,7 @@ def cancellable() -> Iterator[Callable[[], bool]]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _print_report(report: RolloutReport, json_out: bool) -> None:
+def print_report(report: RolloutReport, json_out: bool) -> None:
     if json_out:
         common.print_json(
             {
@@ -141,7 +141,7 @@ def _rollout(
         report = fn(
             context, names, all_=all_, opts=opts, on_event=progress, should_cancel=should_cancel
         )
-    _print_report(report, json_out)
+    print_report(report, json_out)
 
 
 @app.command()
@@ -261,7 +261,7 @@ def demo(
         with progress:
             report = demo_engine.demo_down(context, progress, inventory)
         if report is not None:
-            _print_report(report, False)
+            print_report(report, False)
         typer.echo("demo torn down and deleted")
         return
     with cancellable() as should_cancel, progress:
@@ -270,7 +270,7 @@ def demo(
         common.note("no Docker engine answers here: rendered a dry-run bundle instead")
         typer.echo(f"bundle: {result.bundle_dir}")
         return
-    _print_report(result.report, False)
+    print_report(result.report, False)
     typer.echo(_NEXT_STEPS)
 
 
