@@ -213,7 +213,7 @@ def drift(ctx: Context, *, host: str | None = None, inventory: Path | None = Non
     if host is not None:
         live = [s for s in live if s.host == host]
     topologies = [ctx.store.get_topology(s.name) for s in live]
-    inv = load_inventory(ctx.inventory_path(inventory))
+    inv = load_inventory(ctx.inventory_path(inventory), ctx.settings.home / "cache")
     if host is not None and host not in inv:
         raise DecnetError(
             f"host {host!r} is not in inventory {inv.path}",
@@ -294,7 +294,7 @@ class HostView(BaseModel):
 
 
 def hosts(ctx: Context, inventory: Path | None = None) -> list[HostView]:
-    inv = load_inventory(ctx.inventory_path(inventory))
+    inv = load_inventory(ctx.inventory_path(inventory), ctx.settings.home / "cache")
     pinned: dict[str, list[str]] = {}
     for s in ctx.store.list_topologies():
         if s.status in LIVE:

@@ -192,7 +192,7 @@ def rollout(
     if not names:
         raise DecnetError(f"nothing to {kind.name}", hint="name a topology or pass --all")
     topologies = _load(ctx, names, kind, opts.force)
-    inventory = load_inventory(ctx.inventory_path(opts.inventory))
+    inventory = load_inventory(ctx.inventory_path(opts.inventory), ctx.settings.home / "cache")
     if kind is DEPLOY:
         _validate(ctx, topologies, inventory)
     else:

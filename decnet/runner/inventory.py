@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
+import json
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +24,38 @@ class Inventory:
         return host in self.hosts
 
 
-def load_inventory(path: Path) -> Inventory:
+def _static_key(path: Path) -> str | None:
+    """A cache key for a static inventory file (its bytes); None for anything dynamic.
+
+    A directory, a script or an inventory plugin config can list different hosts on every call,
+    so only a plain INI/YAML file is cached.
+    """
+    if not path.is_file() or os.access(path, os.X_OK):
+        return None
+    data = path.read_bytes()
+    if re.search(rb"^plugin\s*:", data, re.MULTILINE):
+        return None
+    return hashlib.sha256(str(path.resolve()).encode() + b"\0" + data).hexdigest()
+
+
+def load_inventory(path: Path, cache_dir: Path | None = None) -> Inventory:
+    """The inventory's hosts and groups; a static file's parse is cached under `cache_dir`
+    (Ansible's parser costs ~0.25 s per call, a quarter of a no-op deploy)."""
+    key = _static_key(path) if cache_dir is not None and path.exists() else None
+    cached = cache_dir / f"inventory-{key}.json" if cache_dir is not None and key else None
+    if cached is not None and cached.is_file():
+        raw = json.loads(cached.read_text())
+        return Inventory(path, tuple(raw["hosts"]), {g: tuple(h) for g, h in raw["groups"].items()})
+    inventory = _parse(path)
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"hosts": inventory.hosts, "groups": inventory.groups}))
+        tmp.replace(cached)
+    return inventory
+
+
+def _parse(path: Path) -> Inventory:
     if not path.exists():
         raise DecnetError(
             f"inventory {path} does not exist",
