@@ -136,10 +136,7 @@ def status(ctx: Context, name: str | None = None, *, recent: int = 5) -> list[St
     for n in names:
         t = ctx.store.get_topology(n)
         applied, run = _applied_hash(ctx, n)
-        events = [
-            e.model_dump(mode="json") if hasattr(e, "model_dump") else dict(e)
-            for e in ctx.store.status_events(n, limit=recent)
-        ]
+        events = [e.model_dump(mode="json") for e in ctx.store.status_events(n, limit=recent)]
         views.append(
             StatusView(
                 name=t.name,
