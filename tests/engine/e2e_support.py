@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import subprocess
 import uuid
 from dataclasses import dataclass, field
@@ -20,22 +19,13 @@ from typing import Any
 import pytest
 
 from decnet.engine.context import Context
+from decnet.engine.demo import docker_available
 from decnet.settings import PROJECT_ROOT, Settings
 
 DOCKER_TIMEOUT = 60
 
 
-def _docker_ok() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    try:
-        probe = subprocess.run(["docker", "info"], capture_output=True, timeout=20, check=False)
-    except subprocess.TimeoutExpired:
-        return False
-    return probe.returncode == 0
-
-
-DOCKER_OK = _docker_ok()
+DOCKER_OK = docker_available()
 
 
 DOCKER_SKIP = pytest.mark.skipif(not DOCKER_OK, reason="`docker info` fails: no Docker engine")

@@ -12,14 +12,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fleet_support import fleet_context
 
 from decnet.engine.context import Context
-from decnet.engine.lifecycle import deploy, teardown
-from decnet.engine.rollout import RolloutOptions
-from decnet.engine.topologies import create_topology
-from decnet.models import Decky, Lan, Membership, Status, Topology
-from decnet.runner.ansible import PlaybookJob, run_playbook
-from decnet.settings import Settings
+from decnet.engine.lifecycle import deploy
+from decnet.models import Status
 from decnet.testbed import Testbed
 
 pytestmark = pytest.mark.testbed
@@ -28,17 +25,6 @@ FaultFn = Callable[[str, str], None]
 NAMES = {"dk1": "h1", "dk2": "h2", "dk3": "h3"}
 ENGINE_DOWN = "Docker engine does not answer"
 """What decnet_compose_project says when dockerd is not running."""
-
-
-def topology(name: str, host: str) -> Topology:
-    return Topology(
-        name=name,
-        host=host,
-        lans=[Lan(name="dmz", is_dmz=True)],
-        deckies=[
-            Decky(name="gw", home_lan="dmz", memberships=[Membership(lan="dmz")], services=["ssh"])
-        ],
-    )
 
 
 def containers(testbed: Testbed, host: str) -> dict[str, str]:
@@ -53,24 +39,11 @@ def containers(testbed: Testbed, host: str) -> dict[str, str]:
 
 @pytest.fixture
 def ctx(testbed: Testbed, tmp_path: Path) -> Iterator[Context]:
-    home = tmp_path / "home"
-    home.mkdir()
-    settings = Settings(db_path=tmp_path / "decnet.db", home=home, inventory=testbed.inventory_path)
-    prep = run_playbook(PlaybookJob("prepare.yml", testbed.inventory_path, tmp_path / "prepare"))
-    assert prep.status == "successful", {h: o.messages for h, o in prep.hosts.items()}
-    context = Context.open(settings)
-    for name, host in NAMES.items():
-        create_topology(context.store, topology(name, host), catalog=context.catalog)
-    try:
+    # dockerd back first (the fault fixture restores only after this teardown)
+    with fleet_context(
+        testbed, tmp_path, NAMES, before_teardown=lambda: testbed.fault("h2", "dockerd-start")
+    ) as context:
         yield context
-    finally:
-        # dockerd back first (the fault fixture restores only after this teardown)
-        testbed.fault("h2", "dockerd-start")
-        live = [s.name for s in context.store.list_topologies() if s.status != Status.TORN_DOWN]
-        if live:
-            teardown(context, live, opts=RolloutOptions(force=True))
-        for name, host in NAMES.items():
-            testbed.exec(host, "sh", "-c", f"rm -rf /var/lib/decnet/topologies/{name}")
 
 
 def test_dockerd_killed_on_one_host(ctx: Context, testbed: Testbed, fault: FaultFn) -> None:

@@ -13,15 +13,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fleet_support import fleet_context
 
 from decnet.engine.context import Context
 from decnet.engine.drift import drift, hosts, reconcile
-from decnet.engine.lifecycle import deploy, teardown
-from decnet.engine.rollout import RolloutOptions
-from decnet.engine.topologies import create_topology
-from decnet.models import Decky, Lan, Membership, Status, Topology
-from decnet.runner.ansible import PlaybookJob, run_playbook
-from decnet.settings import Settings
+from decnet.engine.lifecycle import deploy
+from decnet.models import Status
 from decnet.testbed import Testbed
 
 pytestmark = pytest.mark.testbed
@@ -30,17 +27,6 @@ FaultFn = Callable[[str, str], None]
 HOSTS = ("h1", "h2", "h3")
 FACT = "/etc/ansible/facts.d/decnet.fact"
 APPLIED = "/var/lib/decnet/topologies/{}/applied.json"
-
-
-def topology(name: str, host: str) -> Topology:
-    return Topology(
-        name=name,
-        host=host,
-        lans=[Lan(name="dmz", is_dmz=True)],
-        deckies=[
-            Decky(name="gw", home_lan="dmz", memberships=[Membership(lan="dmz")], services=["ssh"])
-        ],
-    )
 
 
 def sh(testbed: Testbed, host: str, script: str) -> str:
@@ -60,23 +46,9 @@ def states(ctx: Context, **kw: object) -> dict[str, tuple[str, list[str]]]:
 
 @pytest.fixture
 def ctx(testbed: Testbed, tmp_path: Path) -> Iterator[Context]:
-    home = tmp_path / "home"
-    home.mkdir()
-    settings = Settings(db_path=tmp_path / "decnet.db", home=home, inventory=testbed.inventory_path)
-    prep = run_playbook(PlaybookJob("prepare.yml", testbed.inventory_path, tmp_path / "prepare"))
-    assert prep.status == "successful", {h: o.messages for h, o in prep.hosts.items()}
-    context = Context.open(settings)
     names = {f"dr{i}": h for i, h in enumerate(HOSTS, 1)}
-    for name, host in names.items():
-        create_topology(context.store, topology(name, host), catalog=context.catalog)
-    try:
+    with fleet_context(testbed, tmp_path, names) as context:
         yield context
-    finally:
-        live = [s.name for s in context.store.list_topologies() if s.status != Status.TORN_DOWN]
-        if live:
-            teardown(context, live, opts=RolloutOptions(force=True))
-        for name, host in names.items():
-            testbed.exec(host, "sh", "-c", f"rm -rf /var/lib/decnet/topologies/{name}")
 
 
 def test_drift_detects_and_reconcile_repairs(ctx: Context, testbed: Testbed) -> None:
