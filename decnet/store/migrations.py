@@ -7,6 +7,7 @@ which would break the one-transaction-per-migration guarantee.
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -134,7 +135,42 @@ _INITIAL = _sql(
     )""",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _INITIAL),)
+
+def _live_half(conn: sqlite3.Connection) -> None:
+    _sql(
+        # Site-wide values that belong to this database, such as the hash key (SPEC §5).
+        "CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        # One mutation row is one batch of ops (payload = {"ops": [...]}), applied all or none.
+        "ALTER TABLE mutation ADD COLUMN version INTEGER",
+        "ALTER TABLE mutation ADD COLUMN issues TEXT",
+        "ALTER TABLE mutation ADD COLUMN accepted_at TEXT",
+        "ALTER TABLE mutation ADD COLUMN snapshot TEXT",
+        "ALTER TABLE mutation ADD COLUMN run_id TEXT",
+        "CREATE INDEX mutation_topology_state ON mutation (topology_id, state)",
+        # API tokens: only a hash of the token is kept; the token itself is shown once.
+        """CREATE TABLE api_token (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL,
+            token_hash TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            expires_at TEXT,
+            revoked_at TEXT,
+            last_used_at TEXT
+        )""",
+        "CREATE INDEX event_at ON event (at)",
+    )(conn)
+    # The per-database key that secret values enter the desired hash under (an HMAC): made
+    # with the database, never printed.
+    conn.execute(
+        "INSERT INTO setting (key, value) VALUES ('hash_key', ?)", (secrets.token_hex(32),)
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", _INITIAL),
+    Migration(2, "live half: settings, mutation batches, api tokens", _live_half),
+)
 """Every migration this version of decnet knows, in order; numbers are 1..N without gaps."""
 
 LATEST = MIGRATIONS[-1].number

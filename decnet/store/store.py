@@ -209,6 +209,16 @@ class Store(RunsMixin):
         )
         return [StatusEventRow(from_status=f, to_status=t, at=at, reason=r) for f, t, at, r in rows]
 
+    def hash_key(self) -> bytes:
+        """The per-database key under which secret values enter the desired hash (SPEC §5)."""
+        row = self.conn.execute("SELECT value FROM setting WHERE key = 'hash_key'").fetchone()
+        if row is None:
+            raise DecnetError(
+                f"database {str(self.path)!r} has no hash key",
+                hint="the database is damaged; restore it from a backup",
+            )
+        return bytes.fromhex(row[0])
+
     # --- events --------------------------------------------------------------------------
 
     def append_event(

@@ -18,7 +18,7 @@ from .conftest import FakeClock, MakeTopology
 
 TABLES = {
     "schema_migration", "topology", "lan", "decky", "membership", "status_event", "mutation",
-    "event", "run", "host_report",
+    "event", "run", "host_report", "setting", "api_token",
 }  # fmt: skip
 
 
@@ -112,3 +112,12 @@ def test_opening_an_up_to_date_file_does_not_wait_for_a_writer(store: Store, db_
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_hash_key_is_made_with_the_database_and_differs_per_database(tmp_path: Path) -> None:
+    with Store(tmp_path / "a.db") as a, Store(tmp_path / "b.db") as b:
+        key = a.hash_key()
+        assert len(key) == 32
+        assert key != b.hash_key()
+    with Store(tmp_path / "a.db") as again:
+        assert again.hash_key() == key
