@@ -14,7 +14,7 @@ from pathlib import Path
 
 import typer
 
-from decnet.cli import catalog, fleet, lifecycle, testbed, topology
+from decnet.cli import catalog, events, fleet, lifecycle, serve, testbed, token, topology
 from decnet.cli.common import CliState
 from decnet.cli.errors import DecnetGroup
 from decnet.settings import Settings
@@ -24,6 +24,8 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("catalog", catalog.app),
     ("image", lifecycle.image_app),
     ("testbed", testbed.app),
+    ("events", events.app),
+    ("token", token.app),
 ]
 """(name, sub-app) of every command group, in the order `decnet --help` lists them."""
 
@@ -40,6 +42,7 @@ for _name, _group in GROUPS:
     app.add_typer(_group, name=_name)
 app.add_typer(lifecycle.app)  # top-level commands: render, deploy, teardown, status, demo
 app.add_typer(fleet.app)  # top-level commands: drift, reconcile, hosts
+app.add_typer(serve.app)  # top-level command: serve
 
 
 def _version(value: bool) -> None:

@@ -66,3 +66,16 @@ class HostReportRow(_Row):
     gathered_at: str
     reachable: bool
     error: str | None
+
+
+class ApiTokenRow(_Row):
+    """One API token (or editor session); only the SHA-256 of the token is ever stored."""
+
+    id: str
+    name: str
+    role: str
+    token_hash: str
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+    last_used_at: str | None
