@@ -90,6 +90,10 @@ def install(app: FastAPI) -> None:
     async def framework(_request: Request, err: StarletteHTTPException) -> JSONResponse:
         if err.status_code == 404:
             return error_response(NotFound("no such route", hint="see docs/api.md"))
+        if err.status_code == 400:  # FastAPI could not decode the body (e.g. not UTF-8)
+            return error_response(
+                InvalidRequest("the body is not valid JSON", field="body", hint="send UTF-8 JSON")
+            )
         code = _FRAMEWORK_CODES.get(err.status_code, "error")
         return JSONResponse(
             body(code, str(err.detail)), status_code=err.status_code, headers=err.headers

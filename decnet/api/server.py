@@ -25,7 +25,6 @@ from decnet.api.config import ApiConfig
 from decnet.api.state import ApiState
 from decnet.errors import UsageError
 
-DEFAULT_BIND = "127.0.0.1:8400"
 _BIND = re.compile(
     r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9.-]{1,253})):(?P<port>\d{1,5})$"
 )
@@ -124,6 +123,11 @@ class ThreadedServer:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def app(self) -> FastAPI:
+        app: FastAPI = self.server.config.app
+        return app
 
     def _started(self, port: int) -> None:
         self.port = port

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from decnet.api.config import ApiConfig
-from decnet.api.server import DEFAULT_BIND, build_server, parse_bind
 from decnet.cli import common
 
 app = typer.Typer()
+DEFAULT_BIND = "127.0.0.1:8400"
 
 
 @app.command()
@@ -25,6 +24,10 @@ def serve(
     ),
 ) -> None:
     """Serve the HTTP API, the event streams and the web editor; prints a one-time login URL."""
+    # Imported here: FastAPI and uvicorn take a second to import, and only this command needs them.
+    from decnet.api.config import ApiConfig
+    from decnet.api.server import build_server, parse_bind
+
     where = parse_bind(bind)
     settings = common.settings(ctx)
     server = build_server(ApiConfig(settings=settings, watch=not no_watch), where)

@@ -66,7 +66,12 @@ class EventsMixin(StoreBase):
         return list(reversed(_rows(self.conn, sql, [*params, count])))
 
     def latest_event_id(self) -> int:
-        row = self.conn.execute("SELECT coalesce(max(id), 0) FROM event").fetchone()
+        """The newest id ever given to an event, even once retention has deleted it
+        (AUTOINCREMENT keeps it in sqlite_sequence): ids never go back."""
+        row = self.conn.execute(
+            "SELECT max(coalesce((SELECT max(id) FROM event), 0), "
+            "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'event'), 0))"
+        ).fetchone()
         return int(row[0])
 
     def events_pruned_through(self) -> int:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
-from decnet.api.deps import Viewer
+from decnet.api.deps import Admin, Viewer
 from decnet.api.schemas import SessionBody, SessionOut, TicketOut
 from decnet.api.state import ApiState, api_state
 from decnet.engine import tokens
@@ -37,7 +37,7 @@ def whoami(_state: State, who: Viewer) -> tokens.Principal:
 
 
 @router.delete("/sessions/current", status_code=status.HTTP_204_NO_CONTENT)
-def logout(state: State, who: Viewer) -> Response:
+def logout(state: State, who: Admin) -> Response:
     """Revoke the calling session token (log out); API tokens are revoked with the CLI."""
     if not who.name.startswith(tokens.SESSION_PREFIX):
         raise DecnetError(

@@ -1,0 +1,197 @@
+"""Helpers of the API tests (a uniquely named module: `conftest` exists elsewhere too)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from decnet.api.config import API_PREFIX, ApiConfig
+from decnet.api.server import ThreadedServer
+from decnet.engine.tokens import Role, create_token
+from decnet.settings import PROJECT_ROOT, Settings
+from decnet.store import Store
+
+DOCKER_TIMEOUT = 60
+DECNET = Path(sys.executable).with_name("decnet")
+
+
+@dataclass
+class ApiEnv:
+    server: ThreadedServer
+    settings: Settings
+    admin: str
+    viewer: str
+    names: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def client(self, token: str | None = "admin", **kwargs: Any) -> httpx.Client:
+        """A client for /api/v1 with `token` ("admin", "viewer", a literal token or None)."""
+        bearer = {"admin": self.admin, "viewer": self.viewer}.get(token or "", token)
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        kwargs.setdefault("timeout", 30)
+        return httpx.Client(base_url=self.url + API_PREFIX, headers=headers, **kwargs)
+
+    @contextmanager
+    def store(self) -> Iterator[Store]:
+        store = Store(self.settings.db_path)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    def new_name(self) -> str:
+        name = f"e2e-{uuid.uuid4().hex[:6]}"
+        self.names.append(name)
+        return name
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return cli_env(self.settings, **extra)
+
+    def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(DECNET), *args], capture_output=True, text=True, env=self.env(),
+            timeout=timeout, check=False,
+        )  # fmt: skip
+
+
+def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DECNET_")}
+    env.update(
+        DECNET_HOME=str(settings.home),
+        DECNET_DB=str(settings.db_path),
+        DECNET_INVENTORY=str(settings.inventory),
+        COLUMNS="200",
+        **extra,
+    )
+    return env
+
+
+def make_settings(tmp: Path) -> Settings:
+    home = tmp / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    return Settings(
+        db_path=tmp / "decnet.db",
+        home=home,
+        inventory=PROJECT_ROOT / "inventory" / "localhost.yml",
+    )
+
+
+def dump(db: Path) -> list[str]:
+    conn = sqlite3.connect(db)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 30, every: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {check}")
+        time.sleep(every)
+
+
+def document(name: str, *, password: str | None = None) -> str:
+    """A small topology file: dmz (gw: http [+ ssh with a password]) and lan-1 (a bridge and
+    one decky), on random pinned subnets so parallel tests never collide."""
+    second, third = random.randint(224, 239), random.randrange(0, 254, 2)
+    ssh = ["ssh"] if password else []
+    config = f"\n    config: {{ssh: {{password: {json.dumps(password)}}}}}" if password else ""
+    return f"""name: {name}
+host: localhost
+lans:
+  - {{name: dmz, dmz: true, subnet: 10.{second}.{third}.0/24}}
+  - {{name: lan-1, subnet: 10.{second}.{third + 1}.0/24}}
+deckies:
+  - name: gw
+    home: dmz
+    services: [http{", ssh" if ssh else ""}]{config}
+  - {{name: br, home: lan-1, services: [http], attach: [dmz], forwards_l3: true}}
+  - {{name: a, home: lan-1, services: [http]}}
+"""
+
+
+def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["docker", *args], capture_output=True, text=True, timeout=DOCKER_TIMEOUT, check=check
+    )
+
+
+def running_containers(name: str) -> list[str]:
+    out = docker(
+        "ps", "--filter", f"label=decnet.topology={name}", "--filter", "status=running",
+        "--format", "{{.Names}}",
+    ).stdout  # fmt: skip
+    return [line for line in out.splitlines() if line.strip()]
+
+
+def remove_labelled(name: str) -> None:
+    ids = docker(
+        "ps", "-aq", "--filter", f"label=decnet.topology={name}", check=False
+    ).stdout.split()
+    if ids:
+        docker("rm", "-f", "-v", *ids, check=False)
+    nets = docker(
+        "network", "ls", "-q", "--filter", f"label=decnet.topology={name}", check=False
+    ).stdout.split()
+    if nets:
+        docker("network", "rm", *nets, check=False)
+
+
+def start_private(tmp: Path, **config: Any) -> ApiEnv:
+    """A server of its own (own database, own knobs) for a test that must not share one;
+    `api_*` keywords are settings, the others ApiConfig fields. The caller stops it."""
+    overrides = {k: config.pop(k) for k in list(config) if k.startswith("api_")}
+    settings = dataclasses.replace(make_settings(tmp), **overrides)
+    with Store(settings.db_path) as store:
+        _, admin = create_token(store, "admin", Role.ADMIN)
+        _, viewer = create_token(store, "viewer", Role.VIEWER)
+    server = ThreadedServer(ApiConfig(settings=settings, web_dir=str(tmp / "no-web"), **config))
+    return ApiEnv(server.start(), settings, admin, viewer)
+
+
+WRITER = """
+import sys, time
+from decnet.store import Store
+db, topology, count, rate = sys.argv[1], sys.argv[2] or None, int(sys.argv[3]), float(sys.argv[4])
+store = Store(db)
+start = time.monotonic()
+for i in range(count):
+    store.append_event("test.tick", {"n": i, "sent": time.time()}, topology=topology, topic="test")
+    delay = start + (i + 1) / rate - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+print("done", flush=True)
+"""
+
+
+def event_writer(
+    db: Path, count: int, rate: float, topology: str | None = None
+) -> subprocess.Popen[str]:
+    """Another process appending `count` `test.tick` events at `rate` per second."""
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(db), topology or "", str(count), str(rate)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
