@@ -97,6 +97,8 @@ def dump(db: Path) -> list[str]:
     conn = sqlite3.connect(db)
     try:
         return list(conn.iterdump())
+    except sqlite3.Error as e:
+        raise AssertionError(f"{e.sqlite_errorname} {e}") from e
     finally:
         conn.close()
 
