@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Iterable
 
 from decnet.api.config import ApiConfig
+from decnet.api.wire import Wired, wire
 from decnet.errors import DecnetError, EnvironmentProblem, TooManyRequests
 from decnet.store import EventRow, Store
 
@@ -40,12 +41,12 @@ class Subscriber:
         self.topology = topology
         self.token_id = token_id
         self.mark = mark
-        self.pending: deque[EventRow] = deque()
+        self.pending: deque[Wired] = deque()
         self.overflowed = False
         self.closed: str | None = None
         self.wake = asyncio.Event()
 
-    async def next(self) -> list[EventRow]:
+    async def next(self) -> list[Wired]:
         """The events pending now (waiting for some); [] after an overflow: re-read."""
         while True:
             if self.closed is not None:
@@ -140,7 +141,7 @@ class EventHub:
     def open_streams(self) -> int:
         return len(self._subs)
 
-    def _publish(self, rows: list[EventRow]) -> None:
+    def _publish(self, rows: list[Wired]) -> None:
         self.position = rows[-1].id
         limit = self.config.max_pending_events
         for sub in self._subs:
@@ -184,7 +185,7 @@ class EventHub:
                 rows = store.query_events(position, limit=PAGE)
                 if rows:
                     position = rows[-1].id
-                    self._call(self._publish, rows)
+                    self._call(self._publish, [wire(r) for r in rows])  # encoded once, here
                 now = time.monotonic()
                 if now - checked >= self.config.token_check_seconds:
                     checked = now

@@ -65,9 +65,10 @@ def parse_bind(text: str) -> Bind:
 class DecnetServer(uvicorn.Server):
     """uvicorn's server, plus: end the streams when asked to exit, report the bound port."""
 
-    def __init__(self, config: uvicorn.Config, state: ApiState) -> None:
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
         super().__init__(config)
-        self.state = state
+        self.app = app
+        self.state: ApiState = app.state.decnet
         self.on_started: Callable[[int], None] = lambda _port: None
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
@@ -103,7 +104,7 @@ def build_server(config: ApiConfig, bind: Bind, *, log_level: str = "info") -> D
         lifespan="on",
         server_header=False,
     )
-    return DecnetServer(uv, app.state.decnet)
+    return DecnetServer(uv, app)
 
 
 class ThreadedServer:
@@ -126,8 +127,7 @@ class ThreadedServer:
 
     @property
     def app(self) -> FastAPI:
-        app: FastAPI = self.server.config.app
-        return app
+        return self.server.app
 
     def _started(self, port: int) -> None:
         self.port = port

@@ -13,15 +13,14 @@ take what the hub queued, skipping ids already sent.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sse_starlette import ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from decnet.api.hub import PAGE, Closed, EventHub, Subscriber
+from decnet.api.wire import message, wire
 from decnet.engine.context import Context
 from decnet.engine.snapshot import global_snapshot, topology_snapshot
 from decnet.store import EventRow
@@ -36,22 +35,6 @@ class Opening:
     snapshot: dict[str, Any]
     start: int
     reset: dict[str, Any] | None = None
-
-
-def _json(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def event_message(row: EventRow) -> ServerSentEvent:
-    data = {
-        "id": row.id,
-        "at": row.at,
-        "topic": row.topic,
-        "type": row.type,
-        "topology": row.topology,
-        "payload": row.payload,
-    }
-    return ServerSentEvent(_json(data), id=str(row.id), event=row.type)
 
 
 def opening(context: ContextOf, topology: str | None, resume: int | None) -> Opening:
@@ -83,12 +66,12 @@ def _backfill(
 
 async def events(
     hub: EventHub, sub: Subscriber, context: ContextOf, first: Opening
-) -> AsyncIterator[ServerSentEvent]:
-    """The stream body; always unsubscribes, however it ends."""
+) -> AsyncIterator[bytes]:
+    """The stream body, one chunk per batch of events; always unsubscribes, however it ends."""
     try:
         if first.reset is not None:
-            yield ServerSentEvent(_json(first.reset), event="reset")
-        yield ServerSentEvent(_json(first.snapshot), event="snapshot")
+            yield message("reset", first.reset)
+        yield message("snapshot", first.snapshot)
         last = first.start
         while True:
             while last < sub.mark:  # what happened before the hub started queueing for us
@@ -97,30 +80,24 @@ async def events(
                 )
                 if lost:
                     again = await run_in_threadpool(opening, context, sub.topology, last)
-                    async for message in _restart(again):
-                        yield message
+                    yield message("reset", again.reset or {}) + message("snapshot", again.snapshot)
                     last = again.start
                     hub.resync(sub)
                     continue
-                for row in rows:
-                    yield event_message(row)
-                    last = row.id
+                if rows:
+                    yield b"".join(wire(row).frame for row in rows)
+                    last = rows[-1].id
                 if len(rows) < PAGE:
                     break
             batch = await sub.next()
             if not batch:  # overflowed: re-read from the table up to the hub's position
                 hub.resync(sub)
                 continue
-            for row in batch:
-                if row.id > last:
-                    yield event_message(row)
-                    last = row.id
+            fresh = [w for w in batch if w.id > last]
+            if fresh:
+                yield b"".join(w.frame for w in fresh)
+                last = fresh[-1].id
     except Closed as closed:
-        yield ServerSentEvent(_json({"reason": str(closed)}), event="closed")
+        yield message("closed", {"reason": str(closed)})
     finally:
         hub.unsubscribe(sub)
-
-
-async def _restart(again: Opening) -> AsyncIterator[ServerSentEvent]:
-    yield ServerSentEvent(_json(again.reset or {}), event="reset")
-    yield ServerSentEvent(_json(again.snapshot), event="snapshot")
