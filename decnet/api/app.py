@@ -17,6 +17,7 @@ from decnet.api.config import API_PREFIX, ApiConfig
 from decnet.api.middleware import AuthMiddleware, BodyLimitMiddleware
 from decnet.api.routes import ROUTERS
 from decnet.api.routes.server import health_router
+from decnet.api.schemas import ERRORS
 from decnet.api.services import lifespan
 from decnet.api.state import ApiState
 from decnet.errors import NotFound
@@ -41,7 +42,7 @@ def create_app(config: ApiConfig) -> FastAPI:
     errors.install(app)
     app.include_router(health_router)
     for router in ROUTERS:
-        app.include_router(router, prefix=API_PREFIX)
+        app.include_router(router, prefix=API_PREFIX, responses=ERRORS)
 
     @app.api_route(
         "/api/{rest:path}",

@@ -110,3 +110,35 @@ class TicketOut(BaseModel):
     ticket: str
     expires_in: float
     """Seconds; the ticket opens one stream, once."""
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    code: str
+    """Stable: unauthorized, forbidden, not_found, version_conflict, invalid_request, …"""
+    message: str
+    field: str | None = None
+    """The request field at fault: `body.generate.depth`, `query.limit`, `lans.dmz`, …"""
+    hint: str | None = None
+
+
+class ErrorOut(BaseModel):
+    """Every error: `issues` for 400, `current`/`expected` for a version conflict, `errors`
+    for 422, next to code and message."""
+
+    error: ErrorDetail
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": text}
+    for status, text in (
+        (400, "Invalid topology (the issue list) or a bad request"),
+        (401, "No, a wrong, an expired or a revoked token"),
+        (403, "A viewer token on a write"),
+        (404, "Unknown topology, run or route"),
+        (409, "Version conflict, a status that forbids the action, a busy topology"),
+        (413, "Body over the cap"),
+        (422, "Malformed request: the field is named"),
+    )
+}

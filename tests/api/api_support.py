@@ -171,7 +171,8 @@ def start_private(tmp: Path, **config: Any) -> ApiEnv:
     with Store(settings.db_path) as store:
         _, admin = create_token(store, "admin", Role.ADMIN)
         _, viewer = create_token(store, "viewer", Role.VIEWER)
-    server = ThreadedServer(ApiConfig(settings=settings, web_dir=str(tmp / "no-web"), **config))
+    config.setdefault("web_dir", str(tmp / "no-web"))
+    server = ThreadedServer(ApiConfig(settings=settings, **config))
     return ApiEnv(server.start(), settings, admin, viewer)
 
 
