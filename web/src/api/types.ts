@@ -1,0 +1,32 @@
+// Names for the API's schemas, generated from docs/openapi.json (`npm run gen:api`).
+import type { components } from "./schema";
+
+type Schemas = components["schemas"];
+
+export type TopologyView = Schemas["TopologyView"];
+export type TopologySummary = Schemas["TopologySummary"];
+export type TopologyPage = Schemas["TopologyPage"];
+export type Lan = Schemas["Lan"];
+export type Decky = Schemas["Decky"];
+export type Membership = Schemas["Membership"];
+export type Issue = Schemas["Issue"];
+export type Validation = Schemas["Validation"];
+export type ServiceSpec = Schemas["ServiceSpec"];
+export type ConfigParam = Schemas["ConfigParam"];
+export type Archetype = Schemas["Archetype"];
+export type GenerateSpec = Schemas["GenerateSpec"];
+export type JobView = Schemas["JobView"];
+export type EventRow = Schemas["EventRow"];
+export type SessionOut = Schemas["SessionOut"];
+export type Principal = Schemas["Principal"];
+export type Role = Schemas["Role"];
+export type Status = Schemas["Status"];
+export type DriftOut = Schemas["DriftOut"];
+export type FindingOut = Schemas["FindingOut"];
+export type LayoutBody = Schemas["LayoutBody"];
+export type ConfigValue = string | number | boolean;
+
+export interface Catalog {
+  services: Record<string, ServiceSpec>;
+  archetypes: Record<string, Archetype>;
+}

@@ -1,0 +1,156 @@
+import {
+  Background,
+  type Connection,
+  Controls,
+  type Edge,
+  MiniMap,
+  type NodeChange,
+  type NodeTypes,
+  ReactFlow,
+  useReactFlow,
+} from "@xyflow/react";
+import { type DragEvent, useMemo, useState } from "react";
+import * as build from "../model/builders";
+import { decodeItem, deckyDrag, dropEdit, MIME } from "../model/drop";
+import { type FlowNode, stableFlow } from "../model/graph";
+import { useStore } from "../store";
+import type { EditorView } from "../store/view";
+import { DeckyNode } from "./DeckyNode";
+import { LanNode } from "./LanNode";
+
+const nodeTypes: NodeTypes = { lan: LanNode, decky: DeckyNode };
+const LARGE = 300;
+
+type Override = Partial<Pick<FlowNode, "position" | "width" | "height">>;
+
+interface Drag {
+  base: FlowNode[];
+  over: Record<string, Override>;
+}
+
+function applyOverrides(nodes: FlowNode[], drag: Drag | null): FlowNode[] {
+  if (!drag || drag.base !== nodes) return nodes;
+  return nodes.map((n) => {
+    const o = drag.over[n.id];
+    if (!o) return n;
+    const sized = o.width !== undefined ? { style: { ...n.style, width: o.width, height: o.height } } : {};
+    return { ...n, ...o, ...sized } as FlowNode;
+  });
+}
+
+function overridesFrom(changes: NodeChange<FlowNode>[], over: Record<string, Override>): Record<string, Override> {
+  const next = { ...over };
+  for (const c of changes) {
+    if (c.type === "position" && c.position) next[c.id] = { ...next[c.id], position: c.position };
+    if (c.type === "dimensions" && c.resizing && c.dimensions) {
+      next[c.id] = { ...next[c.id], width: c.dimensions.width, height: c.dimensions.height };
+    }
+  }
+  return next;
+}
+
+export function Canvas({ view }: { view: EditorView }) {
+  const selected = useStore((s) => s.selected);
+  const select = useStore((s) => s.select);
+  const edit = useStore((s) => s.edit);
+  const moveElement = useStore((s) => s.moveElement);
+  const setNotice = useStore((s) => s.setNotice);
+  const { screenToFlowPosition } = useReactFlow();
+  const [flowOf] = useState(stableFlow);
+  const [drag, setDrag] = useState<Drag | null>(null);
+  const t = view.projection.topology;
+
+  const flow = useMemo(
+    () =>
+      flowOf({
+        topology: t,
+        layout: view.layout,
+        marks: view.projection.marks,
+        issues: view.issues,
+        states: view.states,
+        editable: view.editable,
+        selected,
+      }),
+    [flowOf, t, view, selected],
+  );
+  const nodes = applyOverrides(flow.nodes, drag);
+  const firstRow = useMemo(() => {
+    const dmz = t.lans.find((l) => l.is_dmz);
+    return t.deckies.length > LARGE && dmz ? [{ id: `lan:${dmz.name}` }] : undefined;
+  }, [t]);
+
+  const onNodesChange = (changes: NodeChange<FlowNode>[]): void => {
+    const over = overridesFrom(changes, drag?.base === flow.nodes ? drag.over : {});
+    setDrag({ base: flow.nodes, over });
+    for (const c of changes) if (c.type === "select" && c.selected) select(c.id);
+  };
+
+  const onNodeDragStop = (_e: unknown, node: FlowNode): void => {
+    if (node.type === "lan") {
+      void moveElement("lan", node.data.lan.name, { x: Math.round(node.position.x), y: Math.round(node.position.y) });
+      return;
+    }
+    if (node.type !== "decky") return;
+    const d = node.data.decky;
+    const home = view.layout.lans.get(d.home_lan);
+    if (!home) return;
+    const topLeft = { x: home.x + node.position.x, y: home.y + node.position.y };
+    const result = deckyDrag(t, view.layout, d.name, topLeft);
+    if (!result) return;
+    if (result.kind === "layout") void moveElement("decky", d.name, result.canvas);
+    else void edit(build.moveHome(t, d.name, result.lan, result.canvas, view.live));
+  };
+
+  const onDrop = (e: DragEvent): void => {
+    e.preventDefault();
+    const item = decodeItem(e.dataTransfer.getData(MIME));
+    if (!item || !view.editable) return;
+    const result = dropEdit(item, screenToFlowPosition({ x: e.clientX, y: e.clientY }), t, view.layout);
+    if ("error" in result) setNotice({ kind: "warning", text: result.error });
+    else void edit(result.edit);
+  };
+
+  const onConnect = (c: Connection): void => {
+    if (!c.source.startsWith("decky:") || !c.target.startsWith("lan:")) return;
+    void edit(build.attach(t, c.source.slice(6), c.target.slice(4)));
+  };
+
+  const isValidConnection = (c: Connection | Edge): boolean => {
+    const d = t.deckies.find((x) => `decky:${x.name}` === c.source);
+    return !!d && c.target.startsWith("lan:") && !d.memberships.some((m) => `lan:${m.lan}` === c.target);
+  };
+
+  return (
+    <div className="canvas" data-testid="canvas" onDragOver={(e) => e.preventDefault()}>
+      <ReactFlow<FlowNode, Edge>
+        nodes={nodes}
+        edges={flow.edges}
+        nodeTypes={nodeTypes}
+        onNodesChange={onNodesChange}
+        onNodeDragStop={onNodeDragStop}
+        onConnect={onConnect}
+        isValidConnection={isValidConnection}
+        onPaneClick={() => select(null)}
+        onDrop={onDrop}
+        onDragOver={(e) => {
+          e.preventDefault();
+          e.dataTransfer.dropEffect = "copy";
+        }}
+        nodesDraggable={view.editable}
+        nodesConnectable={view.editable}
+        deleteKeyCode={null}
+        selectionKeyCode={null}
+        multiSelectionKeyCode={null}
+        onlyRenderVisibleElements
+        fitView
+        fitViewOptions={{ nodes: firstRow, maxZoom: 1, padding: 0.1 }}
+        minZoom={0.05}
+        maxZoom={2}
+      >
+        <Background gap={24} />
+        <MiniMap pannable zoomable nodeStrokeWidth={2} />
+        <Controls showInteractive={false} />
+      </ReactFlow>
+    </div>
+  );
+}

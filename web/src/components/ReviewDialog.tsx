@@ -1,0 +1,77 @@
+import { useStore } from "../store";
+
+export function ReviewDialog() {
+  const plan = useStore((s) => s.plan);
+  const stage = useStore((s) => s.stage);
+  const busy = useStore((s) => s.busy);
+  const { apply, closeReview } = useStore.getState();
+  const p = plan?.plan;
+  return (
+    <div className="modal-backdrop" onClick={closeReview}>
+      <div className="modal wide" role="dialog" aria-label="Review the change" onClick={(e) => e.stopPropagation()} data-testid="review-dialog">
+        <h2>Review: {stage.entries.length} staged edit{stage.entries.length === 1 ? "" : "s"}, one batch</h2>
+        <ol className="staged-list">
+          {stage.entries.map((e) => (
+            <li key={e.id}>{e.label}</li>
+          ))}
+        </ol>
+        {!plan && <p>Computing the plan…</p>}
+        {plan && !plan.valid && (
+          <div className="notice notice-error">
+            The change is invalid; nothing can be applied:
+            <ul>
+              {plan.issues.map((i, n) => (
+                <li key={n}>
+                  <b>{i.code}</b> <code>{i.path}</code> {i.message}
+                </li>
+              ))}
+            </ul>
+          </div>
+        )}
+        {p && (
+          <div className="plan" data-testid="plan">
+            <h3>On {plan?.topology}'s host (computed on version {p.version})</h3>
+            <table>
+              <tbody>
+                {(p.containers ?? []).map((c) => (
+                  <tr key={c.container} className={`action-${c.action}`} data-testid="plan-container" data-action={c.action}>
+                    <td>{c.action}</td>
+                    <td>container</td>
+                    <td>
+                      <code>{c.container}</code>
+                    </td>
+                    <td>{(c.reasons ?? []).join(", ")}</td>
+                  </tr>
+                ))}
+                {(p.networks ?? []).map((n) => (
+                  <tr key={n.network} className={`action-${n.action}`} data-testid="plan-network" data-action={n.action}>
+                    <td>{n.action}</td>
+                    <td>network</td>
+                    <td>
+                      <code>{n.network}</code>
+                    </td>
+                    <td>LAN {n.lan}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <p data-testid="plan-unchanged">{p.unchanged ?? 0} containers unchanged (same ids before and after).</p>
+            {(p.notes ?? []).map((n, i) => (
+              <p key={i} className="note">
+                {n}
+              </p>
+            ))}
+          </div>
+        )}
+        <div className="modal-actions">
+          <button type="button" onClick={closeReview}>
+            Back
+          </button>
+          <button type="button" className="primary" disabled={!plan?.valid || busy} onClick={() => void apply()} data-testid="review-apply">
+            Apply as one batch
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+}

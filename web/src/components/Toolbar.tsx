@@ -1,0 +1,127 @@
+import { useState } from "react";
+import { canRedo, canUndo } from "../model/stage";
+import { useStore } from "../store";
+import type { EditorView } from "../store/view";
+import { Confirm } from "./Confirm";
+import { download } from "./download";
+import { StatusPill } from "./StatusPill";
+
+const VIEWER = "viewers cannot change anything: sign in with an admin token";
+
+function StageBar({ view }: { view: EditorView }) {
+  const stage = useStore((s) => s.stage);
+  const sent = useStore((s) => s.sent);
+  const applying = useStore((s) => s.applying);
+  const plan = useStore((s) => s.plan);
+  const busy = useStore((s) => s.busy);
+  const { undo, redo, review, apply, discard } = useStore.getState();
+  const count = stage.entries.length;
+  const inFlight = applying && (applying.state === "pending" || applying.state === "applying");
+  const invalid = plan !== null && !plan.valid;
+  const blocked = !view.editable ? VIEWER : count === 0 ? "stage an edit first" : inFlight ? "a change is being applied" : invalid ? "the staged change has errors: see the problems panel" : undefined;
+  return (
+    <div className="stagebar" data-testid="stagebar">
+      <span className={count ? "tag amber" : "tag"} data-testid="stage-count">
+        {count} staged
+      </span>
+      {inFlight && (
+        <span className="tag amber" data-testid="applying">
+          {applying.state} {sent.length} edit{sent.length === 1 ? "" : "s"}…
+        </span>
+      )}
+      <button type="button" disabled={!canUndo(stage)} onClick={undo} title="Ctrl+Z" data-testid="undo">
+        Undo
+      </button>
+      <button type="button" disabled={!canRedo(stage)} onClick={redo} title="Ctrl+Shift+Z" data-testid="redo">
+        Redo
+      </button>
+      <button type="button" disabled={!!blocked && count === 0} onClick={() => void review()} title="Ctrl+S" data-testid="review">
+        Review
+      </button>
+      <button type="button" className="primary" disabled={!!blocked || busy} title={blocked} onClick={() => void apply()} data-testid="apply">
+        Apply
+      </button>
+      <button type="button" disabled={count === 0} onClick={discard} data-testid="discard">
+        Discard
+      </button>
+    </div>
+  );
+}
+
+function Drafts() {
+  const stage = useStore((s) => s.stage);
+  const { undo, discard } = useStore.getState();
+  if (!stage.entries.length) return null;
+  return (
+    <div className="stagebar drafts" data-testid="drafts">
+      <span className="tag red">{stage.entries.length} refused edit{stage.entries.length > 1 ? "s" : ""}</span>
+      <button type="button" onClick={undo}>
+        Undo
+      </button>
+      <button type="button" onClick={discard} data-testid="discard">
+        Discard
+      </button>
+    </div>
+  );
+}
+
+export function Toolbar({ view }: { view: EditorView }) {
+  const t = useStore((s) => s.topology);
+  const stream = useStore((s) => s.editorStream);
+  const { deployCurrent, teardownCurrent, exportYaml } = useStore.getState();
+  const [confirmTeardown, setConfirmTeardown] = useState(false);
+  if (!t) return null;
+  const deployable = ["pending", "failed"].includes(t.status);
+  const deployWhy = view.deployBlocked ?? (deployable ? undefined : `the topology is ${t.status}`);
+  const exportIt = async (): Promise<void> => {
+    const text = await exportYaml(t.name);
+    if (text !== null) download(`${t.name}.yml`, text, "application/yaml");
+  };
+  return (
+    <div className="toolbar">
+      <a href="#/" className="back">
+        ← topologies
+      </a>
+      <h1 data-testid="topology-name">{t.name}</h1>
+      <StatusPill status={t.status} />
+      <span className="meta">
+        v{t.version} · {t.host} · {t.lans.length} LANs · {t.deckies.length} deckies
+      </span>
+      <span className={`stream stream-${stream}`} title="event stream" data-testid="stream">
+        {stream === "open" ? "live" : stream}
+      </span>
+      {view.live ? <StageBar view={view} /> : <Drafts />}
+      <span className="spacer" />
+      {!view.live && (
+        <button type="button" className="primary" disabled={!!deployWhy} title={deployWhy} onClick={() => void deployCurrent()} data-testid="deploy">
+          Deploy
+        </button>
+      )}
+      {deployWhy && !view.live && (
+        <span className="why" data-testid="deploy-why">
+          {deployWhy}
+        </span>
+      )}
+      <button type="button" disabled={!view.editable || ["torn_down", "tearing_down"].includes(t.status)} title={view.editable ? undefined : VIEWER} onClick={() => setConfirmTeardown(true)}>
+        Tear down
+      </button>
+      <button type="button" onClick={() => void exportIt()}>
+        Export YAML
+      </button>
+      {confirmTeardown && (
+        <Confirm
+          title={`Tear down ${t.name}?`}
+          confirm="Tear down"
+          danger
+          onCancel={() => setConfirmTeardown(false)}
+          onConfirm={() => {
+            setConfirmTeardown(false);
+            void teardownCurrent();
+          }}
+        >
+          <p>Every container and network of {t.name} on {t.host} is removed.</p>
+        </Confirm>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,145 @@
+import { useEffect, useState } from "react";
+import type { TopologySummary } from "../api/types";
+import { routeHash } from "../model/route";
+import { useStore } from "../store";
+import { Confirm } from "./Confirm";
+import { CreateDialog } from "./CreateDialog";
+import { download } from "./download";
+import { StatusPill } from "./StatusPill";
+
+const VIEWER = "viewers cannot change anything: sign in with an admin token";
+const DEPLOYABLE = new Set(["pending", "failed", "active", "degraded"]);
+const TEARABLE = new Set(["active", "degraded", "failed", "pending"]);
+const DELETABLE = new Set(["pending", "failed", "torn_down"]);
+
+function Row({ t, admin, onDelete }: { t: TopologySummary; admin: boolean; onDelete(t: TopologySummary): void }) {
+  const lastRun = useStore((s) => s.lastRuns[t.name]);
+  const inFlight = useStore((s) => s.inFlight[t.name] ?? 0);
+  const deploy = useStore((s) => s.deploy);
+  const teardown = useStore((s) => s.teardown);
+  const exportYaml = useStore((s) => s.exportYaml);
+  const why = (ok: boolean, what: string): string | undefined =>
+    !admin ? VIEWER : ok ? undefined : `${what} is not possible while ${t.status}`;
+
+  const exportIt = async (): Promise<void> => {
+    const text = await exportYaml(t.name);
+    if (text !== null) download(`${t.name}.yml`, text, "application/yaml");
+  };
+
+  return (
+    <tr data-testid={`row-${t.name}`}>
+      <td>
+        <a href={routeHash({ page: "topology", name: t.name })} data-testid={`open-${t.name}`}>
+          {t.name}
+        </a>
+      </td>
+      <td>{t.host}</td>
+      <td>
+        <StatusPill status={t.status} />
+        {t.needs_resync && <span className="tag warn" title="drift found: reconcile re-applies it"> resync</span>}
+        {inFlight > 0 && <span className="tag amber"> {inFlight} in flight</span>}
+      </td>
+      <td className="num">{t.lans}</td>
+      <td className="num">{t.deckies}</td>
+      <td>{lastRun ? `${lastRun.kind} ${lastRun.state}${lastRun.at ? ` · ${lastRun.at.slice(0, 19).replace("T", " ")}` : ""}` : "—"}</td>
+      <td className="actions">
+        <button type="button" disabled={!admin || !DEPLOYABLE.has(t.status)} title={why(DEPLOYABLE.has(t.status), "deploy")} onClick={() => void deploy(t.name)}>
+          Deploy
+        </button>
+        <button type="button" disabled={!admin || !TEARABLE.has(t.status)} title={why(TEARABLE.has(t.status), "teardown")} onClick={() => void teardown(t.name)}>
+          Tear down
+        </button>
+        <button type="button" onClick={() => void exportIt()}>
+          Export YAML
+        </button>
+        <button
+          type="button"
+          className="danger"
+          disabled={!admin || !DELETABLE.has(t.status)}
+          title={why(DELETABLE.has(t.status), "delete")}
+          onClick={() => onDelete(t)}
+        >
+          Delete
+        </button>
+      </td>
+    </tr>
+  );
+}
+
+export function TopologyList() {
+  const topologies = useStore((s) => s.topologies);
+  const loaded = useStore((s) => s.listLoaded);
+  const message = useStore((s) => s.listMessage);
+  const stream = useStore((s) => s.listStream);
+  const admin = useStore((s) => s.principal?.role === "admin");
+  const connect = useStore((s) => s.connectList);
+  const disconnect = useStore((s) => s.disconnectList);
+  const loadList = useStore((s) => s.loadList);
+  const deleteTopology = useStore((s) => s.deleteTopology);
+  const loadCatalog = useStore((s) => s.loadCatalog);
+  const [creating, setCreating] = useState(false);
+  const [deleting, setDeleting] = useState<TopologySummary | null>(null);
+
+  useEffect(() => {
+    void loadList();
+    void loadCatalog();
+    connect();
+    return disconnect;
+  }, [connect, disconnect, loadList, loadCatalog]);
+
+  return (
+    <main className="list-page">
+      <div className="list-head">
+        <h1>Topologies</h1>
+        <span className={`stream stream-${stream}`} title="live updates from the event stream">
+          {stream === "open" ? "live" : stream}
+        </span>
+        <button type="button" className="primary" disabled={!admin} title={admin ? undefined : VIEWER} onClick={() => setCreating(true)} data-testid="new-topology">
+          New topology
+        </button>
+      </div>
+      {message && (
+        <p className={`notice notice-${message.kind}`} role="status" data-testid="list-message">
+          {message.text}
+        </p>
+      )}
+      <table className="topologies">
+        <thead>
+          <tr>
+            <th>name</th>
+            <th>host</th>
+            <th>status</th>
+            <th>LANs</th>
+            <th>deckies</th>
+            <th>last run</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {topologies.map((t) => (
+            <Row key={t.name} t={t} admin={admin} onDelete={setDeleting} />
+          ))}
+        </tbody>
+      </table>
+      {loaded && topologies.length === 0 && <p className="empty">No topologies yet. Create one: generate it, start blank, or upload a topology file.</p>}
+      {creating && <CreateDialog onClose={() => setCreating(false)} />}
+      {deleting && (
+        <Confirm
+          title={`Delete ${deleting.name}?`}
+          confirm="Delete"
+          danger
+          onCancel={() => setDeleting(null)}
+          onConfirm={() => {
+            void deleteTopology(deleting.name, deleting.version);
+            setDeleting(null);
+          }}
+        >
+          <p>
+            This removes the topology, its {deleting.lans} LANs and {deleting.deckies} deckies from the database. It is{" "}
+            {deleting.status}: nothing runs on a host.
+          </p>
+        </Confirm>
+      )}
+    </main>
+  );
+}

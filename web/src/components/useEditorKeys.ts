@@ -1,0 +1,42 @@
+import { useEffect } from "react";
+import * as build from "../model/builders";
+import { keyAction } from "../model/keys";
+import { useStore } from "../store";
+import { editorView } from "../store/view";
+
+function inField(target: EventTarget | null): boolean {
+  return target instanceof HTMLElement && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+}
+
+/** Delete, Esc, Ctrl+Z / Ctrl+Shift+Z, Ctrl+S (model/keys.ts). */
+export function useEditorKeys(): void {
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent): void => {
+      const action = keyAction({ key: e.key, ctrlKey: e.ctrlKey, metaKey: e.metaKey, shiftKey: e.shiftKey, inField: inField(e.target) });
+      if (!action) return;
+      const s = useStore.getState();
+      const view = editorView(s);
+      if (!view) return;
+      e.preventDefault();
+      if (action === "cancel") {
+        if (s.reviewOpen) s.closeReview();
+        else s.select(null);
+      } else if (action === "undo") s.undo();
+      else if (action === "redo") s.redo();
+      else if (action === "save") {
+        if (!view.live || !s.stage.entries.length) return;
+        if (s.reviewOpen && s.plan?.valid) void s.apply();
+        else void s.review();
+      } else if (action === "delete" && s.selected && view.editable) {
+        const [kind, name] = s.selected.split(":");
+        if (kind === "lan" || kind === "decky") void s.edit(build.remove(view.projection.topology, kind, name ?? ""));
+        if (kind === "service") {
+          const [, decky, service] = s.selected.split(":");
+          void s.edit(build.removeService(view.projection.topology, decky ?? "", service ?? ""));
+        }
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+}

@@ -1,0 +1,207 @@
+// Op builders: what each gesture of the editor means as ops (docs/mutations.md). They read the
+// topology as the user sees it (the projection, staged edits included) and return the ops and
+// a label for the stage, or null when the gesture changes nothing.
+import type { Catalog, ConfigValue, Decky, TopologyView } from "../api/types";
+import type { DeckyCanvas, LanCanvas, Op } from "./ops";
+
+export interface Edit {
+  label: string;
+  ops: Op[];
+}
+
+const NAME_RE = /^[a-z][a-z0-9-]{0,62}$/;
+
+/** A valid element name from `base` (lowercased, unsafe characters dropped) not in `taken`. */
+export function uniqueName(base: string, taken: Iterable<string>): string {
+  const used = new Set(taken);
+  let stem = base.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^[^a-z]+/, "").replace(/-+$/, "");
+  stem = (stem || "x").slice(0, 56);
+  for (let n = 1; ; n += 1) {
+    const name = `${stem}-${n}`;
+    if (!used.has(name) && NAME_RE.test(name)) return name;
+  }
+}
+
+const lanNames = (t: TopologyView): string[] => t.lans.map((l) => l.name);
+const deckyNames = (t: TopologyView): string[] => t.deckies.map((d) => d.name);
+const findDecky = (t: TopologyView, name: string): Decky | undefined =>
+  t.deckies.find((d) => d.name === name);
+
+function round(canvas: LanCanvas | DeckyCanvas): LanCanvas | DeckyCanvas {
+  return Object.fromEntries(Object.entries(canvas).map(([k, v]) => [k, Math.round(v as number)]));
+}
+
+export function addLan(t: TopologyView, dmz: boolean, canvas: LanCanvas): Edit {
+  const name = dmz && !t.lans.some((l) => l.name === "dmz") ? "dmz" : uniqueName(dmz ? "dmz" : "lan", lanNames(t));
+  const op: Op = { op: "add_lan", name, canvas: round(canvas) };
+  if (dmz) op.dmz = true;
+  return { label: `add ${dmz ? "DMZ" : "LAN"} ${name}`, ops: [op] };
+}
+
+/** A blank topology's design: a DMZ with one gateway decky (the create dialog's "blank"). */
+export function blankDocument(name: string, gatewayServices: string[]): Record<string, unknown> {
+  return {
+    name,
+    lans: [{ name: "dmz", dmz: true, canvas: { x: 40, y: 40, w: 520, h: 260 } }],
+    deckies: [{ name: "gw", home: "dmz", services: gatewayServices, canvas: { x: 24, y: 48 } }],
+  };
+}
+
+export function dropArchetype(
+  t: TopologyView,
+  lan: string,
+  archetype: string,
+  canvas: DeckyCanvas,
+): Edit | null {
+  if (!t.lans.some((l) => l.name === lan)) return null;
+  const name = uniqueName(archetype, deckyNames(t));
+  const op: Op = { op: "add_decky", name, lan, archetype, canvas: round(canvas) };
+  return { label: `add ${name} (${archetype}) to ${lan}`, ops: [op] };
+}
+
+export function dropService(t: TopologyView, decky: string, service: string): Edit | null {
+  const d = findDecky(t, decky);
+  const current = d?.services ?? [];
+  if (!d || current.includes(service)) return null;
+  return {
+    label: `add ${service} to ${decky}`,
+    ops: [{ op: "update_decky", name: decky, services: [...current, service] }],
+  };
+}
+
+export function removeService(t: TopologyView, decky: string, service: string): Edit | null {
+  const d = findDecky(t, decky);
+  const current = d?.services ?? [];
+  if (!d || !current.includes(service)) return null;
+  return {
+    label: `remove ${service} from ${decky}`,
+    ops: [{ op: "update_decky", name: decky, services: current.filter((s) => s !== service) }],
+  };
+}
+
+export function attach(t: TopologyView, decky: string, lan: string): Edit | null {
+  const d = findDecky(t, decky);
+  if (!d || !t.lans.some((l) => l.name === lan) || d.memberships.some((m) => m.lan === lan)) {
+    return null;
+  }
+  return { label: `attach ${decky} to ${lan}`, ops: [{ op: "attach_decky", decky, lan }] };
+}
+
+export function detach(t: TopologyView, decky: string, lan: string): Edit | null {
+  const d = findDecky(t, decky);
+  if (!d || d.home_lan === lan || !d.memberships.some((m) => m.lan === lan)) return null;
+  return { label: `detach ${decky} from ${lan}`, ops: [{ op: "detach_decky", decky, lan }] };
+}
+
+/** Dragging a decky into another LAN box: its home moves there. On a live topology that
+ * recreates the base container, so it needs `force` (the caller asks first). */
+export function moveHome(
+  t: TopologyView,
+  decky: string,
+  lan: string,
+  canvas: DeckyCanvas,
+  force: boolean,
+): Edit | null {
+  const d = findDecky(t, decky);
+  if (!d || d.home_lan === lan || !t.lans.some((l) => l.name === lan)) return null;
+  const op: Op = { op: "update_decky", name: decky, home: lan, canvas: round(canvas) };
+  if (force) op.force = true;
+  return { label: `move ${decky} to ${lan}`, ops: [op] };
+}
+
+/** A membership's address: a non-home membership is re-attached with the pinned IP; a staged
+ * new decky's home address is pinned in its `add_decky` (see stage.amend). */
+export function setMembershipIp(t: TopologyView, decky: string, lan: string, ip: string): Edit | null {
+  const d = findDecky(t, decky);
+  if (!d || d.home_lan === lan || !d.memberships.some((m) => m.lan === lan)) return null;
+  return {
+    label: `set ${decky}'s address on ${lan} to ${ip}`,
+    ops: [
+      { op: "detach_decky", decky, lan },
+      { op: "attach_decky", decky, lan, ip },
+    ],
+  };
+}
+
+export function remove(t: TopologyView, kind: "lan" | "decky", name: string): Edit | null {
+  if (kind === "lan") {
+    return t.lans.some((l) => l.name === name)
+      ? { label: `remove LAN ${name}`, ops: [{ op: "remove_lan", name }] }
+      : null;
+  }
+  return findDecky(t, name) ? { label: `remove decky ${name}`, ops: [{ op: "remove_decky", name }] } : null;
+}
+
+export interface LanChanges {
+  rename?: string;
+  subnet?: string;
+  dmz?: boolean;
+}
+
+export function updateLan(t: TopologyView, name: string, changes: LanChanges): Edit | null {
+  const lan = t.lans.find((l) => l.name === name);
+  if (!lan) return null;
+  const op: Op = { op: "update_lan", name };
+  if (changes.rename !== undefined && changes.rename !== name) op.rename = changes.rename;
+  if (changes.subnet !== undefined && changes.subnet !== (lan.subnet ?? "")) op.subnet = changes.subnet;
+  if (changes.dmz !== undefined && changes.dmz !== (lan.is_dmz ?? false)) op.dmz = changes.dmz;
+  if (Object.keys(op).length === 2) return null;
+  return { label: `change LAN ${name}`, ops: [op] };
+}
+
+export interface DeckyChanges {
+  forwards_l3?: boolean;
+  publish?: string[];
+}
+
+export function updateDecky(t: TopologyView, name: string, changes: DeckyChanges, force: boolean): Edit | null {
+  const d = findDecky(t, name);
+  if (!d) return null;
+  const op: Op = { op: "update_decky", name };
+  if (changes.forwards_l3 !== undefined && changes.forwards_l3 !== (d.forwards_l3 ?? false)) {
+    op.forwards_l3 = changes.forwards_l3;
+    if (force) op.force = true;
+  }
+  const publish = d.publish ?? [];
+  if (changes.publish !== undefined && changes.publish.join(",") !== publish.join(",")) {
+    op.publish = changes.publish;
+  }
+  if (Object.keys(op).length === 2) return null;
+  return { label: `change decky ${name}`, ops: [op] };
+}
+
+/** One config value of one service; `null` removes the key (back to the catalogue default). */
+export function setConfig(
+  t: TopologyView,
+  decky: string,
+  service: string,
+  key: string,
+  value: ConfigValue | null,
+): Edit | null {
+  const d = findDecky(t, decky);
+  if (!d || !(d.services ?? []).includes(service)) return null;
+  return {
+    label: `set ${service}.${key} on ${decky}`,
+    ops: [{ op: "update_decky", name: decky, config: { [service]: { [key]: value } } }],
+  };
+}
+
+/** Parse one config input as the service's schema types it (strict, as the API is). */
+export function parseConfigValue(
+  catalog: Catalog,
+  service: string,
+  key: string,
+  text: string,
+): { value: ConfigValue | null } | { error: string } {
+  const param = catalog.services[service]?.params?.find((p) => p.key === key);
+  if (!param) return { error: `${service} has no setting ${key}` };
+  if (text === "") return { value: null };
+  if (param.type === "int") {
+    return /^-?\d+$/.test(text.trim()) ? { value: Number.parseInt(text, 10) } : { error: `${key} must be a whole number` };
+  }
+  if (param.type === "bool") {
+    if (text === "true" || text === "false") return { value: text === "true" };
+    return { error: `${key} must be true or false` };
+  }
+  return { value: text };
+}

@@ -1,0 +1,167 @@
+// The topology as React Flow nodes and edges: LAN boxes (parents) holding decky cards, and a
+// membership line from each bridge decky to every other LAN it is on. Node objects are reused
+// when nothing about them changed, so React Flow and the memoised node components skip them
+// (1,000-decky topologies stay smooth).
+import type { Edge, Node } from "@xyflow/react";
+import type { Decky, Lan, TopologyView } from "../api/types";
+import type { PlacedIssue } from "./issues";
+import { serviceKey } from "./issues";
+import { CARD_H, CARD_W, type Layout } from "./layout";
+import { deckyKey, lanKey, type Mark } from "./project";
+import type { DeckyState } from "./status";
+
+export interface LanData extends Record<string, unknown> {
+  lan: Lan;
+  mark: Mark | null;
+  issues: PlacedIssue[];
+  deckies: number;
+  editable: boolean;
+}
+
+export interface ServiceChip {
+  name: string;
+  issues: PlacedIssue[];
+}
+
+export interface DeckyData extends Record<string, unknown> {
+  decky: Decky;
+  mark: Mark | null;
+  issues: PlacedIssue[];
+  chips: ServiceChip[];
+  badges: string[];
+  state: DeckyState | null;
+  editable: boolean;
+}
+
+export type LanNode = Node<LanData, "lan">;
+export type DeckyNode = Node<DeckyData, "decky">;
+export type FlowNode = LanNode | DeckyNode;
+
+export interface GraphInput {
+  topology: TopologyView;
+  layout: Layout;
+  marks: Map<string, Mark>;
+  issues: Map<string, PlacedIssue[]>;
+  states: Map<string, DeckyState>;
+  editable: boolean;
+  selected: string | null;
+}
+
+export function badges(d: Decky, dmz: string | null): string[] {
+  const out: string[] = [];
+  if (dmz !== null && d.home_lan === dmz) out.push("gateway");
+  if (d.memberships.length >= 2) out.push("bridge");
+  if (d.forwards_l3) out.push("forwarder");
+  return out;
+}
+
+function lanNode(lan: Lan, g: GraphInput, count: number): LanNode {
+  const key = lanKey(lan.name);
+  const box = g.layout.lans.get(lan.name) ?? { x: 0, y: 0, w: 280, h: 150 };
+  return {
+    id: key,
+    type: "lan",
+    position: { x: box.x, y: box.y },
+    width: box.w,
+    height: box.h,
+    style: { width: box.w, height: box.h },
+    zIndex: 0,
+    selected: g.selected === key,
+    draggable: g.editable,
+    data: {
+      lan,
+      mark: g.marks.get(key) ?? null,
+      issues: g.issues.get(key) ?? [],
+      deckies: count,
+      editable: g.editable,
+    },
+  };
+}
+
+function deckyNode(d: Decky, g: GraphInput, dmz: string | null): DeckyNode {
+  const key = deckyKey(d.name);
+  const at = g.layout.deckies.get(d.name) ?? { x: 16, y: 40 };
+  return {
+    id: key,
+    type: "decky",
+    parentId: lanKey(d.home_lan),
+    position: at,
+    width: CARD_W,
+    height: CARD_H,
+    zIndex: 1,
+    selected: g.selected === key,
+    draggable: g.editable,
+    data: {
+      decky: d,
+      mark: g.marks.get(key) ?? null,
+      issues: g.issues.get(key) ?? [],
+      chips: (d.services ?? []).map((name) => ({ name, issues: g.issues.get(serviceKey(d.name, name)) ?? [] })),
+      badges: badges(d, dmz),
+      state: g.states.get(d.name) ?? null,
+      editable: g.editable,
+    },
+  };
+}
+
+function memberEdges(t: TopologyView, marks: Map<string, Mark>): Edge[] {
+  const lans = new Set(t.lans.map((l) => l.name));
+  const edges: Edge[] = [];
+  for (const d of t.deckies) {
+    for (const m of d.memberships) {
+      if (m.lan === d.home_lan || !lans.has(m.lan)) continue;
+      const staged = marks.has(deckyKey(d.name));
+      edges.push({
+        id: `m:${d.name}:${m.lan}`,
+        source: deckyKey(d.name),
+        sourceHandle: "member",
+        target: lanKey(m.lan),
+        targetHandle: "attach",
+        label: m.ip ?? undefined,
+        className: staged ? "membership staged" : "membership",
+        zIndex: 2,
+      });
+    }
+  }
+  return edges;
+}
+
+export function toFlow(g: GraphInput): { nodes: FlowNode[]; edges: Edge[] } {
+  const t = g.topology;
+  const dmz = t.lans.find((l) => l.is_dmz)?.name ?? null;
+  const counts = new Map<string, number>();
+  for (const d of t.deckies) counts.set(d.home_lan, (counts.get(d.home_lan) ?? 0) + 1);
+  const lanNames = new Set(t.lans.map((l) => l.name));
+  // Parents first: React Flow needs a parent node before its children.
+  const nodes: FlowNode[] = [
+    ...t.lans.map((lan) => lanNode(lan, g, counts.get(lan.name) ?? 0)),
+    ...t.deckies.filter((d) => lanNames.has(d.home_lan)).map((d) => deckyNode(d, g, dmz)),
+  ];
+  return { nodes, edges: memberEdges(t, g.marks) };
+}
+
+function sameNode(a: FlowNode, b: FlowNode): boolean {
+  if (a.position.x !== b.position.x || a.position.y !== b.position.y) return false;
+  if (a.selected !== b.selected || a.width !== b.width || a.height !== b.height) return false;
+  if (a.parentId !== b.parentId || a.draggable !== b.draggable) return false;
+  return JSON.stringify(a.data) === JSON.stringify(b.data);
+}
+
+/** `next`, with every node that equals its previous version replaced by that previous object. */
+export function reuseNodes(prev: ReadonlyMap<string, FlowNode>, next: FlowNode[]): FlowNode[] {
+  return next.map((n) => {
+    const old = prev.get(n.id);
+    return old && sameNode(old, n) ? old : n;
+  });
+}
+
+/** A `toFlow` that remembers what it returned last, so unchanged nodes keep their identity
+ * from one call to the next (React Flow and the memoised node components then skip them). */
+export function stableFlow(): (g: GraphInput) => { nodes: FlowNode[]; edges: Edge[] } {
+  let last = new Map<string, FlowNode>();
+  return (g) => {
+    const flow = toFlow(g);
+    const nodes = reuseNodes(last, flow.nodes);
+    last = new Map(nodes.map((n) => [n.id, n]));
+    return { nodes, edges: flow.edges };
+  };
+}

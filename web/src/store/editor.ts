@@ -1,0 +1,427 @@
+// The editor of one topology. Pending topology: every edit is a batch sent at once with
+// `expected_version`; a refused one stays staged as a draft with its issues. Live topology:
+// edits are staged (undo/redo), reviewed as a plan, and applied as one atomic batch whose
+// progress arrives over the topology's event stream. A 409 re-reads the topology and says what
+// changed on the server.
+import type { StateCreator } from "zustand";
+import type { Api } from "../api/client";
+import { ApiError, explain } from "../api/errors";
+import type { MutationState, PlanView } from "../api/liveTypes";
+import type { Catalog, EventRow, Issue, TopologyView } from "../api/types";
+import type { Edit } from "../model/builders";
+import { conflictMessage } from "../model/diff";
+import type { DeckyCanvas, LanCanvas } from "../model/ops";
+import { opTarget } from "../model/ops";
+import * as stage from "../model/stage";
+import type { DriftFinding } from "../model/status";
+import { EventStream, type StreamStatus } from "../stream/eventStream";
+import type { AppState } from "./index";
+
+export const LIVE_STATUSES = new Set(["active", "degraded"]);
+export const isLive = (t: TopologyView | null): boolean => t !== null && LIVE_STATUSES.has(t.status);
+
+export interface Notice {
+  kind: "info" | "error" | "warning";
+  text: string;
+}
+
+export interface Applying {
+  mutation: string;
+  state: MutationState;
+  reason: string | null;
+}
+
+export interface EditorSlice {
+  topology: TopologyView | null;
+  catalog: Catalog | null;
+  stage: stage.Stage;
+  /** Entries sent with Apply, shown until the mutation is applied or failed. */
+  sent: stage.StageEntry[];
+  storedIssues: Issue[];
+  batchIssues: Issue[];
+  plan: PlanView | null;
+  reviewOpen: boolean;
+  applying: Applying | null;
+  selected: string | null;
+  notice: Notice | null;
+  finding: DriftFinding | null;
+  editorStream: StreamStatus;
+  busy: boolean;
+  openEditor(name: string): Promise<void>;
+  closeEditor(): void;
+  loadCatalog(): Promise<Catalog | null>;
+  edit(change: Edit | null): Promise<void>;
+  undo(): void;
+  redo(): void;
+  discard(): void;
+  review(): Promise<void>;
+  closeReview(): void;
+  apply(): Promise<void>;
+  select(key: string | null): void;
+  moveElement(kind: "lan" | "decky", name: string, canvas: LanCanvas | DeckyCanvas): Promise<void>;
+  saveLayout(body: { lans?: Record<string, LanCanvas>; deckies?: Record<string, DeckyCanvas> }): Promise<void>;
+  deployCurrent(): Promise<void>;
+  teardownCurrent(): Promise<void>;
+  setNotice(notice: Notice | null): void;
+}
+
+const empty = {
+  topology: null,
+  stage: stage.emptyStage,
+  sent: [],
+  storedIssues: [],
+  batchIssues: [],
+  plan: null,
+  reviewOpen: false,
+  applying: null,
+  selected: null,
+  notice: null,
+  finding: null,
+  busy: false,
+};
+
+export const editorSlice =
+  (api: Api): StateCreator<AppState, [], [], EditorSlice> =>
+  (set, get) => {
+    let stream: EventStream | null = null;
+    let planTimer: ReturnType<typeof setTimeout> | null = null;
+    let refetchTimer: ReturnType<typeof setTimeout> | null = null;
+    // Edits of a pending topology go one after another, each with the version the last left.
+    let queue: Promise<void> = Promise.resolve();
+    let planSeq = 0;
+
+    const current = (): TopologyView => {
+      const t = get().topology;
+      if (!t) throw new Error("no topology is open");
+      return t;
+    };
+
+    const refreshStored = async (): Promise<void> => {
+      const t = get().topology;
+      if (!t) return;
+      const v = await api.validateStored(t.name).catch(() => null);
+      if (v && get().topology?.name === t.name) set({ storedIssues: v.issues });
+    };
+
+    const reload = async (): Promise<TopologyView | null> => {
+      const t = get().topology;
+      if (!t) return null;
+      try {
+        const fresh = await api.getTopology(t.name);
+        if (get().topology?.name !== t.name) return null;
+        set({ topology: fresh });
+        void refreshStored();
+        return fresh;
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 404) {
+          set({ notice: { kind: "error", text: `${t.name} no longer exists.` } });
+        }
+        return null;
+      }
+    };
+
+    const scheduleRefetch = (): void => {
+      if (refetchTimer) clearTimeout(refetchTimer);
+      refetchTimer = setTimeout(() => void reload(), 200);
+    };
+
+    /** The plan (and so the issue list) of what is staged; live: debounced as you draw. */
+    const replan = async (): Promise<void> => {
+      const t = get().topology;
+      const ops = stage.batchOf(get().stage);
+      const seq = ++planSeq;
+      if (!t || ops.length === 0) {
+        set({ plan: null, batchIssues: [] });
+        return;
+      }
+      try {
+        const plan = await api.planOps(t.name, ops, t.version);
+        if (seq === planSeq) set({ plan, batchIssues: plan.issues });
+      } catch (err) {
+        if (seq !== planSeq) return;
+        if (err instanceof ApiError && err.versionConflict) await conflict(t);
+        else set({ plan: null, batchIssues: err instanceof ApiError ? err.issues : [], notice: { kind: "error", text: explain(err) } });
+      }
+    };
+
+    const schedulePlan = (): void => {
+      if (planTimer) clearTimeout(planTimer);
+      planTimer = setTimeout(() => void replan(), 250);
+    };
+
+    const conflict = async (before: TopologyView): Promise<void> => {
+      const after = await reload();
+      if (after) set({ notice: { kind: "warning", text: conflictMessage(before, after) } });
+      schedulePlan();
+    };
+
+    const refused = async (before: TopologyView, change: Edit, err: unknown): Promise<void> => {
+      if (err instanceof ApiError && err.versionConflict) {
+        await conflict(before);
+      } else if (err instanceof ApiError && err.status === 400 && err.issues.length) {
+        set({ stage: stage.stageOps(get().stage, change.ops, change.label), batchIssues: err.issues });
+        set({ notice: { kind: "error", text: `Not applied: ${change.label}. ${err.issues[0]?.message ?? ""}` } });
+        void replan();
+      } else if (err instanceof ApiError && err.status === 409) {
+        await reload();
+        set({ notice: { kind: "error", text: explain(err) } });
+      } else {
+        set({ notice: { kind: "error", text: `${change.label}: ${explain(err)}` } });
+      }
+    };
+
+    /** Drafts about the element an accepted edit just changed are superseded by it. */
+    const dropSuperseded = (change: Edit): void => {
+      const touched = new Set(change.ops.map((op) => `${opTarget(op).kind}:${opTarget(op).name}`));
+      const s = get().stage;
+      const keep = s.entries.filter((e) => !e.ops.some((op) => touched.has(`${opTarget(op).kind}:${opTarget(op).name}`)));
+      if (keep.length !== s.entries.length) set({ stage: { ...s, entries: keep } });
+    };
+
+    const sendPending = async (change: Edit): Promise<void> => {
+      const before = current();
+      set({ busy: true });
+      try {
+        await api.submitOps(before.name, change.ops, before.version);
+        dropSuperseded(change);
+        await reload();
+        set({ notice: null });
+        await replan();
+      } catch (err) {
+        await refused(before, change, err);
+      } finally {
+        set({ busy: false });
+      }
+    };
+
+    const onMutation = (ev: EventRow): void => {
+      const p = ev.payload as Record<string, unknown>;
+      const mine = get().applying;
+      if (!mine || p.mutation !== mine.mutation) {
+        if (ev.type === "mutation.applied" || ev.type === "mutation.failed") scheduleRefetch();
+        return;
+      }
+      const state = ev.type.slice("mutation.".length) as MutationState;
+      const reason = typeof p.reason === "string" ? p.reason : null;
+      if (state === "applied") {
+        set({ applying: { ...mine, state, reason }, sent: [], notice: { kind: "info", text: "Applied: the change is live." } });
+        void reload();
+      } else if (state === "failed" || state === "cancelled") {
+        const issues = Array.isArray(p.issues) ? (p.issues as Issue[]) : [];
+        const restored = { ...get().stage, entries: [...get().sent, ...get().stage.entries] };
+        set({
+          applying: { ...mine, state, reason },
+          sent: [],
+          stage: restored,
+          batchIssues: issues,
+          notice: { kind: "error", text: `The change ${state}${reason ? `: ${reason}` : ""}. Nothing was changed; your edits are staged again.` },
+        });
+        void reload().then(() => schedulePlan());
+      } else {
+        set({ applying: { ...mine, state, reason } });
+      }
+    };
+
+    const onEvent = (ev: EventRow): void => {
+      const t = get().topology;
+      if (!t || ev.topology !== t.name) return;
+      const p = ev.payload as Record<string, unknown>;
+      if (ev.type === "topology.status") {
+        set({ topology: { ...t, status: p.to as TopologyView["status"], status_changed_at: ev.at } });
+        scheduleRefetch();
+      } else if (ev.type === "topology.updated") {
+        if (p.version !== t.version) scheduleRefetch();
+      } else if (ev.type === "topology.layout" || ev.type === "topology.deleted") {
+        scheduleRefetch();
+      } else if (ev.type === "drift.finding") {
+        set({ finding: { state: String(p.state), details: (p.details as string[]) ?? [], at: ev.at } });
+      } else if (ev.type.startsWith("mutation.")) {
+        onMutation(ev);
+      }
+    };
+
+    const onSnapshot = (data: Record<string, unknown>, afterReset: boolean): void => {
+      const fresh = data.topology as TopologyView | undefined;
+      const open = get().topology;
+      if (!fresh || !open || fresh.name !== open.name) return;
+      set({ topology: fresh });
+      if (afterReset) {
+        set({ notice: { kind: "warning", text: "The event stream was reset (history pruned); the editor re-read the topology." } });
+        void refreshStored();
+      }
+    };
+
+    const connect = (name: string): void => {
+      stream?.stop();
+      stream = new EventStream({
+        url: api.streamUrl(name),
+        token: api.token,
+        handlers: {
+          snapshot: onSnapshot,
+          event: onEvent,
+          status: (s) => set({ editorStream: s }),
+          unauthorized: () => get().sessionExpired(),
+        },
+      });
+      stream.start();
+    };
+
+    const lastFinding = async (name: string): Promise<void> => {
+      const drift = await api.drift().catch(() => null);
+      const f = drift?.findings.filter((x) => x.topology === name).at(-1);
+      if (f && get().topology?.name === name) set({ finding: { state: f.state, details: f.details, at: f.at } });
+    };
+
+    return {
+      ...empty,
+      catalog: null,
+      editorStream: "stopped",
+
+      async loadCatalog() {
+        if (get().catalog) return get().catalog;
+        try {
+          const catalog = await api.catalog();
+          set({ catalog });
+          return catalog;
+        } catch (err) {
+          set({ notice: { kind: "error", text: `Could not load the catalogue: ${explain(err)}` } });
+          return null;
+        }
+      },
+
+      async openEditor(name) {
+        get().closeEditor();
+        set({ busy: true });
+        try {
+          const [topology] = await Promise.all([api.getTopology(name), get().loadCatalog()]);
+          set({ ...empty, topology });
+          connect(name);
+          void refreshStored();
+          void lastFinding(name);
+        } catch (err) {
+          set({ ...empty, notice: { kind: "error", text: `Could not open ${name}: ${explain(err)}` } });
+        }
+      },
+
+      closeEditor() {
+        stream?.stop();
+        stream = null;
+        if (planTimer) clearTimeout(planTimer);
+        if (refetchTimer) clearTimeout(refetchTimer);
+        planSeq += 1;
+        set({ ...empty });
+      },
+
+      async edit(change) {
+        if (!change || !get().topology) return;
+        if (get().principal?.role !== "admin") {
+          set({ notice: { kind: "error", text: "A viewer cannot change anything: sign in with an admin token." } });
+          return;
+        }
+        if (isLive(get().topology)) {
+          set({ stage: stage.stageOps(get().stage, change.ops, change.label) });
+          schedulePlan();
+          return;
+        }
+        queue = queue.then(() => sendPending(change));
+        await queue;
+      },
+
+      undo() {
+        set({ stage: stage.undo(get().stage) });
+        schedulePlan();
+      },
+
+      redo() {
+        set({ stage: stage.redo(get().stage) });
+        schedulePlan();
+      },
+
+      discard() {
+        set({ stage: stage.discard(get().stage), plan: null, batchIssues: [], reviewOpen: false });
+        planSeq += 1;
+      },
+
+      async review() {
+        if (stage.batchOf(get().stage).length === 0) return;
+        set({ reviewOpen: true, plan: null });
+        await replan();
+      },
+
+      closeReview() {
+        set({ reviewOpen: false });
+      },
+
+      async apply() {
+        const t = get().topology;
+        const ops = stage.batchOf(get().stage);
+        if (!t || ops.length === 0 || get().applying?.state === "pending" || get().applying?.state === "applying") return;
+        set({ busy: true });
+        try {
+          const result = await api.submitOps(t.name, ops, get().plan?.plan?.version ?? t.version);
+          const id = result.mutation?.id;
+          set({
+            sent: get().stage.entries,
+            stage: stage.discard(get().stage),
+            reviewOpen: false,
+            plan: null,
+            batchIssues: [],
+            topology: { ...t, version: result.version },
+            applying: id ? { mutation: id, state: "pending", reason: null } : null,
+            notice: { kind: "info", text: `Sent ${ops.length} op${ops.length > 1 ? "s" : ""} as one batch; applying…` },
+          });
+          if (!id) void reload();
+        } catch (err) {
+          if (err instanceof ApiError && err.versionConflict) await conflict(t);
+          else set({ batchIssues: err instanceof ApiError ? err.issues : [], notice: { kind: "error", text: explain(err) } });
+        } finally {
+          set({ busy: false });
+        }
+      },
+
+      select(key) {
+        set({ selected: key });
+      },
+
+      async moveElement(kind, name, canvas) {
+        const amended = stage.amendCanvas(get().stage, kind, name, canvas);
+        if (amended) {
+          set({ stage: amended });
+          return;
+        }
+        await get().saveLayout(kind === "lan" ? { lans: { [name]: canvas } } : { deckies: { [name]: canvas } });
+      },
+
+      async saveLayout(body) {
+        const t = get().topology;
+        if (!t || get().principal?.role !== "admin") return;
+        const local: TopologyView = {
+          ...t,
+          lans: t.lans.map((l) => ({ ...l, ...(body.lans?.[l.name] ?? {}) })),
+          deckies: t.deckies.map((d) => ({ ...d, ...(body.deckies?.[d.name] ?? {}) })),
+        };
+        set({ topology: local });
+        try {
+          await api.putLayout(t.name, { lans: body.lans ?? {}, deckies: body.deckies ?? {} });
+        } catch (err) {
+          set({ notice: { kind: "error", text: `Could not save the layout: ${explain(err)}` } });
+        }
+      },
+
+      async deployCurrent() {
+        const t = get().topology;
+        if (t) await get().deploy(t.name);
+        set({ notice: get().listMessage });
+      },
+
+      async teardownCurrent() {
+        const t = get().topology;
+        if (t) await get().teardown(t.name);
+        set({ notice: get().listMessage });
+      },
+
+      setNotice(notice) {
+        set({ notice });
+      },
+    };
+  };

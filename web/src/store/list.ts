@@ -1,0 +1,177 @@
+// The topology list: summaries from the API, kept live by the global event stream (status
+// changes, runs, creations and deletions), and the lifecycle actions.
+import type { StateCreator } from "zustand";
+import type { Api } from "../api/client";
+import { explain } from "../api/errors";
+import type { EventRow, GenerateSpec, TopologySummary } from "../api/types";
+import { blankDocument } from "../model/builders";
+import { EventStream, type StreamStatus } from "../stream/eventStream";
+import type { AppState } from "./index";
+
+export interface LastRun {
+  kind: string;
+  state: string;
+  at: string | null;
+}
+
+export interface ListSlice {
+  topologies: TopologySummary[];
+  listLoaded: boolean;
+  lastRuns: Record<string, LastRun>;
+  inFlight: Record<string, number>;
+  listStream: StreamStatus;
+  listMessage: { kind: "info" | "error"; text: string } | null;
+  loadList(): Promise<void>;
+  connectList(): void;
+  disconnectList(): void;
+  createGenerated(spec: GenerateSpec): Promise<string | null>;
+  createBlank(name: string, host: string): Promise<string | null>;
+  createFromFile(text: string): Promise<string | null>;
+  deploy(name: string): Promise<void>;
+  teardown(name: string): Promise<void>;
+  deleteTopology(name: string, version: number): Promise<void>;
+  exportYaml(name: string): Promise<string | null>;
+  say(kind: "info" | "error", text: string): void;
+}
+
+interface SnapshotSummary {
+  name: string;
+  status: string;
+  version: number;
+  in_flight?: unknown[];
+  last_run?: { kind?: string; status?: string; finished_at?: string | null; started_at?: string | null } | null;
+}
+
+const LIST_EVENTS = /^(topology\.(created|updated|deleted)|mutation\.)/;
+
+export const listSlice =
+  (api: Api): StateCreator<AppState, [], [], ListSlice> =>
+  (set, get) => {
+    let stream: EventStream | null = null;
+    let reload: ReturnType<typeof setTimeout> | null = null;
+
+    const scheduleReload = (): void => {
+      if (reload) clearTimeout(reload);
+      reload = setTimeout(() => void get().loadList(), 250);
+    };
+
+    const patch = (name: string, change: Partial<TopologySummary>): void =>
+      set({ topologies: get().topologies.map((t) => (t.name === name ? { ...t, ...change } : t)) });
+
+    const onSnapshot = (data: Record<string, unknown>): void => {
+      const rows = (data.topologies as SnapshotSummary[] | undefined) ?? [];
+      const lastRuns: Record<string, LastRun> = {};
+      const inFlight: Record<string, number> = {};
+      for (const row of rows) {
+        inFlight[row.name] = row.in_flight?.length ?? 0;
+        if (row.last_run) {
+          lastRuns[row.name] = {
+            kind: row.last_run.kind ?? "run",
+            state: row.last_run.status ?? "",
+            at: row.last_run.finished_at ?? row.last_run.started_at ?? null,
+          };
+        }
+      }
+      set({ lastRuns, inFlight });
+      void get().loadList();
+    };
+
+    const onEvent = (ev: EventRow): void => {
+      const p = ev.payload as Record<string, unknown>;
+      if (ev.type === "topology.status" && ev.topology) {
+        patch(ev.topology, { status: p.to as TopologySummary["status"], status_changed_at: ev.at });
+      } else if (ev.type === "job.finished" && Array.isArray(p.topologies)) {
+        const runs = { ...get().lastRuns };
+        for (const name of p.topologies as string[]) {
+          runs[name] = { kind: String(p.kind ?? "run"), state: String(p.state ?? ""), at: ev.at };
+        }
+        set({ lastRuns: runs });
+      }
+      if (LIST_EVENTS.test(ev.type)) scheduleReload();
+    };
+
+    const guarded = async <T>(what: string, work: () => Promise<T>): Promise<T | null> => {
+      try {
+        return await work();
+      } catch (err) {
+        get().say("error", `${what}: ${explain(err)}`);
+        return null;
+      }
+    };
+
+    return {
+      topologies: [],
+      listLoaded: false,
+      lastRuns: {},
+      inFlight: {},
+      listStream: "stopped",
+      listMessage: null,
+
+      async loadList() {
+        const page = await guarded("Could not list the topologies", () => api.listTopologies());
+        if (page) set({ topologies: page.items, listLoaded: true });
+      },
+
+      connectList() {
+        if (stream) return;
+        stream = new EventStream({
+          url: api.streamUrl(null),
+          token: api.token,
+          handlers: {
+            snapshot: onSnapshot,
+            event: onEvent,
+            status: (s) => set({ listStream: s }),
+            unauthorized: () => get().sessionExpired(),
+          },
+        });
+        stream.start();
+      },
+
+      disconnectList() {
+        stream?.stop();
+        stream = null;
+      },
+
+      async createGenerated(spec) {
+        const made = await guarded("Could not generate the topology", () => api.generate(spec));
+        if (made) get().say("info", `Generated ${made.name}: ${made.lans.length} LANs, ${made.deckies.length} deckies.`);
+        return made?.name ?? null;
+      },
+
+      async createBlank(name, host) {
+        const services = get().catalog?.services.http ? ["http"] : [];
+        const doc = { ...blankDocument(name, services), host };
+        const made = await guarded("Could not create the topology", () => api.createFromDocument(doc));
+        return made?.name ?? null;
+      },
+
+      async createFromFile(text) {
+        const made = await guarded("Could not create the topology from the file", () => api.createFromDocument(text));
+        return made?.name ?? null;
+      },
+
+      async deploy(name) {
+        const run = await guarded(`Could not deploy ${name}`, () => api.deploy(name));
+        if (run) get().say("info", `Deploy of ${name} queued (run ${run.id}).`);
+      },
+
+      async teardown(name) {
+        const run = await guarded(`Could not tear down ${name}`, () => api.teardown(name));
+        if (run) get().say("info", `Teardown of ${name} queued (run ${run.id}).`);
+      },
+
+      async deleteTopology(name, version) {
+        const done = await guarded(`Could not delete ${name}`, () => api.remove(name, version));
+        if (done !== null) {
+          set({ topologies: get().topologies.filter((t) => t.name !== name) });
+          get().say("info", `Deleted ${name}.`);
+        }
+      },
+
+      exportYaml: (name) => guarded(`Could not export ${name}`, () => api.exportYaml(name)),
+
+      say(kind, text) {
+        set({ listMessage: { kind, text } });
+      },
+    };
+  };
