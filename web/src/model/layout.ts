@@ -84,7 +84,11 @@ const stored = (l: Lan): Box | null =>
 
 function homed(t: TopologyView): Map<string, Decky[]> {
   const out = new Map<string, Decky[]>();
-  for (const d of t.deckies) out.set(d.home_lan, [...(out.get(d.home_lan) ?? []), d]);
+  for (const d of t.deckies) {
+    const list = out.get(d.home_lan);
+    if (list) list.push(d);
+    else out.set(d.home_lan, [d]);
+  }
   return out;
 }
 
@@ -95,8 +99,9 @@ function placeLans(t: TopologyView, members: Map<string, Decky[]>, layout: Layou
   const rows = new Map<number, Lan[]>();
   for (const lan of t.lans) {
     const box = stored(lan);
+    const level = depth.get(lan.name) ?? 0;
     if (box) layout.lans.set(lan.name, box);
-    else rows.set(depth.get(lan.name) ?? 0, [...(rows.get(depth.get(lan.name) ?? 0) ?? []), lan]);
+    else rows.set(level, [...(rows.get(level) ?? []), lan]);
   }
   for (const level of [...rows.keys()].sort((a, b) => a - b)) {
     const lans = rows.get(level) ?? [];
