@@ -165,8 +165,9 @@ def remove_labelled(name: str) -> None:
 
 def start_private(tmp: Path, **config: Any) -> ApiEnv:
     """A server of its own (own database, own knobs) for a test that must not share one;
-    `api_*` keywords are settings, the others ApiConfig fields. The caller stops it."""
-    overrides = {k: config.pop(k) for k in list(config) if k.startswith("api_")}
+    keywords naming Settings fields go there, the others to ApiConfig. The caller stops it."""
+    fields = {f.name for f in dataclasses.fields(Settings)}
+    overrides = {k: config.pop(k) for k in list(config) if k in fields}
     settings = dataclasses.replace(make_settings(tmp), **overrides)
     with Store(settings.db_path) as store:
         _, admin = create_token(store, "admin", Role.ADMIN)

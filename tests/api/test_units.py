@@ -69,6 +69,8 @@ def test_one_time_secrets_work_once_and_expire() -> None:
 def test_bind_parsing(text: str, host: str, port: int, loopback: bool) -> None:
     bind = parse_bind(text)
     assert (bind.host, bind.port, bind.loopback) == (host, port, loopback)
+    assert bind.url(1).startswith(("http://127.0.0.1:", "http://localhost:", "http://[::1]:",
+                                   "http://10.1.2.3:"))  # fmt: skip
 
 
 @pytest.mark.parametrize("text", ["8400", "127.0.0.1", "127.0.0.1:99999", "a b:1", ":80", ""])
