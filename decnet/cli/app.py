@@ -3,7 +3,8 @@
 To add a command group, write `decnet/cli/<group>.py` with a `typer.Typer()` named `app`, then
 add one line to `GROUPS` below (and a line to README's "CLI at a glance").
 
-Exit codes (decnet/errors.py): 0 ok, 1 domain error, 2 usage, 130 interrupted.
+Exit codes (the table in decnet/errors.py): 0 ok, 1 error, 2 drift found, 64 usage,
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ app = typer.Typer(
     no_args_is_help=True,
     # Tracebacks of real bugs, but never with local variables: they may hold secrets.
     pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,  # DecnetGroup makes the whole tree plain; see decnet/cli/errors.py
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 for _name, _group in GROUPS:

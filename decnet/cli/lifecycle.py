@@ -220,10 +220,9 @@ def status(
     common.stdout().print(common.table(None, columns, rows))
     for v in views if name else []:
         for e in v.recent:
-            common.stdout().print(
+            common.echo(
                 f"  {e.get('at')}  {e.get('from_status')} -> "
-                f"{e.get('to_status')}  {e.get('reason') or ''}",
-                markup=False,
+                f"{e.get('to_status')}  {e.get('reason') or ''}"
             )
 
 

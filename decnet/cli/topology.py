@@ -141,7 +141,7 @@ def _created(t: Topology, json_out: bool) -> None:
             }
         )
         return
-    typer.echo(f"created {t.name}: {len(t.lans)} LANs, {len(t.deckies)} deckies on {t.host}")
+    common.echo(f"created {t.name}: {len(t.lans)} LANs, {len(t.deckies)} deckies on {t.host}")
 
 
 @app.command("list")
@@ -193,7 +193,7 @@ def _print_view(view: engine.TopologyView) -> None:
         "created": view.created_at,
     }
     for key, value in lines.items():
-        typer.echo(f"{key + ':':<14}{value}")
+        common.echo(f"{key + ':':<14}{value}")
     console.print(common.table("LANs", ["name", "subnet", "dmz", "deckies"], _lan_rows(view)))
     decky_rows = [
         [
@@ -306,4 +306,4 @@ def delete(
 ) -> None:
     """Delete a pending, failed or torn-down topology and all of its rows."""
     engine.delete_topology(common.open_store(ctx), name, expected_version=expected_version)
-    typer.echo(f"deleted {name}")
+    common.echo(f"deleted {name}")
