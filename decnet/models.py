@@ -10,7 +10,7 @@ import re
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 """Names that reach shells, file paths, YAML and Docker object names (SPEC §2)."""
@@ -20,6 +20,8 @@ PUBLISH_RE = re.compile(r"^(?P<host>\d{1,5}):(?P<container>\d{1,5})(?:/(?P<proto
 IMAGE_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._/:@-]{0,254}$")
 
 ConfigValue = str | int | bool
+Coordinate = FiniteFloat
+"""A canvas position or size (web editor): finite, since inf/NaN are not JSON."""
 
 
 class _Model(BaseModel):
@@ -108,10 +110,10 @@ class Lan(_Model):
     subnet: str | None = None
     """IPv4 CIDR; None until the allocator assigns one."""
     is_dmz: bool = False
-    x: float | None = None
-    y: float | None = None
-    w: float | None = None
-    h: float | None = None
+    x: Coordinate | None = None
+    y: Coordinate | None = None
+    w: Coordinate | None = None
+    h: Coordinate | None = None
 
 
 class Membership(_Model):
@@ -131,8 +133,8 @@ class Decky(_Model):
     forwards_l3: bool = False
     publish: list[str] = []
     """Host port mappings, `host:container[/udp]`; gateways (DMZ-homed deckies) only."""
-    x: float | None = None
-    y: float | None = None
+    x: Coordinate | None = None
+    y: Coordinate | None = None
 
     def ip_on(self, lan: str) -> str | None:
         return next((m.ip for m in self.memberships if m.lan == lan), None)

@@ -15,9 +15,9 @@ import typer
 from pydantic import ValidationError
 
 from decnet.cli import common
-from decnet.core.topofile import MASK, parse_topology_file
+from decnet.core.topofile import MASK, MAX_FILE_BYTES, parse_topology_file
 from decnet.engine import topologies as engine
-from decnet.errors import EXIT_ERROR, UsageError
+from decnet.errors import EXIT_ERROR, TopologyFileError, UsageError
 from decnet.models import GeneratorParams, Issue, Severity, Topology
 
 app = typer.Typer(help="Generate, create, inspect and delete topologies.", no_args_is_help=True)
@@ -65,11 +65,26 @@ def _params(**fields: object) -> GeneratorParams:
 
 
 def _read(path: Path) -> str:
+    """The file's text, reading at most MAX_FILE_BYTES + 1 bytes: `-f /dev/zero` or an endless
+    pipe is refused once it passes the cap, never read forever."""
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
         raise UsageError(
-            f"cannot read topology file {path}: {err}", hint="check the path"
+            f"cannot read topology file {path}: {err.strerror or err}", hint="check the path"
+        ) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise TopologyFileError(
+            f"the file is over {MAX_FILE_BYTES // 2**20} MiB, the largest topology file read "
+            "(is it the right file?)",
+            source=str(path),
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise TopologyFileError(
+            f"not UTF-8 text (byte {err.start}); save the file as UTF-8", source=str(path)
         ) from None
 
 

@@ -299,3 +299,40 @@ def test_usage_errors_exit_64(invoke: Invoke, args: list[str]) -> None:
     result = invoke(*args)
     assert result.exit_code == EXIT_USAGE == 64, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
+
+
+def test_endless_or_oversized_input_is_refused_not_read_forever(
+    invoke: Invoke, db: Path, tmp_path: Path
+) -> None:
+    ok(invoke("topology", "generate", "corp"))
+    before = snapshot(db)
+    assert_clean_error(invoke("topology", "create", "-f", "/dev/zero"), 1, "over 64 MiB")
+    sparse = tmp_path / "huge.yml"
+    with sparse.open("wb") as handle:
+        handle.truncate(65 * 2**20)
+    assert_clean_error(invoke("topology", "validate", "-f", str(sparse)), 1, "over 64 MiB")
+    latin = tmp_path / "latin1.yml"
+    latin.write_bytes("name: caf\xe9\n".encode("latin-1"))
+    assert_clean_error(invoke("topology", "create", "-f", str(latin)), 1, "not UTF-8")
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("tag", ["!!int", "!!bool", "!!timestamp", "!!float", "!!binary"])
+def test_tagged_secrets_are_clean_errors_that_do_not_show_the_secret(
+    invoke: Invoke, tmp_path: Path, tag: str
+) -> None:
+    text = GOOD_FILE.replace("password: hunter2", f"password: {tag} hunter2")
+    for command in ("create", "validate"):
+        result = invoke("topology", command, "-f", write(tmp_path, text))
+        assert_clean_error(result, 1, "t.yml:9:", "deckies[0].config.ssh.password")
+        assert "hunter2" not in result.stderr
+
+
+def test_non_finite_canvas_values_are_refused_by_name(invoke: Invoke, tmp_path: Path) -> None:
+    text = GOOD_FILE.replace("{name: office}", "{name: office, canvas: {x: .inf, y: .nan}}")
+    result = invoke("topology", "create", "-f", write(tmp_path, text))
+    assert_clean_error(result, 1, "lans[1].canvas.x", "finite number")
+    finite = GOOD_FILE.replace("{name: office}", "{name: office, canvas: {x: 1.0e+300, y: -2.5}}")
+    ok(invoke("topology", "create", "-f", write(tmp_path, finite)))
+    shown = json.loads(ok(invoke("topology", "show", "handmade", "--json")).stdout)
+    assert shown["lans"][1]["x"] == 1e300
