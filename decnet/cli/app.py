@@ -15,7 +15,7 @@ from pathlib import Path
 
 import typer
 
-from decnet.cli import catalog, fleet, lifecycle, testbed, topology
+from decnet.cli import catalog, common, fleet, lifecycle, testbed, topology
 from decnet.cli.common import CliState
 from decnet.cli.errors import DecnetGroup
 from decnet.settings import Settings
@@ -63,6 +63,7 @@ def root(
         help="SQLite database (default: $DECNET_HOME/decnet.db, "
         "i.e. ~/.local/share/decnet/decnet.db).",
         dir_okay=False,
+        callback=common.absolute,
     ),
     show_version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."

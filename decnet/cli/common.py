@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -22,10 +23,16 @@ from decnet.core.catalog import load_catalog
 from decnet.engine.context import Context
 from decnet.models import Catalog
 from decnet.settings import Settings
+from decnet.settings import absolute as settings_absolute
 from decnet.store import Store
 from decnet.text import MAX_CELL, terminal_safe
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON on stdout (for scripts).")
+
+
+def absolute(value: Path | None) -> Path | None:
+    """Callback of every path option: absolute against the working directory, once, here."""
+    return None if value is None else settings_absolute(value)
 
 
 @dataclass(frozen=True)

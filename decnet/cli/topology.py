@@ -6,7 +6,6 @@ the result. Errors are reported by `decnet.cli.errors`.
 
 from __future__ import annotations
 
-import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -18,6 +17,7 @@ from decnet.cli import common
 from decnet.core.topofile import MASK, MAX_FILE_BYTES, parse_topology_file
 from decnet.engine import topologies as engine
 from decnet.errors import EXIT_ERROR, TopologyFileError, UsageError
+from decnet.files import write_private
 from decnet.models import GeneratorParams, Issue, Severity, Topology
 
 app = typer.Typer(help="Generate, create, inspect and delete topologies.", no_args_is_help=True)
@@ -134,7 +134,13 @@ def generate(
 @app.command()
 def create(
     ctx: typer.Context,
-    file: Path = typer.Option(..., "--file", "-f", help="Topology file (docs/topology-file.md)."),
+    file: Path = typer.Option(
+        ...,
+        "--file",
+        "-f",
+        help="Topology file (docs/topology-file.md).",
+        callback=common.absolute,
+    ),
     json_out: bool = common.JSON_OPTION,
 ) -> None:
     """Create a topology from a topology file; open subnets and IPs are allocated."""
@@ -236,7 +242,9 @@ def _lan_rows(view: engine.TopologyView) -> list[list[object]]:
 def validate(
     ctx: typer.Context,
     name: str | None = typer.Argument(None, metavar="[NAME]", help="A stored topology."),
-    file: Path | None = typer.Option(None, "--file", "-f", help="A topology file instead."),
+    file: Path | None = typer.Option(
+        None, "--file", "-f", help="A topology file instead.", callback=common.absolute
+    ),
     json_out: bool = common.JSON_OPTION,
 ) -> None:
     """List every problem of a stored topology or a file; exit 1 if any is an error."""
@@ -268,7 +276,9 @@ def _print_issues(issues: list[Issue], json_out: bool) -> None:
 def export(
     ctx: typer.Context,
     name: str = NAME,
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write here, not stdout."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write here, not stdout.", callback=common.absolute
+    ),
     include_secrets: bool = typer.Option(
         False, "--include-secrets", help=f"Write secret values instead of {MASK}."
     ),
@@ -290,13 +300,13 @@ def export(
 
 
 def _write_private(path: Path, text: str) -> None:
-    """Mode 0600 from the first byte: the file may hold secrets."""
+    """Mode 0600 before the first byte, also over an existing file: it may hold secrets."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        write_private(path, text)
     except OSError as err:
-        raise UsageError(f"cannot write {path}: {err}", hint="check the path") from None
+        raise UsageError(
+            f"cannot write {path}: {err.strerror or err}", hint="check the path"
+        ) from None
 
 
 @app.command()
