@@ -31,6 +31,8 @@ _SAFE_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(
 
 FORMAT = 1
 """Version of bundle.json and meta.json."""
+WRITTEN_BY = "decnet"
+"""bundle.json's `written_by`: marks a directory `decnet render --out` may replace."""
 
 TEMPLATE = "compose.yml.j2"
 BASE_IMAGE_KEY = "base"
@@ -411,7 +413,8 @@ def render_bundle(
     """
     hosts = _bundle_hosts(topologies)
     template = compile_template(load_template_text(templates_dir))
-    files: dict[str, str] = {"bundle.json": meta_json({"format": FORMAT, "hosts": hosts})}
+    bundle = {"format": FORMAT, "written_by": WRITTEN_BY, "hosts": hosts}
+    files: dict[str, str] = {"bundle.json": meta_json(bundle)}
     for t in topologies:
         rendered = _render_with(template, t, catalog, site_images or {})
         files[f"hosts/{t.host}/{t.name}/compose.yml"] = rendered.compose

@@ -121,7 +121,9 @@ def _load(ctx: Context, names: Sequence[str], kind: RolloutKind, force: bool) ->
     return topologies
 
 
-def _validate(ctx: Context, topologies: list[Topology], inventory: Inventory) -> None:
+def validate_on_hosts(ctx: Context, topologies: list[Topology], inventory: Inventory) -> None:
+    """Every topology against its host as deploy sees it: the inventory's hosts, and the
+    subnets and ports the host's other live topologies claim. `decnet render` shares it."""
     for t in topologies:
         host_ctx = ctx.store.host_context(
             t.host, exclude=t.name, inventory_hosts=frozenset(inventory.hosts)
@@ -194,7 +196,7 @@ def rollout(
     topologies = _load(ctx, names, kind, opts.force)
     inventory = load_inventory(ctx.inventory_path(opts.inventory), ctx.settings.home / "cache")
     if kind is DEPLOY:
-        _validate(ctx, topologies, inventory)
+        validate_on_hosts(ctx, topologies, inventory)
     else:
         _check_hosts(topologies, inventory)
     files = render_bundle(

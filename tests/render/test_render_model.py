@@ -230,6 +230,7 @@ def test_bundle_layout() -> None:
     }
     assert json.loads(files["bundle.json"]) == {
         "format": 1,
+        "written_by": "decnet",
         "hosts": {"edge-0": ["third"], "edge-1": ["golden", "other"]},
     }
     meta = json.loads(files["hosts/edge-1/other/meta.json"])
