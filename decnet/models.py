@@ -16,7 +16,8 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 """Names that reach shells, file paths, YAML and Docker object names (SPEC §2)."""
 
 SERVICE_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-PUBLISH_RE = re.compile(r"^(?P<host>\d{1,5}):(?P<container>\d{1,5})(?:/(?P<proto>tcp|udp))?$")
+# [0-9], not \d: \d also matches Arabic-Indic and other digits, which int() then accepts.
+PUBLISH_RE = re.compile(r"^(?P<host>[0-9]{1,5}):(?P<container>[0-9]{1,5})(?:/(?P<proto>tcp|udp))?$")
 IMAGE_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._/:@-]{0,254}$")
 
 ConfigValue = str | int | bool

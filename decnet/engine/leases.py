@@ -45,7 +45,7 @@ def owner_alive(owner: str) -> bool | None:
     """True/False for an owner on this machine; None when it ran elsewhere (lease decides)."""
     host, _, rest = owner.partition(":")
     pid_text, _, started = rest.partition(":")
-    if host != socket.gethostname() or not pid_text.isdigit():
+    if host != socket.gethostname() or not (pid_text.isascii() and pid_text.isdigit()):
         return None
     return _start_time(int(pid_text)) == started != ""
 
