@@ -109,6 +109,9 @@ class Lan(_Model):
     subnet: str | None = None
     """IPv4 CIDR; None until the allocator assigns one."""
     is_dmz: bool = False
+    allow_public: bool = False
+    """Lets the LAN use a non-RFC-1918 subnet (researchers who mean it); special ranges such as
+    loopback stay refused. Validation only: it never reaches the host, so not in the hash."""
     x: float | None = None
     y: float | None = None
     w: float | None = None

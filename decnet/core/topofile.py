@@ -82,6 +82,7 @@ class FileLan(_FileModel):
     name: str
     dmz: bool = False
     subnet: str | None = None
+    allow_public: bool = False
     canvas: FileCanvas | None = None
 
 
@@ -302,7 +303,7 @@ def _first_error(err: ValidationError, located: _Located) -> TopologyFileError:
 
 def _lan(f: FileLan) -> Lan:
     canvas = f.canvas.model_dump() if f.canvas else {}
-    return Lan(name=f.name, subnet=f.subnet, is_dmz=f.dmz, **canvas)
+    return Lan(name=f.name, subnet=f.subnet, is_dmz=f.dmz, allow_public=f.allow_public, **canvas)
 
 
 def _services(f: FileDecky, catalog: Catalog) -> list[str]:
@@ -372,6 +373,8 @@ def _dump_lan(lan: Lan) -> dict[str, Any]:
         out["dmz"] = True
     if lan.subnet is not None:
         out["subnet"] = lan.subnet
+    if lan.allow_public:
+        out["allow_public"] = True
     return out | _canvas(lan, ("x", "y", "w", "h"))
 
 
