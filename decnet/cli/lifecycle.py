@@ -280,7 +280,7 @@ The demo maze runs on the local Docker engine. Try:
   decnet topology show demo               # LANs, deckies, IPs, services
   decnet topology graph demo              # a Mermaid graph of the maze
   docker ps --filter label=decnet.topology=demo
-  docker exec decnet-demo-gw sh -c "nc -w 2 <IP of a DMZ decky> 22 </dev/null"
+  docker exec decnet-demo.gw sh -c "nc -w 2 <IP of a DMZ decky> 22 </dev/null"
   decnet demo --down                      # tear it down
 """
 

@@ -38,6 +38,10 @@ BASE_IMAGE_KEY = "base"
 DEFAULT_BASE_IMAGE = "decnet-lure:0.1"
 """The lure image (decnet.engine.images.LURE_IMAGE): with no DECNET_PORTS it only sleeps."""
 
+SEP = "."
+"""Joins the parts of a Docker name. No decnet name may contain it (NAME_RE), so
+`decnet-T.DECKY.SERVICE` parses back one way only and two topologies never share a name."""
+
 RESTART_POLICY = "unless-stopped"
 """Deckies come back after a host or engine restart; `docker compose down` still removes them."""
 
@@ -116,6 +120,26 @@ def compile_template(text: str) -> jinja2.Template:
 # --- the view model -------------------------------------------------------------------------
 
 
+def project_name(topology: str) -> str:
+    """Compose project names allow no `.`; topology names are unique, so `-` is enough."""
+    return f"decnet-{topology}"
+
+
+def compose_key(decky: str, service: str | None = None) -> str:
+    """The compose service key of a decky's base (`DECKY`) or of one service (`DECKY.SERVICE`)."""
+    return decky if service is None else f"{decky}{SEP}{service}"
+
+
+def container_name(topology: str, decky: str, service: str | None = None) -> str:
+    """`decnet-T.DECKY` (base) or `decnet-T.DECKY.SERVICE`."""
+    return f"{project_name(topology)}{SEP}{compose_key(decky, service)}"
+
+
+def network_name(topology: str, lan: str) -> str:
+    """`decnet-T.LAN`."""
+    return f"{project_name(topology)}{SEP}{lan}"
+
+
 def _fail(topology: Topology, message: str) -> DecnetError:
     return DecnetError(
         f"cannot render topology {topology.name!r}: {message}",
@@ -149,7 +173,7 @@ def _network(topology: Topology, lan: Lan) -> dict[str, Any]:
     if lan.subnet is None:
         raise _fail(topology, f"LAN {lan.name!r} has no subnet (the allocator did not run)")
     return {
-        "name": f"decnet-{topology.name}-{lan.name}",
+        "name": network_name(topology.name, lan.name),
         "driver": "bridge",
         "internal": not lan.is_dmz,
         "ipam": {"config": [{"subnet": lan.subnet}]},
@@ -171,7 +195,7 @@ def _memberships(topology: Topology, decky: Decky) -> dict[str, Any]:
 
 def _base(topology: Topology, decky: Decky, image: str) -> dict[str, Any]:
     svc: dict[str, Any] = {
-        "container_name": f"decnet-{topology.name}-{decky.name}",
+        "container_name": container_name(topology.name, decky.name),
         "image": image,
         "hostname": decky.name,
         "init": True,
@@ -219,7 +243,7 @@ def _service(
     topology: Topology, decky: Decky, service: str, catalog: Catalog, image: str
 ) -> dict[str, Any]:
     svc: dict[str, Any] = {
-        "container_name": f"decnet-{topology.name}-{decky.name}-{service}",
+        "container_name": container_name(topology.name, decky.name, service),
         "image": image,
         "init": True,
         "restart": RESTART_POLICY,
@@ -250,7 +274,7 @@ def _decky_entries(
             raise _fail(topology, f"decky {decky.name!r} runs unknown service {service!r}")
         image = resolve_image(service, catalog, site_images, topology.images)
         image = _checked_image(topology, image, service)
-        yield f"{decky.name}-{service}", _service(topology, decky, service, catalog, image)
+        yield compose_key(decky.name, service), _service(topology, decky, service, catalog, image)
 
 
 def _check_names(topology: Topology) -> None:
@@ -272,11 +296,12 @@ def compose_model(
     services: dict[str, Any] = {}
     for decky in topology.deckies:
         for key, entry in _decky_entries(topology, decky, catalog, site):
+            # No name contains SEP (checked above), so only a decky named twice or a service
+            # listed twice gets here (NAME_DUPLICATE, SERVICE_DUPLICATE): never drop one.
             if key in services:
-                # Decky `a` with service `b-c` and decky `a-b` with service `c` share a name.
-                raise _fail(topology, f"two containers would be named decnet-{topology.name}-{key}")
+                raise _fail(topology, f"two containers would be named {entry['container_name']}")
             services[key] = entry
-    return {"name": f"decnet-{topology.name}", "networks": networks, "services": services}
+    return {"name": project_name(topology.name), "networks": networks, "services": services}
 
 
 # --- parse back and compare -----------------------------------------------------------------

@@ -55,7 +55,7 @@ def test_drift_detects_and_reconcile_repairs(ctx: Context, testbed: Testbed) -> 
     rollout = deploy(ctx, ["dr1", "dr2", "dr3"])
     assert rollout.ok, [(t.name, t.status, t.reason) for t in rollout.topologies]
     for i, host in enumerate(HOSTS, 1):
-        assert running(testbed, host) == {f"decnet-dr{i}-gw", f"decnet-dr{i}-gw-ssh"}
+        assert running(testbed, host) == {f"decnet-dr{i}.gw", f"decnet-dr{i}.gw.ssh"}
 
     full = drift(ctx)
     assert {f.name: f.state for f in full.findings} == dict.fromkeys(

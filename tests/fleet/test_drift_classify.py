@@ -30,7 +30,7 @@ TOPO = Topology(
 )
 HASH = desired_hash(TOPO, CATALOG, {})
 MODEL = compose_model(TOPO, CATALOG, {})
-NET = "decnet-t1-dmz"
+NET = "decnet-t1.dmz"
 
 
 def good_fact() -> dict[str, Any]:
@@ -43,7 +43,7 @@ def good_fact() -> dict[str, Any]:
                 "applied_at": "2026-01-01T00:00:00Z",
                 "containers": [
                     {
-                        "name": "decnet-t1-gw",
+                        "name": "decnet-t1.gw",
                         "decky": "gw",
                         "role": "base",
                         "service": None,
@@ -51,7 +51,7 @@ def good_fact() -> dict[str, Any]:
                         "networks": {NET: "10.200.1.2"},
                     },
                     {
-                        "name": "decnet-t1-gw-ssh",
+                        "name": "decnet-t1.gw.ssh",
                         "decky": "gw",
                         "role": "service",
                         "service": "ssh",
@@ -93,7 +93,7 @@ def test_missing_container_is_runtime_drift_naming_it() -> None:
     fact["topologies"]["t1"]["containers"].pop(1)
     f = run(fact)
     assert f.state == "runtime_drift"
-    assert f.details == ["container decnet-t1-gw-ssh is missing"]
+    assert f.details == ["container decnet-t1.gw.ssh is missing"]
 
 
 def test_stopped_wrong_ip_unexpected_and_networks() -> None:
@@ -101,16 +101,16 @@ def test_stopped_wrong_ip_unexpected_and_networks() -> None:
     entry = fact["topologies"]["t1"]
     entry["containers"][0]["state"] = "exited"
     entry["containers"][0]["networks"][NET] = "10.200.1.9"
-    entry["containers"].append({"name": "decnet-t1-rogue", "state": "running", "networks": {}})
-    entry["networks"] = [{"name": "decnet-t1-other"}]
+    entry["containers"].append({"name": "decnet-t1.rogue", "state": "running", "networks": {}})
+    entry["networks"] = [{"name": "decnet-t1.other"}]
     f = run(fact)
     assert f.state == "runtime_drift"
     text = "\n".join(f.details)
-    assert "decnet-t1-gw is 'exited'" in text
-    assert "IP '10.200.1.9' on decnet-t1-dmz, want 10.200.1.2" in text
-    assert "unexpected container 'decnet-t1-rogue'" in text
+    assert "decnet-t1.gw is 'exited'" in text
+    assert "IP '10.200.1.9' on decnet-t1.dmz, want 10.200.1.2" in text
+    assert "unexpected container 'decnet-t1.rogue'" in text
     assert f"network {NET} is missing" in text
-    assert "unexpected network 'decnet-t1-other'" in text
+    assert "unexpected network 'decnet-t1.other'" in text
 
 
 def test_container_off_its_network() -> None:
@@ -118,7 +118,7 @@ def test_container_off_its_network() -> None:
     fact["topologies"]["t1"]["containers"][0]["networks"] = {}
     f = run(fact)
     assert f.state == "runtime_drift"
-    assert f.details == [f"container decnet-t1-gw is not on network {NET}"]
+    assert f.details == [f"container decnet-t1.gw is not on network {NET}"]
 
 
 def test_unreachable_wins() -> None:
