@@ -241,7 +241,11 @@ def render(
         chosen = [s.name for s in context.store.list_topologies() if s.status != Status.TORN_DOWN]
     topologies = [context.store.get_topology(n) for n in chosen]
     files = render_bundle(
-        topologies, context.catalog, context.settings.site_images, context.settings.templates_dir
+        topologies,
+        context.catalog,
+        context.settings.site_images,
+        context.settings.templates_dir,
+        secret_key=context.hash_key,
     )
     written = write_bundle(files, out)
     common.note(f"bundle with {len(topologies)} topologies written to {written}")

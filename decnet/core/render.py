@@ -387,11 +387,12 @@ def _render_with(
     topology: Topology,
     catalog: Catalog,
     site_images: Mapping[str, str],
+    secret_key: bytes,
 ) -> RenderedTopology:
     model = compose_model(topology, catalog, site_images)
     text = template.render(model=model)
     verify_rendered(topology.name, text, model)
-    digest = desired_hash(topology, catalog, dict(site_images))
+    digest = desired_hash(topology, catalog, dict(site_images), secret_key=secret_key)
     return RenderedTopology(compose=text, meta=_meta(topology, model, digest))
 
 
@@ -401,10 +402,12 @@ def render_topology(
     site_images: Mapping[str, str] | None = None,
     *,
     templates_dir: Path,
+    secret_key: bytes,
 ) -> RenderedTopology:
-    """The compose file (checked against its model) and metadata of one topology."""
+    """The compose file (checked against its model) and metadata of one topology;
+    `secret_key` seals secrets in its desired hash (decnet.core.hashing)."""
     template = compile_template(load_template_text(templates_dir))
-    return _render_with(template, topology, catalog, site_images or {})
+    return _render_with(template, topology, catalog, site_images or {}, secret_key)
 
 
 def meta_json(meta: Mapping[str, Any]) -> str:
@@ -429,6 +432,8 @@ def render_bundle(
     catalog: Catalog,
     site_images: Mapping[str, str] | None,
     templates_dir: Path,
+    *,
+    secret_key: bytes,
 ) -> dict[str, str]:
     """Every bundle file (relative path -> content), all rendered and checked before returning.
 
@@ -438,7 +443,7 @@ def render_bundle(
     template = compile_template(load_template_text(templates_dir))
     files: dict[str, str] = {"bundle.json": meta_json({"format": FORMAT, "hosts": hosts})}
     for t in topologies:
-        rendered = _render_with(template, t, catalog, site_images or {})
+        rendered = _render_with(template, t, catalog, site_images or {}, secret_key)
         files[f"hosts/{t.host}/{t.name}/compose.yml"] = rendered.compose
         files[f"hosts/{t.host}/{t.name}/meta.json"] = meta_json(rendered.meta)
     return files

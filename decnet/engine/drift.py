@@ -251,7 +251,9 @@ def drift(ctx: Context, *, host: str | None = None, inventory: Path | None = Non
             outcome = outcomes.get(t.host)
             reachable = outcome is not None and not outcome.unreachable
             fact = outcome.facts.get(FACT_KEY) if outcome is not None else None
-            desired = desired_hash(t, ctx.catalog, ctx.settings.site_images)
+            desired = desired_hash(
+                t, ctx.catalog, ctx.settings.site_images, secret_key=ctx.hash_key
+            )
             model = compose_model(t, ctx.catalog, ctx.settings.site_images)
             finding = classify(t, desired, model, fact, reachable)
         if finding.state in DRIFTED:

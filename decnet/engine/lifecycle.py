@@ -143,7 +143,9 @@ def status(ctx: Context, name: str | None = None, *, recent: int = 5) -> list[St
                 status=t.status,
                 host=t.host,
                 version=t.version,
-                desired_hash=desired_hash(t, ctx.catalog, ctx.settings.site_images),
+                desired_hash=desired_hash(
+                    t, ctx.catalog, ctx.settings.site_images, secret_key=ctx.hash_key
+                ),
                 applied_hash=applied if t.status in LIVE else None,
                 needs_resync=t.needs_resync,
                 status_changed_at=t.status_changed_at,

@@ -198,7 +198,11 @@ def rollout(
     else:
         _check_hosts(topologies, inventory)
     files = render_bundle(
-        topologies, ctx.catalog, ctx.settings.site_images, ctx.settings.templates_dir
+        topologies,
+        ctx.catalog,
+        ctx.settings.site_images,
+        ctx.settings.templates_dir,
+        secret_key=ctx.hash_key,
     )
     run_id = uuid.uuid4().hex[:12]
     data_dir = ctx.runs_dir() / run_id

@@ -195,7 +195,7 @@ def show_topology(
 ) -> TopologyView:
     """The stored topology with its desired hash; secret config values masked."""
     topology = store.get_topology(check_name(name))
-    digest = desired_hash(topology, catalog, dict(site_images or {}))
+    digest = desired_hash(topology, catalog, dict(site_images or {}), secret_key=store.hash_key())
     shown = mask_secrets(topology, catalog)
     return TopologyView(
         name=shown.name,

@@ -28,7 +28,7 @@ TOPO = Topology(
         )
     ],
 )
-HASH = desired_hash(TOPO, CATALOG, {})
+HASH = desired_hash(TOPO, CATALOG, {}, secret_key=b"drift-classify-test-key")
 MODEL = compose_model(TOPO, CATALOG, {})
 NET = "decnet-t1.dmz"
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from render_sample import NASTY, SITE_IMAGES, TEMPLATES, sample_topology
+from render_sample import HASH_KEY, NASTY, SITE_IMAGES, TEMPLATES, sample_topology
 
 from decnet.core.catalog import load_catalog
 from decnet.core.render import (
@@ -27,7 +27,9 @@ CATALOG = load_catalog()
 
 
 def _compose(topology: Topology, site: dict[str, str] | None = None) -> dict[str, Any]:
-    rendered = render_topology(topology, CATALOG, site or {}, templates_dir=TEMPLATES)
+    rendered = render_topology(
+        topology, CATALOG, site or {}, templates_dir=TEMPLATES, secret_key=HASH_KEY
+    )
     parsed: dict[str, Any] = yaml.safe_load(rendered.compose)
     return parsed
 
@@ -113,7 +115,7 @@ def test_a_change_to_one_decky_changes_only_its_containers(changes: dict[str, An
 
 def test_no_topology_wide_value_on_containers() -> None:
     t = sample_topology()
-    rendered = render_topology(t, CATALOG, {}, templates_dir=TEMPLATES)
+    rendered = render_topology(t, CATALOG, {}, templates_dir=TEMPLATES, secret_key=HASH_KEY)
     assert rendered.meta["desired_hash"] not in rendered.compose
     # Adding a decky (which changes the hash) leaves every other container as it was.
     bigger = t.model_copy(
@@ -230,7 +232,7 @@ def test_unrenderable_topologies_fail_with_the_topology_name(changes: dict[str, 
 def test_verify_rendered_catches_a_template_that_lies() -> None:
     t = sample_topology()
     model = compose_model(t, CATALOG)
-    good = render_topology(t, CATALOG, {}, templates_dir=TEMPLATES).compose
+    good = render_topology(t, CATALOG, {}, templates_dir=TEMPLATES, secret_key=HASH_KEY).compose
     verify_rendered("golden", good, model)
     for bad in (
         good.replace('"10.200.1.3"', '"10.200.1.4"'),
@@ -258,7 +260,7 @@ def test_bundle_layout() -> None:
     a = sample_topology()
     b = a.model_copy(update={"name": "other", "host": "edge-1"})
     c = a.model_copy(update={"name": "third", "host": "edge-0"})
-    files = render_bundle([a, b, c], CATALOG, SITE_IMAGES, TEMPLATES)
+    files = render_bundle([a, b, c], CATALOG, SITE_IMAGES, TEMPLATES, secret_key=HASH_KEY)
     assert set(files) == {
         "bundle.json",
         *(
@@ -282,20 +284,28 @@ def test_bundle_renders_everything_before_returning_anything() -> None:
     good = sample_topology()
     bad = _with_decky(good, "br", services=["nope"]).model_copy(update={"name": "broken"})
     with pytest.raises(DecnetError, match="broken"):
-        render_bundle([good, bad], CATALOG, {}, TEMPLATES)
+        render_bundle([good, bad], CATALOG, {}, TEMPLATES, secret_key=HASH_KEY)
 
 
 @pytest.mark.parametrize("host", ["../etc", ".hidden", "a/b", ""])
 def test_bundle_refuses_hosts_that_are_not_directory_names(host: str) -> None:
     with pytest.raises(DecnetError):
-        render_bundle([sample_topology().model_copy(update={"host": host})], CATALOG, {}, TEMPLATES)
+        render_bundle(
+            [sample_topology().model_copy(update={"host": host})],
+            CATALOG,
+            {},
+            TEMPLATES,
+            secret_key=HASH_KEY,
+        )
 
 
 def test_bundle_refuses_a_topology_twice() -> None:
     with pytest.raises(DecnetError, match="twice"):
-        render_bundle([sample_topology(), sample_topology()], CATALOG, {}, TEMPLATES)
+        render_bundle(
+            [sample_topology(), sample_topology()], CATALOG, {}, TEMPLATES, secret_key=HASH_KEY
+        )
 
 
 def test_missing_template_is_a_decnet_error(tmp_path: Any) -> None:
     with pytest.raises(DecnetError, match="template"):
-        render_topology(sample_topology(), CATALOG, {}, templates_dir=tmp_path)
+        render_topology(sample_topology(), CATALOG, {}, templates_dir=tmp_path, secret_key=HASH_KEY)
