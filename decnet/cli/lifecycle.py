@@ -209,7 +209,7 @@ def status(
             v.name,
             v.status,
             v.host,
-            v.desired_hash[:12],
+            (v.desired_hash or "-")[:12],
             (v.applied_hash or "-")[:12],
             "yes" if v.needs_resync else "no",
             f"{v.last_run.kind} {v.last_run.status}" if v.last_run else "-",
@@ -218,6 +218,9 @@ def status(
     ]
     columns = ["topology", "status", "host", "desired", "applied", "resync", "last run"]
     common.stdout().print(common.table(None, columns, rows))
+    for v in views:
+        for p in v.problems:
+            common.stdout().print(f"  {v.name}: {p.code} at {p.path}: {p.message}", markup=False)
     for v in views if name else []:
         for e in v.recent:
             common.stdout().print(

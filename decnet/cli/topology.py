@@ -188,12 +188,14 @@ def _print_view(view: engine.TopologyView) -> None:
         "status": view.status.value,
         "version": view.version,
         "host": view.host,
-        "desired hash": view.desired_hash,
+        "desired hash": view.desired_hash or "-",
         "needs resync": "yes" if view.needs_resync else "no",
         "created": view.created_at,
     }
     for key, value in lines.items():
         typer.echo(f"{key + ':':<14}{value}")
+    for p in view.problems:
+        typer.echo(f"{'problem:':<14}{p.code} at {p.path}: {p.message}")
     console.print(common.table("LANs", ["name", "subnet", "dmz", "deckies"], _lan_rows(view)))
     decky_rows = [
         [

@@ -277,6 +277,26 @@ def _decky_entries(
         yield compose_key(decky.name, service), _service(topology, decky, service, catalog, image)
 
 
+def teardown_view(topology: Topology, catalog: Catalog) -> Topology:
+    """`topology` without the services the catalogue no longer has, for a teardown bundle:
+    removal goes by the topology's labels and project, never by its compose file, so a
+    service dropped from the catalogue must not make a live topology impossible to remove."""
+    if all(s in catalog.services for d in topology.deckies for s in d.services):
+        return topology
+    deckies = [
+        d.model_copy(
+            update={
+                "services": [s for s in d.services if s in catalog.services],
+                "service_config": {
+                    s: c for s, c in d.service_config.items() if s in catalog.services
+                },
+            }
+        )
+        for d in topology.deckies
+    ]
+    return topology.model_copy(update={"deckies": deckies})
+
+
 def _check_names(topology: Topology) -> None:
     names = [("topology", topology.name)]
     names += [("LAN", lan.name) for lan in topology.lans]

@@ -421,9 +421,11 @@ def mask_secrets(topology: Topology, catalog: Catalog) -> Topology:
 
     def masked(service: str, config: dict[str, Any]) -> dict[str, Any]:
         spec = catalog.services.get(service)
-        param = spec.param if spec else (lambda _key: None)
+        if spec is None:  # gone from the catalogue: which keys were secret is unknown
+            return dict.fromkeys(config, MASK)
         return {
-            k: MASK if (p := param(k)) is not None and p.secret else v for k, v in config.items()
+            k: MASK if (p := spec.param(k)) is not None and p.secret else v
+            for k, v in config.items()
         }
 
     deckies = [

@@ -598,6 +598,27 @@ def validate(topology: Topology, catalog: Catalog, ctx: HostContext = HostContex
     return [issue for rule in RULES for issue in rule(topology, catalog, ctx, index)]
 
 
+def missing_services(topology: Topology, catalog: Catalog) -> list[Issue]:
+    """SERVICE_UNKNOWN for each service a *stored* topology runs that the catalogue no longer
+    has (removed or renamed since it was created). Such a topology has no desired hash and
+    cannot be rendered for a deploy, so status, show and drift report these instead."""
+    fix = (
+        "put the service back in the catalogue (or use a decnet version that has it), or tear "
+        f"the topology down (`decnet teardown {topology.name}`) and create it without the service"
+    )
+    return [
+        _issue(
+            "SERVICE_UNKNOWN",
+            f"deckies[{decky.name}].services[{pos}]",
+            f"service {service!r} of decky {decky.name!r} is not in the catalogue, so "
+            f"topology {topology.name!r} has no desired hash; {fix}",
+        )
+        for decky in topology.deckies
+        for pos, service in enumerate(decky.services)
+        if service not in catalog.services
+    ]
+
+
 def ensure_valid(
     topology: Topology, catalog: Catalog, ctx: HostContext = HostContext()
 ) -> list[Issue]:

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from decnet.core.hashing import desired_hash
 from decnet.core.render import compose_model
+from decnet.core.validate import missing_services
 from decnet.engine.context import Context
 from decnet.engine.leases import recover_stale
 from decnet.engine.lifecycle import deploy
@@ -245,17 +246,7 @@ def drift(ctx: Context, *, host: str | None = None, inventory: Path | None = Non
             ctx.store.save_host_report(h, _stored_report(fact), reachable=reachable, error=error)
             report.hosts[h] = {"reachable": reachable, "error": error}
     for t in topologies:
-        if t.host not in inv:
-            finding = Finding(t.name, t.host, UNKNOWN, [f"host {t.host} is not in the inventory"])
-        else:
-            outcome = outcomes.get(t.host)
-            reachable = outcome is not None and not outcome.unreachable
-            fact = outcome.facts.get(FACT_KEY) if outcome is not None else None
-            desired = desired_hash(
-                t, ctx.catalog, ctx.settings.site_images, secret_key=ctx.hash_key
-            )
-            model = compose_model(t, ctx.catalog, ctx.settings.site_images)
-            finding = classify(t, desired, model, fact, reachable)
+        finding = _finding(ctx, t, t.host in inv, outcomes.get(t.host))
         if finding.state in DRIFTED:
             ctx.store.set_needs_resync(t.name, True)
         elif finding.state == IN_SYNC:
@@ -273,6 +264,19 @@ def drift(ctx: Context, *, host: str | None = None, inventory: Path | None = Non
         )
         report.findings.append(finding)
     return report
+
+
+def _finding(ctx: Context, t: Topology, in_inventory: bool, outcome: HostOutcome | None) -> Finding:
+    if not in_inventory:
+        return Finding(t.name, t.host, UNKNOWN, [f"host {t.host} is not in the inventory"])
+    problems = missing_services(t, ctx.catalog)
+    if problems:  # nothing to compare the host with: no desired hash, no compose model
+        return Finding(t.name, t.host, UNKNOWN, [p.message for p in problems])
+    reachable = outcome is not None and not outcome.unreachable
+    fact = outcome.facts.get(FACT_KEY) if outcome is not None else None
+    desired = desired_hash(t, ctx.catalog, ctx.settings.site_images, secret_key=ctx.hash_key)
+    model = compose_model(t, ctx.catalog, ctx.settings.site_images)
+    return classify(t, desired, model, fact, reachable)
 
 
 def reconcile(ctx: Context, *, inventory: Path | None = None) -> RolloutReport:

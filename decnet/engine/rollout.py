@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from decnet.core.render import render_bundle
+from decnet.core.render import render_bundle, teardown_view
 from decnet.core.validate import ensure_valid
 from decnet.engine.bundle import write_bundle
 from decnet.engine.context import Context
@@ -197,8 +197,10 @@ def rollout(
         _validate(ctx, topologies, inventory)
     else:
         _check_hosts(topologies, inventory)
+    # A teardown removes by label: a service gone from the catalogue must not block it.
+    rendered = topologies if kind is DEPLOY else [teardown_view(t, ctx.catalog) for t in topologies]
     files = render_bundle(
-        topologies,
+        rendered,
         ctx.catalog,
         ctx.settings.site_images,
         ctx.settings.templates_dir,

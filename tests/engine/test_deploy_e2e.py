@@ -30,9 +30,11 @@ from e2e_support import (
 )
 
 from decnet.engine.context import Context
+from decnet.engine.drift import drift
 from decnet.engine.lifecycle import deploy, status, teardown
 from decnet.engine.rollout import RolloutOptions
 from decnet.engine.topologies import create_topology, delete_topology, generate_topology
+from decnet.errors import InvalidTopology
 from decnet.models import Decky, GeneratorParams, Lan, Membership, Topology
 from decnet.store import Store
 
@@ -433,3 +435,34 @@ def test_topologies_whose_dash_joined_names_collide_deploy_side_by_side(e2e: E2E
     assert set(running_containers(second)) == {f"decnet-{second}.gw", f"decnet-{second}.gw.ssh"}
     assert teardown(e2e.ctx, [second]).ok
     assert labelled_containers(second) == {} and labelled_networks(second) == []
+
+
+# --- 10. a service removed from the catalogue after deploy -----------------------------------
+
+
+def test_a_service_gone_from_the_catalogue_is_reported_refused_and_torn_down(e2e: E2E) -> None:
+    name = e2e.new_name()
+    create_small(e2e, name)
+    assert deploy(e2e.ctx, [name]).ok
+    services = {k: v for k, v in e2e.ctx.catalog.services.items() if k != "http"}
+    catalog = e2e.ctx.catalog.model_copy(update={"services": services})
+    ctx = dataclasses.replace(e2e.ctx, catalog=catalog)
+
+    (view,) = status(ctx, name)
+    assert view.status == "active" and view.desired_hash is None
+    assert {p.code for p in view.problems} == {"SERVICE_UNKNOWN"}
+    assert all("'http'" in p.message for p in view.problems)
+
+    report = drift(ctx)
+    (finding,) = [f for f in report.findings if f.name == name]
+    assert finding.state == "unknown"
+    assert any("'http'" in d and "not in the catalogue" in d for d in finding.details)
+    assert report.exit_code == 1
+
+    with pytest.raises(InvalidTopology, match="SERVICE_UNKNOWN"):
+        deploy(ctx, [name])
+    assert current_status(e2e, name) == "active"
+
+    # Teardown removes by label, so it still removes everything, the http containers too.
+    assert teardown(ctx, [name]).ok
+    assert labelled_containers(name) == {} and labelled_networks(name) == []

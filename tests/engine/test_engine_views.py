@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+import pytest
+
+from decnet.core.topofile import MASK
 from decnet.engine.context import Context
-from decnet.engine.lifecycle import status
+from decnet.engine.lifecycle import deploy, status
 from decnet.engine.topologies import create_topology, show_topology
-from decnet.models import Decky, Lan, Membership, Topology
+from decnet.errors import InvalidTopology
+from decnet.models import Decky, Lan, Membership, Status, Topology
 from decnet.settings import PROJECT_ROOT, Settings
 
 PASSWORD = "Winter2024!"
@@ -64,3 +69,47 @@ def test_the_context_reads_the_key_once(tmp_path: Path) -> None:
     ctx.store.conn.execute("UPDATE setting SET value = ? WHERE key = 'hash_key'", ("00" * 32,))
     assert ctx.hash_key is first
     assert ctx.store.hash_key() == bytes(32)
+
+
+# --- item 9: a service removed from the catalogue is data, not a crash -----------------------
+
+
+def without(ctx: Context, service: str) -> Context:
+    """The same database and settings with a catalogue that no longer has `service`."""
+    services = {k: v for k, v in ctx.catalog.services.items() if k != service}
+    return dataclasses.replace(ctx, catalog=ctx.catalog.model_copy(update={"services": services}))
+
+
+def test_status_and_show_report_a_removed_service_instead_of_crashing(tmp_path: Path) -> None:
+    full = context(tmp_path)
+    create_topology(full.store, with_secret(), catalog=full.catalog, pool="10.231.0.0/16")
+    ctx = without(full, "ssh")
+
+    (view,) = status(ctx, "sec")
+    assert view.desired_hash is None
+    (problem,) = view.problems
+    assert (problem.code, problem.path) == ("SERVICE_UNKNOWN", "deckies[gw].services[0]")
+    assert "'ssh'" in problem.message and "'gw'" in problem.message
+    assert "put the service back in the catalogue" in problem.message
+    assert "decnet teardown sec" in problem.message
+    assert [v.name for v in status(ctx)] == ["sec"]  # every topology, not only the named one
+
+    shown = show_topology(ctx.store, "sec", catalog=ctx.catalog)
+    assert shown.desired_hash is None and shown.problems == view.problems
+    # Which keys of a service the catalogue forgot were secret is unknown: all are masked.
+    assert shown.deckies[0].service_config["ssh"] == {"password": MASK, "banner": MASK}
+    assert PASSWORD not in shown.model_dump_json()
+
+
+def test_deploy_refuses_a_removed_service_before_any_side_effect(tmp_path: Path) -> None:
+    full = context(tmp_path)
+    create_topology(full.store, with_secret(), catalog=full.catalog, pool="10.231.0.0/16")
+    ctx = without(full, "ssh")
+    with pytest.raises(InvalidTopology) as err:
+        deploy(ctx, ["sec"])
+    assert [(i.code, i.path) for i in err.value.issues] == [
+        ("SERVICE_UNKNOWN", "deckies[gw].services[0]")
+    ]
+    assert ctx.store.get_topology("sec").status == Status.PENDING
+    assert ctx.store.last_run("sec") is None
+    assert not (ctx.runs_dir()).exists() or not any(ctx.runs_dir().iterdir())
