@@ -31,6 +31,7 @@ from e2e_support import (
 
 from decnet.engine.context import Context
 from decnet.engine.drift import drift
+from decnet.engine.leases import recover_stale
 from decnet.engine.lifecycle import deploy, status, teardown
 from decnet.engine.rollout import RolloutOptions
 from decnet.engine.topologies import create_topology, delete_topology, generate_topology
@@ -466,3 +467,31 @@ def test_a_service_gone_from_the_catalogue_is_reported_refused_and_torn_down(e2e
     # Teardown removes by label, so it still removes everything, the http containers too.
     assert teardown(ctx, [name]).ok
     assert labelled_containers(name) == {} and labelled_networks(name) == []
+
+
+# --- 11. a topology moved on by another command while its run is in flight -------------------
+
+
+def test_a_forced_recovery_mid_run_still_lets_the_run_finish_every_topology(e2e: E2E) -> None:
+    """An operator's `--force` recovery of one topology while a real deploy of two runs: the
+    finish step cannot move it (IllegalTransition), yet the other ends active, the run is
+    closed, and nothing stays in flight."""
+    first, second = e2e.new_name(), e2e.new_name()
+    create_small(e2e, first)
+    create_small(e2e, second)
+    forced: list[list[str]] = []
+
+    def on_event(_event: object) -> None:
+        if not forced:
+            forced.append(recover_stale(Store(e2e.db), force=True, names=[first]))
+
+    report = deploy(e2e.ctx, [first, second], on_event=on_event)
+    assert forced == [[first]]
+    outcomes = {o.name: o for o in report.topologies}
+    assert outcomes[second].status == "active"
+    assert outcomes[first].status == "failed"
+    assert "could not be recorded" in outcomes[first].reason
+    assert current_status(e2e, first) == "failed" and current_status(e2e, second) == "active"
+    run = e2e.ctx.store.get_run(report.run_id)
+    assert run.status == "abandoned" and run.finished_at is not None
+    assert deploy(e2e.ctx, [first]).ok  # failed -> deploying: the usual retry
