@@ -140,7 +140,7 @@ def parse_fact(fact: Any) -> tuple[dict[str, Any] | None, str]:
             None,
             f"the decnet fact's topologies are not an object: {_shown(fact.get('topologies'))}",
         )
-    if not isinstance(fact.get("errors", []), list):
+    if not isinstance(fact.get("errors") or [], list):
         return None, f"the decnet fact's errors are not a list: {_shown(fact.get('errors'))}"
     return fact, ""
 
