@@ -57,6 +57,8 @@ ISSUE_CODES: dict[str, str] = {
     "IP_MISSING": "a membership has no IP (the allocator did not run)",
     "SUBNET_INVALID": "a subnet is not an IPv4 CIDR of /16../29",
     "SUBNET_OVERLAP": "a subnet overlaps another LAN's, here or in a live topology on the host",
+    "SUBNET_NOT_PRIVATE": "a subnet is not RFC 1918 private (without allow_public), or lies in a "
+    "special range (loopback, multicast, link-local, unspecified, reserved, Docker's bridge)",
     "SERVICE_UNKNOWN": "a service is not in the catalogue",
     "SERVICE_DUPLICATE": "a decky lists a service twice",
     "SERVICE_CONFIG_UNDECLARED": "service_config names a service the decky does not run, or a key "

@@ -16,7 +16,8 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 """Names that reach shells, file paths, YAML and Docker object names (SPEC §2)."""
 
 SERVICE_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-PUBLISH_RE = re.compile(r"^(?P<host>\d{1,5}):(?P<container>\d{1,5})(?:/(?P<proto>tcp|udp))?$")
+# [0-9], not \d: \d also matches Arabic-Indic and other digits, which int() then accepts.
+PUBLISH_RE = re.compile(r"^(?P<host>[0-9]{1,5}):(?P<container>[0-9]{1,5})(?:/(?P<proto>tcp|udp))?$")
 IMAGE_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._/:@-]{0,254}$")
 
 ConfigValue = str | int | bool
@@ -110,6 +111,9 @@ class Lan(_Model):
     subnet: str | None = None
     """IPv4 CIDR; None until the allocator assigns one."""
     is_dmz: bool = False
+    allow_public: bool = False
+    """Lets the LAN use a non-RFC-1918 subnet (researchers who mean it); special ranges such as
+    loopback stay refused. Validation only: it never reaches the host, so not in the hash."""
     x: Coordinate | None = None
     y: Coordinate | None = None
     w: Coordinate | None = None

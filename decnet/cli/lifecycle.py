@@ -211,7 +211,7 @@ def status(
             v.name,
             v.status,
             v.host,
-            v.desired_hash[:12],
+            (v.desired_hash or "-")[:12],
             (v.applied_hash or "-")[:12],
             "yes" if v.needs_resync else "no",
             f"{v.last_run.kind} {v.last_run.status}" if v.last_run else "-",
@@ -220,6 +220,9 @@ def status(
     ]
     columns = ["topology", "status", "host", "desired", "applied", "resync", "last run"]
     common.stdout().print(common.table(None, columns, rows))
+    for v in views:
+        for p in v.problems:
+            common.stdout().print(f"  {v.name}: {p.code} at {p.path}: {p.message}", markup=False)
     for v in views if name else []:
         for e in v.recent:
             common.echo(
@@ -282,7 +285,7 @@ The demo maze runs on the local Docker engine. Try:
   decnet topology show demo               # LANs, deckies, IPs, services
   decnet topology graph demo              # a Mermaid graph of the maze
   docker ps --filter label=decnet.topology=demo
-  docker exec decnet-demo-gw sh -c "nc -w 2 <IP of a DMZ decky> 22 </dev/null"
+  docker exec decnet-demo.gw sh -c "nc -w 2 <IP of a DMZ decky> 22 </dev/null"
   decnet demo --down                      # tear it down
 """
 

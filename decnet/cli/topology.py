@@ -23,7 +23,7 @@ from decnet.models import GeneratorParams, Issue, Severity, Topology
 app = typer.Typer(help="Generate, create, inspect and delete topologies.", no_args_is_help=True)
 
 NAME = typer.Argument(..., metavar="NAME", help="A stored topology.")
-_DECKIES_RE = re.compile(r"^(\d{1,3})-(\d{1,3})$")
+_DECKIES_RE = re.compile(r"^([0-9]{1,3})-([0-9]{1,3})$")
 _OPTION_OF = {
     "depth": "--depth",
     "branching": "--branching",
@@ -39,7 +39,7 @@ _OPTION_OF = {
 
 
 def _deckies(value: str) -> tuple[int, int]:
-    match = _DECKIES_RE.match(value)
+    match = _DECKIES_RE.fullmatch(value)
     if not match:
         raise typer.BadParameter(f"{value!r} is not MIN-MAX, e.g. 1-3")
     return int(match.group(1)), int(match.group(2))
@@ -209,12 +209,14 @@ def _print_view(view: engine.TopologyView) -> None:
         "status": view.status.value,
         "version": view.version,
         "host": view.host,
-        "desired hash": view.desired_hash,
+        "desired hash": view.desired_hash or "-",
         "needs resync": "yes" if view.needs_resync else "no",
         "created": view.created_at,
     }
     for key, value in lines.items():
         common.echo(f"{key + ':':<14}{value}")
+    for p in view.problems:
+        common.echo(f"{'problem:':<14}{p.code} at {p.path}: {p.message}")
     console.print(common.table("LANs", ["name", "subnet", "dmz", "deckies"], _lan_rows(view)))
     decky_rows = [
         [

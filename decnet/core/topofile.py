@@ -96,6 +96,7 @@ class FileLan(_FileModel):
     name: str
     dmz: bool = False
     subnet: str | None = None
+    allow_public: bool = False
     canvas: FileCanvas | None = None
 
 
@@ -349,7 +350,7 @@ def _first_error(err: ValidationError, located: _Located) -> TopologyFileError:
 
 def _lan(f: FileLan) -> Lan:
     canvas = f.canvas.model_dump() if f.canvas else {}
-    return Lan(name=f.name, subnet=f.subnet, is_dmz=f.dmz, **canvas)
+    return Lan(name=f.name, subnet=f.subnet, is_dmz=f.dmz, allow_public=f.allow_public, **canvas)
 
 
 def _services(f: FileDecky, catalog: Catalog) -> list[str]:
@@ -419,6 +420,8 @@ def _dump_lan(lan: Lan) -> dict[str, Any]:
         out["dmz"] = True
     if lan.subnet is not None:
         out["subnet"] = lan.subnet
+    if lan.allow_public:
+        out["allow_public"] = True
     return out | _canvas(lan, ("x", "y", "w", "h"))
 
 
@@ -465,9 +468,11 @@ def mask_secrets(topology: Topology, catalog: Catalog) -> Topology:
 
     def masked(service: str, config: dict[str, Any]) -> dict[str, Any]:
         spec = catalog.services.get(service)
-        param = spec.param if spec else (lambda _key: None)
+        if spec is None:  # gone from the catalogue: which keys were secret is unknown
+            return dict.fromkeys(config, MASK)
         return {
-            k: MASK if (p := param(k)) is not None and p.secret else v for k, v in config.items()
+            k: MASK if (p := spec.param(k)) is not None and p.secret else v
+            for k, v in config.items()
         }
 
     deckies = [

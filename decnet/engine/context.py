@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from decnet.core.catalog import load_catalog
@@ -26,6 +27,11 @@ class Context:
         with contextlib.suppress(OSError):
             private_dir(settings.home)
         return cls(settings=settings, store=Store(settings.db_path), catalog=load_catalog())
+
+    @cached_property
+    def hash_key(self) -> bytes:
+        """The database's key for secrets in the desired hash: read once, never printed."""
+        return self.store.hash_key()
 
     def inventory_path(self, override: Path | None = None) -> Path:
         return override or self.settings.inventory

@@ -80,6 +80,10 @@ def render(
     hosts = load_inventory(ctx.inventory_path(inventory), ctx.settings.home / "cache")
     validate_on_hosts(ctx, topologies, hosts)
     files = render_bundle(
-        topologies, ctx.catalog, ctx.settings.site_images, ctx.settings.templates_dir
+        topologies,
+        ctx.catalog,
+        ctx.settings.site_images,
+        ctx.settings.templates_dir,
+        secret_key=ctx.hash_key,
     )
     return RenderResult(write_bundle(files, out), chosen)

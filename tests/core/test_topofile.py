@@ -24,6 +24,8 @@ from decnet.core.topofile import (
 from decnet.errors import TopologyFileError
 from decnet.models import Decky, GeneratorParams, Lan, Membership, Topology
 
+KEY = b"k" * 32
+
 FULL = textwrap.dedent(
     """\
     name: corp
@@ -354,4 +356,32 @@ def test_generated_topologies_round_trip_to_the_same_desired_hash(
     )
     original = generate(params, catalog)
     again = parse_topology_file(dump_topology_file(original))
-    assert desired_hash(again, catalog, {}) == desired_hash(original, catalog, {})
+    assert desired_hash(again, catalog, {}, secret_key=KEY) == desired_hash(
+        original, catalog, {}, secret_key=KEY
+    )
+
+
+def test_allow_public_round_trips_and_stays_out_of_the_hash() -> None:
+    text = textwrap.dedent(
+        """\
+        name: lab
+        lans:
+          - {name: dmz, dmz: true, subnet: 8.8.8.0/24, allow_public: true}
+          - {name: office, subnet: 10.1.0.0/24}
+        """
+    )
+    t = parse_topology_file(text)
+    assert [lan.allow_public for lan in t.lans] == [True, False]
+    dumped = dump_topology_file(t)
+    assert dumped.count("allow_public") == 1  # written only where it is set
+    assert parse_topology_file(dumped).lans == t.lans
+    closed = t.model_copy(deep=True)
+    closed.lans[0].allow_public = False
+    assert desired_hash(closed, load_catalog(), {}, secret_key=KEY) == desired_hash(
+        t, load_catalog(), {}, secret_key=KEY
+    )
+
+
+def test_allow_public_must_be_a_boolean() -> None:
+    err = error("name: x\nlans: [{name: dmz, dmz: true, allow_public: 'yes'}]\n")
+    assert err.field == "lans[0].allow_public"
