@@ -7,6 +7,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -148,6 +149,23 @@ def running_containers(name: str) -> list[str]:
         "--format", "{{.Names}}",
     ).stdout  # fmt: skip
     return [line for line in out.splitlines() if line.strip()]
+
+
+def remove_settled(name: str, quiet: float = 5, timeout: float = 90) -> None:
+    """Remove the topology's containers until none has appeared for `quiet` seconds: a
+    cancelled run leaves the module already running on the host to finish (MACHINE.md), and
+    it may create containers after the test is over."""
+    deadline, calm_since = time.monotonic() + timeout, time.monotonic()
+    while time.monotonic() < deadline:
+        found = docker("ps", "-aq", "--filter", f"label=decnet.topology={name}", check=False)
+        if found.stdout.strip():
+            remove_labelled(name)
+            calm_since = time.monotonic()
+        elif time.monotonic() - calm_since >= quiet:
+            break
+        time.sleep(0.5)
+    remove_labelled(name)
+    shutil.rmtree(Path("/var/lib/decnet/topologies") / name, ignore_errors=True)
 
 
 def remove_labelled(name: str) -> None:

@@ -18,7 +18,7 @@ from api_support import (
     docker,
     document,
     make_settings,
-    remove_labelled,
+    remove_settled,
     running_containers,
     wait_for,
 )
@@ -156,7 +156,7 @@ def test_sigterm_mid_deploy_leaves_nothing_in_flight(tmp_path: Path) -> None:
     finally:
         if server.proc.poll() is None:
             server.proc.kill()
-        remove_labelled(name)
+        remove_settled(name)
 
 
 def test_stopping_the_worker_past_its_grace_cancels_the_deploy(tmp_path: Path) -> None:
@@ -187,4 +187,4 @@ def test_stopping_the_worker_past_its_grace_cancels_the_deploy(tmp_path: Path) -
             assert store.get_run(view.ansible_runs[0]).status != "running"
     finally:
         worker.stop()
-        remove_labelled(name)
+        remove_settled(name)
