@@ -2,8 +2,8 @@
 
                                 exit  HTTP
     DecnetError                 1     400  every expected failure: one line of cause, one of hint
-    ├── UsageError              2     400  bad arguments that the CLI parser could not catch
-    │   └── InvalidRequest      2     422  a request field is malformed; names the field
+    ├── UsageError              64    400  bad arguments that the CLI parser could not catch
+    │   └── InvalidRequest      64    422  a request field is malformed; names the field
     ├── NotFound                1     404  no topology/host/run of that name
     ├── AlreadyExists           1     409  the name is taken
     ├── InvalidTopology         1     400  validation found errors; carries the Issue list
@@ -14,6 +14,7 @@
     ├── Busy                    1     409  a run for that topology is already queued or running
     ├── AllocationError         1     409  a subnet pool or a LAN's address space is exhausted
     ├── EnvironmentProblem      1     503  Docker/compose/ansible missing or unusable here
+    ├── StoreError              1     503  the database is locked, not SQLite, read-only, full, …
     ├── RunFailed               1     500  an Ansible run could not even start
     ├── Unauthorized            1     401  no, a wrong, an expired or a revoked API token
     ├── Forbidden               1     403  the token's role may not do this (a viewer writing)
@@ -24,9 +25,19 @@
 next to `exit_code`: the CLI and the HTTP API map errors from this one table. `details()` is the
 data an API error body carries besides the message (the issue list, current/expected version).
 
-A failed deploy is *not* an exception: it is a result (status `failed` with its reason), as
-ansible-runner reports a failed playbook. Drift uses exit 2 for "drift found" (SPEC §9); that is
-a result code, not an error, and lives with the drift command.
+Exit codes of every `decnet` command (README and docs/design.md repeat this table):
+
+    0    ok
+    1    error: any DecnetError above but UsageError, a failed deploy/teardown, validation
+         errors, a host unreachable or unknown in `decnet drift`
+    2    changes found: `decnet drift` found drift (Terraform's `-detailed-exitcode`)
+    64   usage error: a missing argument, an unknown option, a bad value (sysexits EX_USAGE),
+         from the CLI parser (mapped in decnet/cli/errors.py) or a UsageError
+    130  interrupted (Ctrl-C)
+
+One meaning per code: a script can tell "drift found" (2) from "called wrongly" (64). A failed
+deploy is *not* an exception: it is a result (status `failed` with its reason), as ansible-runner
+reports a failed playbook, and the command exits 1.
 """
 
 from __future__ import annotations
@@ -38,7 +49,7 @@ from decnet.models import Issue, Severity
 
 EXIT_OK = 0
 EXIT_ERROR = 1
-EXIT_USAGE = 2
+EXIT_USAGE = 64
 EXIT_DRIFT = 2
 EXIT_INTERRUPTED = 130
 
@@ -59,6 +70,8 @@ ISSUE_CODES: dict[str, str] = {
     "IP_MISSING": "a membership has no IP (the allocator did not run)",
     "SUBNET_INVALID": "a subnet is not an IPv4 CIDR of /16../29",
     "SUBNET_OVERLAP": "a subnet overlaps another LAN's, here or in a live topology on the host",
+    "SUBNET_NOT_PRIVATE": "a subnet is not RFC 1918 private (without allow_public), or lies in a "
+    "special range (loopback, multicast, link-local, unspecified, reserved, Docker's bridge)",
     "SERVICE_UNKNOWN": "a service is not in the catalogue",
     "SERVICE_DUPLICATE": "a decky lists a service twice",
     "SERVICE_CONFIG_UNDECLARED": "service_config names a service the decky does not run, or a key "
@@ -205,6 +218,13 @@ class AllocationError(DecnetError):
 class EnvironmentProblem(DecnetError):
     http_status = 503
     code = "environment"
+
+
+class StoreError(DecnetError):
+    """The database file cannot be used as it is (decnet/store/db.py maps SQLite's errors)."""
+
+    http_status = 503
+    code = "store"
 
 
 class RunFailed(DecnetError):

@@ -62,19 +62,19 @@ def field_path(loc: Sequence[str | int]) -> str:
 
 
 def _validation(errors: Sequence[Any]) -> JSONResponse:
+    """422 naming the first field at fault, with every problem listed in `errors`."""
     problems = [
         {"field": field_path(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type")}
         for e in errors
-    ]
-    first = problems[0] if problems else {"field": "body", "message": "invalid request"}
+    ] or [{"field": "body", "message": "invalid request", "type": None}]
+    first = problems[0]
     err = InvalidRequest(
         f"{first['field']}: {first['message']}",
         field=str(first["field"]),
         hint="see docs/api.md and GET /api/v1/openapi.json for the request shapes",
     )
-    response = error_response(err)
     content = body(err.code, str(err), field=err.field, hint=err.hint, details={"errors": problems})
-    return JSONResponse(content, status_code=response.status_code)
+    return JSONResponse(content, status_code=err.http_status)
 
 
 def install(app: FastAPI) -> None:

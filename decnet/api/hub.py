@@ -178,7 +178,9 @@ class EventHub:
             store.close()
 
     def _tail(self, store: Store) -> None:
-        position, checked, pruned = self.position, 0.0, time.monotonic()
+        # `pruned` starts an interval in the past: retention runs once at start, then hourly
+        position, checked = self.position, 0.0
+        pruned = time.monotonic() - self.config.prune_every_seconds
         while not self._stop.is_set():
             rows: list[EventRow] = []
             try:

@@ -46,7 +46,9 @@ class Bind:
             return False
 
     def url(self, port: int | None = None) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
+        """Where a browser on this machine reaches it (a wildcard bind answers on loopback)."""
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port if port is None else port}"
 
 

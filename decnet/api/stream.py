@@ -75,9 +75,8 @@ async def events(
         last = first.start
         while True:
             while last < sub.mark:  # what happened before the hub started queueing for us
-                rows, lost = await run_in_threadpool(
-                    _backfill, context, sub.topology, last, sub.mark
-                )
+                upto = sub.mark
+                rows, lost = await run_in_threadpool(_backfill, context, sub.topology, last, upto)
                 if lost:
                     again = await run_in_threadpool(opening, context, sub.topology, last)
                     yield message("reset", again.reset or {}) + message("snapshot", again.snapshot)
@@ -86,9 +85,8 @@ async def events(
                     continue
                 if rows:
                     yield b"".join(wire(row).frame for row in rows)
-                    last = rows[-1].id
-                if len(rows) < PAGE:
-                    break
+                # a short page means everything up to the mark is sent (for this filter)
+                last = rows[-1].id if len(rows) == PAGE else upto
             batch = await sub.next()
             if not batch:  # overflowed: re-read from the table up to the hub's position
                 hub.resync(sub)

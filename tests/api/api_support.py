@@ -7,6 +7,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -150,6 +151,23 @@ def running_containers(name: str) -> list[str]:
     return [line for line in out.splitlines() if line.strip()]
 
 
+def remove_settled(name: str, quiet: float = 5, timeout: float = 90) -> None:
+    """Remove the topology's containers until none has appeared for `quiet` seconds: a
+    cancelled run leaves the module already running on the host to finish (MACHINE.md), and
+    it may create containers after the test is over."""
+    deadline, calm_since = time.monotonic() + timeout, time.monotonic()
+    while time.monotonic() < deadline:
+        found = docker("ps", "-aq", "--filter", f"label=decnet.topology={name}", check=False)
+        if found.stdout.strip():
+            remove_labelled(name)
+            calm_since = time.monotonic()
+        elif time.monotonic() - calm_since >= quiet:
+            break
+        time.sleep(0.5)
+    remove_labelled(name)
+    shutil.rmtree(Path("/var/lib/decnet/topologies") / name, ignore_errors=True)
+
+
 def remove_labelled(name: str) -> None:
     ids = docker(
         "ps", "-aq", "--filter", f"label=decnet.topology={name}", check=False
@@ -165,8 +183,9 @@ def remove_labelled(name: str) -> None:
 
 def start_private(tmp: Path, **config: Any) -> ApiEnv:
     """A server of its own (own database, own knobs) for a test that must not share one;
-    `api_*` keywords are settings, the others ApiConfig fields. The caller stops it."""
-    overrides = {k: config.pop(k) for k in list(config) if k.startswith("api_")}
+    keywords naming Settings fields go there, the others to ApiConfig. The caller stops it."""
+    fields = {f.name for f in dataclasses.fields(Settings)}
+    overrides = {k: config.pop(k) for k in list(config) if k in fields}
     settings = dataclasses.replace(make_settings(tmp), **overrides)
     with Store(settings.db_path) as store:
         _, admin = create_token(store, "admin", Role.ADMIN)

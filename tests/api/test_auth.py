@@ -17,6 +17,7 @@ from api_support import ApiEnv, document, wait_for
 
 from decnet.api.config import API_PREFIX
 from decnet.engine.tokens import Role, create_token
+from decnet.errors import EXIT_USAGE
 
 PUBLIC = {("GET", "/healthz")}
 READS_BY_POST = {f"{API_PREFIX}/topologies/validate", f"{API_PREFIX}/stream-tickets"}
@@ -216,9 +217,9 @@ def test_token_cli_lists_states_and_refuses_duplicates(api: ApiEnv) -> None:
     missing = api.cli("token", "revoke", "nope-nope")
     assert missing.returncode == 1 and missing.stderr.startswith("error: ")
     bad_role = api.cli("token", "create", "x", "--role", "root")
-    assert bad_role.returncode == 2
+    assert bad_role.returncode == EXIT_USAGE
     bad_expiry = api.cli("token", "create", "x", "--role", "viewer", "--expires", "soon")
-    assert bad_expiry.returncode == 2 and "duration" in bad_expiry.stderr
+    assert bad_expiry.returncode == EXIT_USAGE and "duration" in bad_expiry.stderr
 
 
 def created_token(stdout: str) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from api_support import DECNET, cli_env, make_settings
 
+from decnet.errors import EXIT_USAGE
 from decnet.settings import Settings
 from decnet.store import Store
 
@@ -72,7 +73,9 @@ def test_json_lines_and_filters(settings: Settings) -> None:
     assert last.stdout.split()[0] == str(ids[-1])
     bad = run(settings, "events", "--type", "x y")
     assert (
-        bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
+        bad.returncode == EXIT_USAGE
+        and bad.stderr.startswith("error: ")
+        and "Traceback" not in bad.stderr
     )
     worse = run(settings, "events", "--topology", "Not/A/Name")
     assert worse.returncode == 1 and "NAME_INVALID" in worse.stderr
@@ -120,6 +123,8 @@ def test_prune_removes_old_events_and_streams_see_the_mark(settings: Settings) -
     again = run(settings, "events", "prune", DECNET_EVENT_RETENTION="1h")  # all younger
     assert again.returncode == 0 and again.stdout.startswith("pruned 0 events")
     bad = run(settings, "events", "prune", "--older-than", "a month")
-    assert bad.returncode == 2 and "duration" in bad.stderr
+    assert bad.returncode == EXIT_USAGE and "duration" in bad.stderr
     bad_env = run(settings, "events", "prune", DECNET_EVENT_RETENTION="forever")
-    assert bad_env.returncode == 2 and bad_env.stderr.startswith("error: DECNET_EVENT_RETENTION")
+    assert bad_env.returncode == EXIT_USAGE and bad_env.stderr.startswith(
+        "error: DECNET_EVENT_RETENTION"
+    )

@@ -18,13 +18,14 @@ from api_support import (
     docker,
     document,
     make_settings,
-    remove_labelled,
+    remove_settled,
     running_containers,
     wait_for,
 )
 from httpx_sse import connect_sse
 
 from decnet.api.config import API_PREFIX
+from decnet.core.render import container_name
 from decnet.engine.demo import docker_available
 from decnet.engine.tokens import Role, create_token
 from decnet.store import Store
@@ -33,7 +34,8 @@ pytestmark = [
     pytest.mark.docker,
     pytest.mark.skipif(not docker_available(), reason="`docker info` fails: no Docker engine"),
 ]
-EXPECTED = {"gw", "gw-http", "gw-ssh", "br", "br-http", "a", "a-http"}
+EXPECTED = [("gw", None), ("gw", "http"), ("gw", "ssh"), ("br", None), ("br", "http"),
+            ("a", None), ("a", "http")]  # fmt: skip
 FINAL = {"succeeded", "failed", "cancelled"}
 
 
@@ -72,7 +74,7 @@ def test_create_validate_deploy_drift_reconcile_teardown(api: ApiEnv, names: lis
         assert run["state"] == "succeeded", run
         assert run["kind"] == "deploy" and run["ansible_runs"] and run["requested_by"] == "admin"
         assert c.get(f"/topologies/{name}").json()["status"] == "active"
-        assert set(running_containers(name)) == {f"decnet-{name}-{c}" for c in EXPECTED}
+        assert set(running_containers(name)) == {container_name(name, *c) for c in EXPECTED}
 
         hosts = {h["host"]: h for h in c.get("/hosts").json()}
         assert name in hosts["localhost"]["topologies"]
@@ -80,14 +82,14 @@ def test_create_validate_deploy_drift_reconcile_teardown(api: ApiEnv, names: lis
         assert drift["state"] == "succeeded"
         assert {f["name"]: f["state"] for f in drift["result"]["findings"]}[name] == "in_sync"
 
-        docker("rm", "-f", f"decnet-{name}-a-http")
+        docker("rm", "-f", container_name(name, "a", "http"))
         finished(c, accepted(c.post("/drift")))
         last = {f["topology"]: f for f in c.get("/drift").json()["findings"]}
         assert last[name]["state"] == "runtime_drift"
         assert c.get(f"/topologies/{name}").json()["needs_resync"] is True
         fixed = finished(c, accepted(c.post("/reconcile")))
         assert fixed["state"] == "succeeded", fixed
-        assert f"decnet-{name}-a-http" in running_containers(name)
+        assert container_name(name, "a", "http") in running_containers(name)
 
         down = finished(c, accepted(c.post(f"/topologies/{name}/teardown")))
         assert down["state"] == "succeeded", down
@@ -154,7 +156,7 @@ def test_sigterm_mid_deploy_leaves_nothing_in_flight(tmp_path: Path) -> None:
     finally:
         if server.proc.poll() is None:
             server.proc.kill()
-        remove_labelled(name)
+        remove_settled(name)
 
 
 def test_stopping_the_worker_past_its_grace_cancels_the_deploy(tmp_path: Path) -> None:
@@ -185,4 +187,4 @@ def test_stopping_the_worker_past_its_grace_cancels_the_deploy(tmp_path: Path) -
             assert store.get_run(view.ansible_runs[0]).status != "running"
     finally:
         worker.stop()
-        remove_labelled(name)
+        remove_settled(name)

@@ -243,3 +243,21 @@ def test_the_json_page_of_events(api: ApiEnv) -> None:
         typed = c.get("/events", params={"topology": name, "type": "test.*"}).json()
         assert [e["id"] for e in typed["items"]] == ids
         assert typed["pruned_through"] == 0
+
+
+def test_the_server_applies_retention_when_it_starts(tmp_path: Path) -> None:
+    from api_support import make_settings
+
+    settings = make_settings(tmp_path)
+    long_ago = datetime.now(UTC) - timedelta(days=3)
+    with Store(settings.db_path, clock=lambda: long_ago) as old:
+        old_ids = [old.append_event("test.old", {}) for _ in range(3)]
+    with Store(settings.db_path) as store:
+        kept = store.append_event("test.new", {})
+    env = start_private(tmp_path, event_retention=timedelta(days=2))
+    try:
+        with env.store() as store:
+            wait_for(lambda: store.events_pruned_through() == old_ids[-1], timeout=10)
+            assert [e.id for e in store.query_events(0, type_glob="test.*")] == [kept]
+    finally:
+        env.server.stop()

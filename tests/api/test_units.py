@@ -19,6 +19,7 @@ def test_every_exception_has_one_http_status_and_code() -> None:
         errors.TopologyFileError: 422, errors.VersionConflict: 409,
         errors.IllegalTransition: 409, errors.NotEditable: 409, errors.Busy: 409,
         errors.AllocationError: 409, errors.EnvironmentProblem: 503, errors.RunFailed: 500,
+        errors.StoreError: 503,
         errors.Unauthorized: 401, errors.Forbidden: 403, errors.PayloadTooLarge: 413,
         errors.TooManyRequests: 429,
     }  # fmt: skip
@@ -69,6 +70,8 @@ def test_one_time_secrets_work_once_and_expire() -> None:
 def test_bind_parsing(text: str, host: str, port: int, loopback: bool) -> None:
     bind = parse_bind(text)
     assert (bind.host, bind.port, bind.loopback) == (host, port, loopback)
+    assert bind.url(1).startswith(("http://127.0.0.1:", "http://localhost:", "http://[::1]:",
+                                   "http://10.1.2.3:"))  # fmt: skip
 
 
 @pytest.mark.parametrize("text", ["8400", "127.0.0.1", "127.0.0.1:99999", "a b:1", ":80", ""])

@@ -76,13 +76,17 @@ async def _open(
     except BaseException:
         state.hub.unsubscribe(sub)
         raise
+
+    async def release() -> None:  # async: the hub lives on the event loop, not in a worker
+        state.hub.unsubscribe(sub)
+
     return EventSourceResponse(
         stream.events(state.hub, sub, state.context, first),
         ping=state.config.keepalive_seconds,
         ping_message_factory=lambda: ServerSentEvent(comment="keepalive"),
         headers={"Cache-Control": "no-store"},
         # HEAD never iterates the body: the subscription is released here as well.
-        background=BackgroundTask(state.hub.unsubscribe, sub),
+        background=BackgroundTask(release),
     )
 
 
