@@ -838,6 +838,11 @@ export interface components {
              * @default false
              */
             is_dmz: boolean;
+            /**
+             * Allow Public
+             * @default false
+             */
+            allow_public: boolean;
             /** X */
             x?: number | null;
             /** Y */
@@ -1041,7 +1046,7 @@ export interface components {
             /** Host */
             host: string;
             /** Desired Hash */
-            desired_hash: string;
+            desired_hash: string | null;
             /** Needs Resync */
             needs_resync: boolean;
             /** Created At */
@@ -1060,6 +1065,11 @@ export interface components {
             lans: components["schemas"]["Lan"][];
             /** Deckies */
             deckies: components["schemas"]["Decky"][];
+            /**
+             * Problems
+             * @default []
+             */
+            problems: components["schemas"]["Issue"][];
         };
         /** ValidateBody */
         ValidateBody: {

@@ -1,5 +1,9 @@
 // Test data for the unit tests (vitest): a small topology shaped like the generator's.
-import type { Catalog, Decky, TopologyView } from "../api/types";
+import type { Catalog, Decky, Lan, TopologyView } from "../api/types";
+
+export function lan(name: string, extra: Partial<Lan> = {}): Lan {
+  return { name, subnet: null, is_dmz: false, allow_public: false, x: null, y: null, w: null, h: null, ...extra };
+}
 
 export function decky(name: string, home: string, extra: Partial<Decky> = {}): Decky {
   return { name, home_lan: home, memberships: [{ lan: home, ip: null }], services: ["http"], service_config: {}, archetype: null, forwards_l3: false, publish: [], x: null, y: null, ...extra };
@@ -17,9 +21,10 @@ export function topology(extra: Partial<TopologyView> = {}): TopologyView {
     status_changed_at: "2026-01-01T00:00:00.000000+00:00",
     config: {},
     images: {},
+    problems: [],
     lans: [
-      { name: "dmz", subnet: "10.192.0.0/24", is_dmz: true, x: null, y: null, w: null, h: null },
-      { name: "lan-1", subnet: "10.192.1.0/24", is_dmz: false, x: null, y: null, w: null, h: null },
+      lan("dmz", { subnet: "10.192.0.0/24", is_dmz: true }),
+      lan("lan-1", { subnet: "10.192.1.0/24" }),
     ],
     deckies: [
       decky("gw", "dmz", { memberships: [{ lan: "dmz", ip: "10.192.0.2" }], services: ["ssh", "http"] }),

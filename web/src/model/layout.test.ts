@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { TopologyView } from "../api/types";
-import { decky, topology } from "./fixtures";
+import { decky, lan, topology } from "./fixtures";
 import { autoLayout, boxSizeFor, CARD_H, CARD_W, cardBox, deckyAt, lanAt, lanDepths, layoutBody } from "./layout";
 
 function big(n: number): TopologyView {
@@ -44,7 +44,7 @@ describe("autoLayout", () => {
 
   it("depths follow bridge deckies; an unreachable LAN comes last", () => {
     const t = topology();
-    t.lans.push({ name: "island", subnet: "10.192.9.0/24", is_dmz: false });
+    t.lans.push(lan("island", { subnet: "10.192.9.0/24" }));
     expect(Object.fromEntries(lanDepths(t))).toEqual({ dmz: 0, "lan-1": 1, island: 2 });
   });
 
@@ -71,9 +71,9 @@ describe("autoLayout", () => {
 
   it("lays out 1,000 deckies over 85 LANs without overlap between LAN boxes", () => {
     const t = topology({ lans: [], deckies: [] });
-    t.lans.push({ name: "dmz", subnet: null, is_dmz: true });
+    t.lans.push(lan("dmz", { is_dmz: true }));
     for (let i = 1; i < 85; i += 1) {
-      t.lans.push({ name: `l${i}`, subnet: null, is_dmz: false });
+      t.lans.push(lan(`l${i}`));
       t.deckies.push(decky(`br${i}`, `l${i}`, { memberships: [{ lan: `l${i}`, ip: null }, { lan: i < 5 ? "dmz" : `l${Math.floor(i / 4)}`, ip: null }] }));
     }
     for (let i = t.deckies.length; i < 1000; i += 1) t.deckies.push(decky(`d${i}`, `l${1 + (i % 84)}`));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { catalog, topology } from "./fixtures";
+import { catalog, lan, topology } from "./fixtures";
 import { project } from "./project";
 
 const t = topology();
@@ -30,7 +30,7 @@ describe("project", () => {
 
   it("keeps removed elements, marked removed, and detaches visitors of a removed LAN", () => {
     const withVault = topology({
-      lans: [...t.lans, { name: "vault", subnet: "10.192.2.0/24", is_dmz: false }],
+      lans: [...t.lans, lan("vault", { subnet: "10.192.2.0/24" })],
       deckies: t.deckies.map((d) => (d.name === "a" ? { ...d, memberships: [...d.memberships, { lan: "vault", ip: "10.192.2.2" }] } : d)),
     });
     const { topology: p, marks } = project(withVault, [{ op: "remove_lan", name: "vault" }, { op: "remove_decky", name: "gw" }], catalog);

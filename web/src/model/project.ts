@@ -92,7 +92,7 @@ function applyLanOp(w: Work, op: Extract<Op, { op: "add_lan" | "remove_lan" | "u
   const lan = w.lans.find((l) => l.name === op.name);
   if (op.op === "add_lan") {
     if (lan) return;
-    const fresh: Lan = { name: op.name, subnet: op.subnet ?? null, is_dmz: op.dmz ?? false };
+    const fresh: Lan = { name: op.name, subnet: op.subnet ?? null, is_dmz: op.dmz ?? false, allow_public: op.allow_public ?? false };
     w.lans = [...w.lans, setCanvas(fresh, op.canvas)];
     mark(w, lanKey(op.name), "added");
     return;
@@ -110,6 +110,7 @@ function applyLanOp(w: Work, op: Extract<Op, { op: "add_lan" | "remove_lan" | "u
   let next: Lan = setCanvas({ ...lan }, op.canvas);
   if (op.subnet !== undefined) next = { ...next, subnet: op.subnet };
   if (op.dmz !== undefined) next = { ...next, is_dmz: op.dmz };
+  if (op.allow_public !== undefined) next = { ...next, allow_public: op.allow_public };
   w.lans = w.lans.map((l) => (l.name === op.name ? next : l));
   mark(w, lanKey(op.name), "changed");
   if (op.rename && op.rename !== op.name && !w.lans.some((l) => l.name === op.rename)) {
