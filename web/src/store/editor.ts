@@ -178,10 +178,19 @@ export const editorSlice =
       if (keep.length !== s.entries.length) set({ stage: { ...s, entries: keep } });
     };
 
+    /** A pending edit is planned first (200 with the issue list), then sent: a refused edit
+     * becomes a draft without an error response, and the server still checks the batch. */
     const sendPending = async (change: Edit): Promise<void> => {
       const before = current();
       set({ busy: true });
       try {
+        const plan = await api.planOps(before.name, change.ops, before.version);
+        if (!plan.valid) {
+          set({ stage: stage.stageOps(get().stage, change.ops, change.label) });
+          set({ notice: { kind: "error", text: `Not applied: ${change.label}. ${plan.issues[0]?.message ?? ""}` } });
+          await replan();
+          return;
+        }
         await api.submitOps(before.name, change.ops, before.version);
         dropSuperseded(change);
         await reload();
