@@ -148,7 +148,7 @@ export function Canvas({ view }: { view: EditorView }) {
         maxZoom={2}
       >
         <Background gap={24} />
-        <MiniMap pannable zoomable nodeStrokeWidth={2} />
+        <MiniMap pannable zoomable nodeStrokeWidth={2} nodeColor={(n) => (n.type === "lan" ? "#c9d4ee" : "#8d98b3")} />
         <Controls showInteractive={false} />
       </ReactFlow>
     </div>

@@ -59,7 +59,7 @@ function DeckyNodeView({ data }: NodeProps<DeckyNodeType>) {
       <Handle
         type="source"
         id="member"
-        position={Position.Bottom}
+        position={Position.Top}
         className="member-handle"
         isConnectable={editable}
         title="drag onto another LAN to attach (bridge)"

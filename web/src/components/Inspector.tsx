@@ -76,7 +76,7 @@ function LanInspector({ lan, t, view }: { lan: Lan; t: TopologyView; view: Edito
           checked={lan.is_dmz ?? false}
           disabled={ro || view.live}
           onChange={(e) => void edit(build.updateLan(t, lan.name, { dmz: e.target.checked }))}
-          data-testid="lan-dmz"
+          data-testid="lan-dmz-flag"
         />
         DMZ (faces the outside; exactly one per topology)
       </label>
@@ -167,7 +167,7 @@ export function Inspector({ view }: { view: EditorView }) {
   if (!selected) {
     return (
       <section className="inspector empty">
-        <p>Select a LAN, a decky or a service chip to inspect it. Drag archetypes onto LANs, services onto deckies, a decky's bottom handle onto another LAN to make it a bridge.</p>
+        <p>Select a LAN, a decky or a service chip to inspect it. Drag archetypes onto LANs, services onto deckies, a decky's top handle onto another LAN to make it a bridge.</p>
       </section>
     );
   }

@@ -15,12 +15,12 @@ function LanNodeView({ data, selected }: NodeProps<LanNodeType>) {
       data-issue-codes={issues.map((i) => i.issue.code).join(" ") || undefined}
     >
       {editable && <NodeResizer isVisible={selected} minWidth={MIN_LAN.w} minHeight={MIN_LAN.h} lineClassName="resize-line" handleClassName="resize-handle" />}
-      <Handle type="target" id="attach" position={Position.Top} className="attach-handle" isConnectable={editable} />
+      <Handle type="target" id="attach" position={Position.Bottom} className="attach-handle" isConnectable={editable} />
       <div className="lan-head">
         <span className="lan-name">{lan.name}</span>
         {lan.is_dmz && <span className="tag dmz-tag">DMZ</span>}
         <span className="lan-subnet">{lan.subnet ?? "subnet: allocated on save"}</span>
-        <span className="lan-count">{deckies} deckies</span>
+        <span className="lan-count">{deckies === 1 ? "1 decky" : `${deckies} deckies`}</span>
         {issues.length > 0 && (
           <span className="issue-badge" data-testid={`issues-lan-${lan.name}`}>
             ⚠ {issues.length}

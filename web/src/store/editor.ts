@@ -237,6 +237,10 @@ export const editorSlice =
       const p = ev.payload as Record<string, unknown>;
       if (ev.type === "topology.status") {
         set({ topology: { ...t, status: p.to as TopologyView["status"], status_changed_at: ev.at } });
+        if (get().notice?.kind !== "error") {
+          const why = typeof p.reason === "string" ? ` (${p.reason})` : "";
+          set({ notice: { kind: "info", text: `${t.name}: ${String(p.from)} → ${String(p.to)}${why}` } });
+        }
         scheduleRefetch();
       } else if (ev.type === "topology.updated") {
         if (p.version !== t.version) scheduleRefetch();

@@ -1,0 +1,119 @@
+"""Deploying from the browser and changing a live maze: the status pill follows the event
+stream without a reload; staged edits are reviewed as a plan and applied as one batch, which
+creates the new decky's containers on the engine and leaves every other container alone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from browser_support import (
+    Server,
+    containers,
+    document,
+    drag_to,
+    remove_labelled,
+    shot,
+    sign_in,
+    wait_for,
+)
+from playwright.sync_api import Page, expect
+
+DEPLOY_TIMEOUT = 240
+
+
+@pytest.fixture(scope="module")
+def maze(server: Server) -> Iterator[str]:
+    """A small pending topology on random private subnets; deployed by the first test."""
+    name = server.new_name()
+    server.create_document(document(name))
+    try:
+        yield name
+    finally:
+        remove_labelled(name)
+
+
+def _active(server: Server, name: str) -> None:
+    """Make sure `maze` is live (if the deploy test did not run or failed)."""
+    if server.topology(name)["status"] == "active":
+        return
+    with server.api() as c:
+        c.post(f"/topologies/{name}/deploy", json={}).raise_for_status()
+    wait_for(lambda: server.topology(name)["status"] == "active", timeout=DEPLOY_TIMEOUT, every=1)
+
+
+def test_deploy_turns_the_status_pill_active_without_a_reload(
+    ui: Page, server: Server, maze: str
+) -> None:
+    sign_in(ui, f"{server.url}/#/t/{maze}", server.admin)
+    pill = ui.get_by_test_id("status-pill")
+    expect(pill).to_have_attribute("data-status", "pending")
+    expect(ui.get_by_test_id("stream")).to_have_text("live")
+    ui.evaluate("window.__sameDocument = true")  # gone if the page reloads
+    ui.get_by_test_id("deploy").click()
+    expect(pill).to_have_attribute("data-status", "active", timeout=DEPLOY_TIMEOUT * 1000)
+    assert ui.evaluate("window.__sameDocument") is True
+    running = {c["decky"] for c in containers(maze).values() if c["state"] == "running"}
+    assert running == {"gw", "br", "a"}
+    expect(ui.get_by_test_id("dot-gw")).to_have_attribute("class", "dot dot-running")
+    expect(ui.get_by_test_id("stagebar")).to_be_visible()  # live: edits are staged now
+    shot(ui, "editor-active")
+
+
+@pytest.mark.usefixtures("needs_ops")
+def test_two_staged_live_edits_are_planned_and_applied_as_one_batch(
+    ui: Page, server: Server, maze: str
+) -> None:
+    _active(server, maze)
+    before = {name: c["id"] for name, c in containers(maze).items()}
+    version = server.topology(maze)["version"]
+    sign_in(ui, f"{server.url}/#/t/{maze}", server.admin)
+    expect(ui.get_by_test_id("editor")).to_have_attribute("data-live", "true")
+
+    drag_to(
+        ui,
+        ui.get_by_test_id("palette-archetype-linux-server"),
+        ui.get_by_test_id("lan-lan-1"),
+        300,
+        120,
+    )
+    card = ui.get_by_test_id("decky-linux-server-1")
+    expect(card).to_have_class("decky-card staged staged-added")
+    drag_to(ui, ui.get_by_test_id("palette-service-telnet"), card, 40, 20)
+    expect(ui.get_by_test_id("stage-count")).to_have_text("2 staged")
+    expect(card.locator(".chip")).to_have_text(["ssh", "http", "telnet"])
+    assert server.topology(maze)["version"] == version  # staged: nothing sent yet
+
+    ui.get_by_test_id("review").click()
+    dialog = ui.get_by_test_id("review-dialog")
+    rows = dialog.get_by_test_id("plan-container")
+    expect(rows).to_have_count(4)  # base + ssh + http + telnet, all created
+    for i in range(4):
+        expect(rows.nth(i)).to_have_attribute("data-action", "create")
+        expect(rows.nth(i)).to_contain_text("linux-server-1")
+    expect(dialog.get_by_test_id("plan-unchanged")).to_contain_text(
+        f"{len(before)} containers unchanged"
+    )
+    shot(ui, "editor-review")
+    dialog.get_by_test_id("review-apply").click()
+
+    expect(ui.get_by_test_id("notice")).to_contain_text("Applied", timeout=DEPLOY_TIMEOUT * 1000)
+    expect(ui.get_by_test_id("stage-count")).to_have_text("0 staged")
+    expect(card).to_have_class("decky-card")
+    after = containers(maze)
+    new = {c["role"] or "?": c for c in after.values() if c["decky"] == "linux-server-1"}
+    assert new["base"]["state"] == "running"
+    assert sorted(
+        c["service"]
+        for c in after.values()
+        if c["decky"] == "linux-server-1" and c["role"] == "service"
+    ) == ["http", "ssh", "telnet"]
+    assert {name: after[name]["id"] for name in before} == before  # the others untouched
+    stored = server.topology(maze)
+    assert stored["version"] == version + 1
+    assert next(d for d in stored["deckies"] if d["name"] == "linux-server-1")["services"] == [
+        "ssh",
+        "http",
+        "telnet",
+    ]
+    shot(ui, "editor-applied")
