@@ -7,12 +7,15 @@ cd "$(dirname "$(readlink -f "$0")")/.."
 what=${1:-}
 case $what in demo|test) ;; *) echo "usage: $0 demo|test" >&2; exit 2 ;; esac
 
-bash scripts/setup-host.sh
+setup_args=(); [ "$what" = test ] && setup_args=(--browser)
+bash scripts/setup-host.sh "${setup_args[@]}"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 extras=""; [ "$what" = test ] && extras="[dev]"
 .venv/bin/pip install -q --disable-pip-version-check -e ".$extras"
 export PATH="$PWD/.venv/bin:$PATH"
 decnet image build --if-missing
+# The web editor `decnet serve` serves at / (docs/editor.md): lockfile install, then build.
+(cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
 
 if [ "$what" = demo ]; then
   exec decnet demo

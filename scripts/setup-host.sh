@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Prepare a fresh Debian 12 machine for decnet's tests and demo: Docker engine, compose v2,
-# sshd/tini/iptables for the test hosts, busybox for the lure image. Idempotent; needs root.
+# sshd/tini/iptables for the test hosts, busybox for the lure image; with --browser also
+# Chromium for the web editor's browser tests. Checks that Node (for building the editor) is
+# there; it is never apt-installed (Debian's Node 18 cannot build it). Idempotent; needs root.
 set -euo pipefail
+browser=0; [ "${1:-}" = --browser ] && browser=1
 
 log() { printf '[setup-host] %s\n' "$*"; }
 
@@ -39,7 +42,20 @@ start_dockerd() {
   log "dockerd did not start; see /var/log/dockerd.log"; tail -20 /var/log/dockerd.log; exit 1
 }
 
+check_node() {
+  # Vite 8 needs Node ^20.19 or >=22.12 (web/package.json "engines").
+  local v
+  if ! v=$(node --version 2>/dev/null); then
+    log "no node on PATH: install Node >= 20.19 (not Debian's nodejs package) to build the editor"; exit 1
+  fi
+  if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit((a===20&&b>=19)||(a===22&&b>=12)||a>22?0:1)'; then
+    log "node $v is too old for the editor's build: need ^20.19 or >= 22.12"; exit 1
+  fi
+}
+
 apt_install docker.io busybox-static openssh-server openssh-client tini iproute2 iptables bc sshpass python3-venv
+[ "$browser" = 1 ] && apt_install chromium
+check_node
 install_compose
 start_dockerd
 docker compose version
