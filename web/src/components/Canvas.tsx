@@ -20,6 +20,8 @@ import { LanNode } from "./LanNode";
 
 const nodeTypes: NodeTypes = { lan: LanNode, decky: DeckyNode };
 const LARGE = 300;
+// Cards never rendered (off screen) have no measured size: fit by their declared one.
+const FIT = { maxZoom: 1, padding: 0.1, includeHiddenNodes: true };
 
 type Override = Partial<Pick<FlowNode, "position" | "width" | "height">>;
 
@@ -33,7 +35,10 @@ function applyOverrides(nodes: FlowNode[], drag: Drag | null): FlowNode[] {
   return nodes.map((n) => {
     const o = drag.over[n.id];
     if (!o) return n;
-    const sized = o.width !== undefined ? { style: { ...n.style, width: o.width, height: o.height } } : {};
+    const sized =
+      o.width !== undefined
+        ? { style: { ...n.style, width: o.width, height: o.height }, measured: { width: o.width, height: o.height } }
+        : {};
     return { ...n, ...o, ...sized } as FlowNode;
   });
 }
@@ -74,10 +79,13 @@ export function Canvas({ view }: { view: EditorView }) {
     [flowOf, t, view, selected],
   );
   const nodes = applyOverrides(flow.nodes, drag);
-  const firstRow = useMemo(() => {
+  // A large maze opens at full size on its DMZ (rendering only the cards on screen); a small
+  // one is fitted. fitView would first render every card to measure it.
+  const [opening] = useState(() => {
     const dmz = t.lans.find((l) => l.is_dmz);
-    return t.deckies.length > LARGE && dmz ? [{ id: `lan:${dmz.name}` }] : undefined;
-  }, [t]);
+    const box = dmz ? view.layout.lans.get(dmz.name) : undefined;
+    return t.deckies.length > LARGE && box ? { x: 40 - box.x, y: 40 - box.y, zoom: 1 } : null;
+  });
 
   const onNodesChange = (changes: NodeChange<FlowNode>[]): void => {
     const over = overridesFrom(changes, drag?.base === flow.nodes ? drag.over : {});
@@ -142,14 +150,15 @@ export function Canvas({ view }: { view: EditorView }) {
         selectionKeyCode={null}
         multiSelectionKeyCode={null}
         onlyRenderVisibleElements
-        fitView
-        fitViewOptions={{ nodes: firstRow, maxZoom: 1, padding: 0.1 }}
+        fitView={opening === null}
+        fitViewOptions={FIT}
+        defaultViewport={opening ?? undefined}
         minZoom={0.05}
         maxZoom={2}
       >
         <Background gap={24} />
         <MiniMap pannable zoomable nodeStrokeWidth={2} nodeColor={(n) => (n.type === "lan" ? "#c9d4ee" : "#8d98b3")} />
-        <Controls showInteractive={false} />
+        <Controls showInteractive={false} fitViewOptions={FIT} />
       </ReactFlow>
     </div>
   );

@@ -2,7 +2,7 @@
 // membership line from each bridge decky to every other LAN it is on. Node objects are reused
 // when nothing about them changed, so React Flow and the memoised node components skip them
 // (1,000-decky topologies stay smooth).
-import type { Edge, Node } from "@xyflow/react";
+import { type Edge, type Node, Position } from "@xyflow/react";
 import type { Decky, Lan, TopologyView } from "../api/types";
 import type { PlacedIssue } from "./issues";
 import { serviceKey } from "./issues";
@@ -11,6 +11,8 @@ import { deckyKey, lanKey, type Mark } from "./project";
 import type { DeckyState } from "./status";
 
 export interface LanData extends Record<string, unknown> {
+  /** What the node shows, as one string: equal signatures render the same (see reuseNodes). */
+  sig: string;
   lan: Lan;
   mark: Mark | null;
   issues: PlacedIssue[];
@@ -24,6 +26,7 @@ export interface ServiceChip {
 }
 
 export interface DeckyData extends Record<string, unknown> {
+  sig: string;
   decky: Decky;
   mark: Mark | null;
   issues: PlacedIssue[];
@@ -55,9 +58,18 @@ export function badges(d: Decky, dmz: string | null): string[] {
   return out;
 }
 
+// Sizes ("measured") and handles declared with their place, so React Flow need not render every
+// node once to measure it (it would, for 1,000 cards, before rendering only the visible ones). Matches the CSS:
+// 10 px handles centred on the card's top edge and on the LAN box's bottom edge.
+const HANDLE = 10;
+
+const codes = (placed: readonly PlacedIssue[]): string[] => placed.map((p) => `${p.issue.code}:${p.issue.message}`);
+
 function lanNode(lan: Lan, g: GraphInput, count: number): LanNode {
   const key = lanKey(lan.name);
   const box = g.layout.lans.get(lan.name) ?? { x: 0, y: 0, w: 280, h: 150 };
+  const mark = g.marks.get(key) ?? null;
+  const issues = g.issues.get(key) ?? [];
   return {
     id: key,
     type: "lan",
@@ -65,13 +77,18 @@ function lanNode(lan: Lan, g: GraphInput, count: number): LanNode {
     width: box.w,
     height: box.h,
     style: { width: box.w, height: box.h },
+    measured: { width: box.w, height: box.h },
+    handles: [
+      { id: "attach", type: "target", position: Position.Bottom, x: box.w / 2 - HANDLE / 2, y: box.h - HANDLE / 2, width: HANDLE, height: HANDLE },
+    ],
     zIndex: 0,
     selected: g.selected === key,
     draggable: g.editable,
     data: {
+      sig: JSON.stringify([lan.name, lan.subnet, lan.is_dmz, mark, codes(issues), count, g.editable]),
       lan,
-      mark: g.marks.get(key) ?? null,
-      issues: g.issues.get(key) ?? [],
+      mark,
+      issues,
       deckies: count,
       editable: g.editable,
     },
@@ -81,6 +98,11 @@ function lanNode(lan: Lan, g: GraphInput, count: number): LanNode {
 function deckyNode(d: Decky, g: GraphInput, dmz: string | null): DeckyNode {
   const key = deckyKey(d.name);
   const at = g.layout.deckies.get(d.name) ?? { x: 16, y: 40 };
+  const mark = g.marks.get(key) ?? null;
+  const issues = g.issues.get(key) ?? [];
+  const chips = (d.services ?? []).map((name) => ({ name, issues: g.issues.get(serviceKey(d.name, name)) ?? [] }));
+  const tags = badges(d, dmz);
+  const state = g.states.get(d.name) ?? null;
   return {
     id: key,
     type: "decky",
@@ -88,22 +110,34 @@ function deckyNode(d: Decky, g: GraphInput, dmz: string | null): DeckyNode {
     position: at,
     width: CARD_W,
     height: CARD_H,
+    measured: { width: CARD_W, height: CARD_H },
+    handles: [
+      { id: "member", type: "source", position: Position.Top, x: CARD_W / 2 - HANDLE / 2, y: -HANDLE / 2, width: HANDLE, height: HANDLE },
+    ],
     zIndex: 1,
     selected: g.selected === key,
     draggable: g.editable,
     data: {
+      sig: JSON.stringify([
+        d.name, d.archetype, mark, codes(issues), chips.map((c) => [c.name, codes(c.issues)]), tags, state, g.editable,
+      ]),
       decky: d,
-      mark: g.marks.get(key) ?? null,
-      issues: g.issues.get(key) ?? [],
-      chips: (d.services ?? []).map((name) => ({ name, issues: g.issues.get(serviceKey(d.name, name)) ?? [] })),
-      badges: badges(d, dmz),
-      state: g.states.get(d.name) ?? null,
+      mark,
+      issues,
+      chips,
+      badges: tags,
+      state,
       editable: g.editable,
     },
   };
 }
 
+/** Above this many deckies membership lines carry no address label (measuring each label's
+ * text costs a forced layout; the inspector shows the addresses). */
+export const LABEL_LIMIT = 300;
+
 function memberEdges(t: TopologyView, marks: Map<string, Mark>): Edge[] {
+  const labelled = t.deckies.length <= LABEL_LIMIT;
   const lans = new Set(t.lans.map((l) => l.name));
   const edges: Edge[] = [];
   for (const d of t.deckies) {
@@ -116,7 +150,7 @@ function memberEdges(t: TopologyView, marks: Map<string, Mark>): Edge[] {
         sourceHandle: "member",
         target: lanKey(m.lan),
         targetHandle: "attach",
-        label: m.ip ?? undefined,
+        label: labelled ? (m.ip ?? undefined) : undefined,
         className: staged ? "membership staged" : "membership",
         zIndex: 2,
       });
@@ -143,7 +177,7 @@ function sameNode(a: FlowNode, b: FlowNode): boolean {
   if (a.position.x !== b.position.x || a.position.y !== b.position.y) return false;
   if (a.selected !== b.selected || a.width !== b.width || a.height !== b.height) return false;
   if (a.parentId !== b.parentId || a.draggable !== b.draggable) return false;
-  return JSON.stringify(a.data) === JSON.stringify(b.data);
+  return a.data.sig === b.data.sig;
 }
 
 /** `next`, with every node that equals its previous version replaced by that previous object. */

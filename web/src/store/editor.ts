@@ -32,6 +32,8 @@ export interface Applying {
 }
 
 export interface EditorSlice {
+  /** The open topology's name (set before it is loaded). */
+  name: string | null;
   topology: TopologyView | null;
   catalog: Catalog | null;
   stage: stage.Stage;
@@ -66,6 +68,7 @@ export interface EditorSlice {
 }
 
 const empty = {
+  name: null,
   topology: null,
   stage: stage.emptyStage,
   sent: [],
@@ -256,8 +259,9 @@ export const editorSlice =
     const onSnapshot = (data: Record<string, unknown>, afterReset: boolean): void => {
       const fresh = data.topology as TopologyView | undefined;
       const open = get().topology;
-      if (!fresh || !open || fresh.name !== open.name) return;
-      set({ topology: fresh });
+      if (!fresh || fresh.name !== get().name) return;
+      // The same state again (a reconnect, or the GET came first) would recompute the canvas.
+      if (!open || JSON.stringify(open) !== JSON.stringify(fresh)) set({ topology: fresh });
       if (afterReset) {
         set({ notice: { kind: "warning", text: "The event stream was reset (history pruned); the editor re-read the topology." } });
         void refreshStored();
@@ -304,14 +308,19 @@ export const editorSlice =
 
       async openEditor(name) {
         get().closeEditor();
-        set({ busy: true });
         try {
-          const [topology] = await Promise.all([api.getTopology(name), get().loadCatalog()]);
-          set({ ...empty, topology });
+          // The stream starts at once: its snapshot and the GET race, whichever comes first
+          // shows the topology (onSnapshot applies only to the open one).
+          set({ ...empty, name });
           connect(name);
+          const [topology] = await Promise.all([api.getTopology(name), get().loadCatalog()]);
+          if (get().name !== name) return;
+          set({ topology: get().topology ?? topology });
           void refreshStored();
           void lastFinding(name);
         } catch (err) {
+          stream?.stop();
+          stream = null;
           set({ ...empty, notice: { kind: "error", text: `Could not open ${name}: ${explain(err)}` } });
         }
       },

@@ -1,0 +1,198 @@
+"""Web editor benchmark (Playwright on Debian's Chromium, against a real `decnet serve`).
+
+1. Time to interactive for a ~100- and a ~1,000-decky generated topology: from navigation to
+   the editor showing decky cards with its event stream open. The first open of each is cold
+   (auto-layout, whose positions are then saved through the layout route); the next ones read
+   the saved positions. Prints the median of the warm opens and the 1,000 / 100 ratio.
+2. Frame time while panning (a viewer's page, so a drag on a card pans): requestAnimationFrame
+   intervals while the mouse drags the canvas 1,200 px in 60 steps. At the editor's opening
+   zoom on both topologies (React Flow renders only the visible cards), and zoomed out until
+   every card of the 1,000-decky one is on screen (the worst case). Prints p50/p95/max and the
+   ratio against panning the 100-decky topology, measured in the same run.
+
+Run: .venv/bin/python bench/editor.py [--runs N]   (needs web/dist: cd web && npm run build)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from decnet.core.catalog import load_catalog
+from decnet.engine.tokens import Role, create_token
+from decnet.engine.topologies import generate_topology
+from decnet.models import GeneratorParams
+from decnet.settings import PROJECT_ROOT
+from decnet.store import Store
+
+DECNET = Path(sys.executable).with_name("decnet")
+FLAGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    "--no-first-run", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--disable-quic",
+]  # fmt: skip
+SIZES = {
+    "small": GeneratorParams(name="bench-100", depth=3, branching=2, deckies_min=13, deckies_max=13),
+    "large": GeneratorParams(name="bench-1k", depth=4, branching=3, deckies_min=25, deckies_max=25),
+}
+READY = """() => document.querySelector('[data-testid=stream]')?.textContent === 'live'
+    && document.querySelectorAll('.react-flow__node-decky').length > 0"""
+FRAMES = """async ([steps]) => {
+  const gaps = []; let last = performance.now(); let on = true;
+  const tick = (t) => { gaps.push(t - last); last = t; if (on) requestAnimationFrame(tick); };
+  requestAnimationFrame(tick);
+  window.__stopFrames = () => { on = false; return gaps; };
+}"""
+
+
+class Serve:
+    def __init__(self, home: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DECNET_")}
+        env |= {"DECNET_HOME": str(home), "DECNET_DB": str(home / "decnet.db")}
+        self.log = (home / "serve.log").open("w")
+        self.proc = subprocess.Popen(
+            [str(DECNET), "serve", "--bind", "127.0.0.1:0", "--no-watch"],
+            stdout=subprocess.PIPE, stderr=self.log, text=True, env=env,
+        )  # fmt: skip
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if m := re.search(r"listening on (http://127\.0\.0\.1:\d+)", line):
+                self.url = m[1]
+                break
+        else:
+            raise SystemExit(f"decnet serve did not start: see {home / 'serve.log'}")
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(60)
+        self.log.close()
+
+
+def prepare(home: Path) -> tuple[dict[str, int], str, str]:
+    catalog = load_catalog()
+    with Store(home / "decnet.db") as store:
+        counts = {
+            key: len(generate_topology(store, params, catalog=catalog).deckies)
+            for key, params in SIZES.items()
+        }
+        _, admin = create_token(store, "bench-admin", Role.ADMIN)
+        _, viewer = create_token(store, "bench-viewer", Role.VIEWER)
+    return counts, admin, viewer
+
+
+def open_editor(browser: Browser, url: str, token: str, name: str) -> tuple[Page, float]:
+    """A fresh context signed in with `token`; the ms from navigation to interactive."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context.add_init_script(f"sessionStorage.setItem('decnet.token', {json.dumps(token)})")
+    page = context.new_page()
+    page.goto(f"{url}/#/t/{name}")
+    page.wait_for_function(READY, timeout=120_000)
+    return page, float(page.evaluate("performance.now()"))
+
+
+def pan_frames(page: Page, zoom_out: bool) -> tuple[list[float], int]:
+    """rAF intervals while dragging the canvas, and how many cards were rendered at the start."""
+    if zoom_out:  # "fit view" of everything: every card on screen at once
+        page.locator(".react-flow__controls-fitview").click()
+        page.wait_for_timeout(500)
+    cards = page.locator(".react-flow__node-decky").count()
+    pane = page.locator(".react-flow__pane").bounding_box()
+    assert pane is not None
+    x, y = pane["x"] + pane["width"] * 0.8, pane["y"] + pane["height"] * 0.5
+    page.evaluate(FRAMES, [60])
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(60):
+        page.mouse.move(x - 20 * (step + 1), y - 5 * ((step + 1) % 8))
+    page.mouse.up()
+    page.wait_for_timeout(100)
+    gaps: list[float] = page.evaluate("window.__stopFrames()")
+    return gaps[2:], cards  # the first frames straddle the start of the measurement
+
+
+def stats(measured: tuple[list[float], int]) -> dict[str, float]:
+    gaps, cards = measured
+    ordered = sorted(gaps)
+    return {
+        "cards": cards,
+        "frames": len(gaps),
+        "p50": statistics.median(ordered),
+        "p95": ordered[int(0.95 * (len(ordered) - 1))],
+        "max": ordered[-1],
+    }
+
+
+def run(runs: int) -> dict[str, Any]:
+    if not (PROJECT_ROOT / "web" / "dist" / "index.html").is_file():
+        raise SystemExit("build the editor first: cd web && npm ci && npm run build")
+    home = Path(tempfile.mkdtemp(prefix="decnet-bench-editor-"))
+    counts, admin, viewer = prepare(home)
+    serve = Serve(home)
+    out: dict[str, Any] = {"deckies": counts, "tti_ms": {}, "pan": {}}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+            for key, params in SIZES.items():
+                times = []
+                for _ in range(runs + 1):  # the first open is the cold one
+                    page, ms = open_editor(browser, serve.url, admin, params.name)
+                    times.append(ms)
+                    page.context.close()
+                out["tti_ms"][key] = {"cold": times[0], "warm": statistics.median(times[1:])}
+            for key, params in SIZES.items():
+                page, _ = open_editor(browser, serve.url, viewer, params.name)
+                page.wait_for_timeout(500)
+                out["pan"][key] = stats(pan_frames(page, zoom_out=False))
+                if key == "large":
+                    out["pan"]["large-all"] = stats(pan_frames(page, zoom_out=True))
+                page.context.close()
+            browser.close()
+    finally:
+        serve.stop()
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(Path.home() / ".config" / "chromium" / "Crash Reports", ignore_errors=True)
+    return out
+
+
+def report(r: dict[str, Any]) -> None:
+    tti, pan = r["tti_ms"], r["pan"]
+    small, large = r["deckies"]["small"], r["deckies"]["large"]
+    print("time to interactive (ms from navigation; warm = median of opens after the first):")
+    for key, n in (("small", small), ("large", large)):
+        print(f"  {n:5d} deckies: cold {tti[key]['cold']:7.0f}   warm {tti[key]['warm']:7.0f}")
+    ratio = tti["large"]["warm"] / tti["small"]["warm"]
+    print(f"  ratio {large}/{small} deckies (warm): {ratio:.2f}x")
+    print("frame time while panning (ms per frame; 16.7 = 60 fps):")
+    for key, label in (("small", f"{small} deckies"), ("large", f"{large} deckies"),
+                       ("large-all", f"{large} deckies, all on screen")):  # fmt: skip
+        s = pan[key]
+        print(f"  {label:32s} p50 {s['p50']:5.1f}  p95 {s['p95']:5.1f}  max {s['max']:6.1f}"
+              f"  ({s['cards']} cards rendered, {s['frames']} frames)")  # fmt: skip
+    base = pan["small"]["p95"]
+    print(f"  p95 ratio vs {small} deckies: {large} {pan['large']['p95'] / base:.2f}x, "
+          f"all on screen {pan['large-all']['p95'] / base:.2f}x")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="warm opens per topology")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+    result = run(args.runs)
+    print(json.dumps(result, indent=2)) if args.json else report(result)
+
+
+if __name__ == "__main__":
+    main()
