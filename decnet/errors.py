@@ -4,6 +4,8 @@
     ├── UsageError              exit 2  bad arguments that the CLI parser could not catch
     ├── NotFound                exit 1  no topology/host/run of that name
     ├── InvalidTopology         exit 1  validation found errors; carries the Issue list
+    │   └── InvalidBatch        exit 1  a batch of ops would leave the topology invalid
+    ├── InvalidRequest          exit 1  an op, batch or request body has the wrong shape (field)
     ├── TopologyFileError       exit 1  a topology file is malformed (line/column) or mistyped
     ├── VersionConflict         exit 1  expected_version did not match; carries current/expected
     ├── IllegalTransition       exit 1  a status change the lifecycle forbids, or lost a race
@@ -57,6 +59,18 @@ ISSUE_CODES: dict[str, str] = {
     "HOST_UNKNOWN": "the target host is not in the inventory",
     "IMAGE_INVALID": "an image override is not a valid image reference",
     "ARCHETYPE_UNKNOWN": "a decky's archetype is not in the catalogue",
+    # ops (SPEC §10): a reference in an op does not resolve, or a live topology cannot take it
+    "OP_LAN_UNKNOWN": "an op names a LAN the topology does not have",
+    "OP_DECKY_UNKNOWN": "an op names a decky the topology does not have",
+    "OP_NAME_TAKEN": "an op adds or renames a LAN or decky to a name already in use",
+    "OP_LAN_IN_USE": "remove_lan of a LAN that deckies are homed in",
+    "OP_HOME_LAN": "detach_decky of a decky's home LAN",
+    "OP_NOT_ATTACHED": "detach_decky of a LAN the decky is not attached to",
+    "OP_ALREADY_ATTACHED": "attach_decky to a LAN the decky is already attached to",
+    "OP_LIVE_FORBIDDEN": "a change a live topology cannot take (a LAN's subnet or DMZ flag)",
+    "OP_FORCE_REQUIRED": "a live change that recreates a decky's base (forwarding flip, home "
+    "move) without force",
+    "ALLOCATION_FAILED": "no free subnet or address is left for what the ops add",
 }
 
 
@@ -89,6 +103,23 @@ class InvalidTopology(DecnetError):
             hint="run `decnet topology validate` to list every problem",
         )
         self.issues = list(issues)
+
+
+class InvalidBatch(InvalidTopology):
+    """A batch of ops refused: reference errors (`OP_*` codes at `ops[i]…`) or the topology
+    they would produce fails validation. Nothing was written."""
+
+    def __init__(self, issues: Sequence[Issue], subject: str = "batch") -> None:
+        super().__init__(issues, subject=subject)
+        self.hint = "fix the ops; `decnet mutate NAME … --plan` lists every problem"
+
+
+class InvalidRequest(DecnetError):
+    """Input of the wrong shape: `field` is its path (`ops[2].lan`); the value is not echoed."""
+
+    def __init__(self, message: str, *, field: str, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.field = field
 
 
 class TopologyFileError(DecnetError):

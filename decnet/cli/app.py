@@ -14,7 +14,7 @@ from pathlib import Path
 
 import typer
 
-from decnet.cli import catalog, fleet, lifecycle, testbed, topology
+from decnet.cli import catalog, fleet, lifecycle, mutate, testbed, topology
 from decnet.cli.common import CliState
 from decnet.cli.errors import DecnetGroup
 from decnet.settings import Settings
@@ -22,6 +22,7 @@ from decnet.settings import Settings
 GROUPS: list[tuple[str, typer.Typer]] = [
     ("topology", topology.app),
     ("catalog", catalog.app),
+    ("mutations", mutate.mutations_app),
     ("image", lifecycle.image_app),
     ("testbed", testbed.app),
 ]
@@ -40,6 +41,7 @@ for _name, _group in GROUPS:
     app.add_typer(_group, name=_name)
 app.add_typer(lifecycle.app)  # top-level commands: render, deploy, teardown, status, demo
 app.add_typer(fleet.app)  # top-level commands: drift, reconcile, hosts
+app.add_typer(mutate.app)  # top-level commands: mutate, watch
 
 
 def _version(value: bool) -> None:

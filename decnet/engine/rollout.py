@@ -76,6 +76,9 @@ class RolloutOptions:
     serial: str | None = None
     max_fail_percentage: int | None = None
     keep_bundle: bool = False
+    failure_status: Status = Status.FAILED
+    """Where a topology goes when its apply fails: `degraded` for a live change (the
+    reconciler's rounds), `failed` for a deploy."""
 
 
 @dataclass
@@ -290,7 +293,7 @@ def _execute(
     except BaseException as exc:  # KeyboardInterrupt included: never leave a topology in flight
         _abort(ctx, topologies, kind, run_id, f"{kind.name} aborted: {type(exc).__name__}")
         raise
-    return _finish(ctx, topologies, kind, run_id, result)
+    return _finish(ctx, topologies, kind, run_id, result, opts.failure_status)
 
 
 def _begin(ctx: Context, topologies: list[Topology], kind: RolloutKind, run_id: str) -> None:
@@ -323,11 +326,18 @@ def _report(run_id: str, kind: RolloutKind, dry_run: bool, result: RunResult) ->
 
 
 def _finish(
-    ctx: Context, topologies: list[Topology], kind: RolloutKind, run_id: str, result: RunResult
+    ctx: Context,
+    topologies: list[Topology],
+    kind: RolloutKind,
+    run_id: str,
+    result: RunResult,
+    failure_status: Status = Status.FAILED,
 ) -> RolloutReport:
     report = _report(run_id, kind, False, result)
     for t in topologies:
         out = _outcome_for(t, result.hosts.get(t.host), result, kind)
+        if out.status == Status.FAILED:
+            out.status = failure_status
         with ctx.store.transaction():
             ctx.store.transition(
                 t.name,

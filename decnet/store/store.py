@@ -26,6 +26,7 @@ from decnet.models import (
     Topology,
 )
 from decnet.store import events, topologies
+from decnet.store.mutations import MutationsMixin
 from decnet.store.rows import (
     EventRow,
     StatusEventRow,
@@ -37,8 +38,9 @@ from decnet.store.topologies import TopologyRef, dumps, new_id
 _INTEGRITY_HINT = "run `decnet topology validate` to list every problem"
 
 
-class Store(RunsMixin):
-    """The SQLite store: topologies and events here, runs and host reports in RunsMixin."""
+class Store(RunsMixin, MutationsMixin):
+    """The SQLite store: topologies and events here; runs and host reports in RunsMixin;
+    the mutation queue in MutationsMixin."""
 
     # --- topologies ----------------------------------------------------------------------
 
@@ -118,11 +120,7 @@ class Store(RunsMixin):
         Status, needs_resync and created_at stay; LAN and decky ids are kept by name."""
         with self.transaction() as conn, _integrity(t.name):
             ref = self._writable(conn, t.name, expected_version, EDITABLE, "edited")
-            rows = topologies.child_rows(t, ref.id, topologies.child_ids(conn, ref.id))
-            # Deckies first: their home_lan_id references the LANs.
-            conn.execute("DELETE FROM decky WHERE topology_id = ?", (ref.id,))
-            conn.execute("DELETE FROM lan WHERE topology_id = ?", (ref.id,))
-            topologies.write_children(conn, rows)
+            topologies.replace_children(conn, ref.id, t)
             conn.execute(
                 "UPDATE topology SET target_host = ?, config = ?, images = ?, "
                 "version = version + 1 WHERE id = ?",
