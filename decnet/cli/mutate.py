@@ -19,7 +19,7 @@ import yaml
 from decnet.cli import common
 from decnet.cli.lifecycle import INVENTORY_OPTION
 from decnet.core.ops import OP_TYPES, Batch, parse_batch, parse_ops
-from decnet.core.plan import Plan
+from decnet.core.plan import plan_text
 from decnet.engine import mutations as engine
 from decnet.engine.watch import TopologyRound, Watcher, WatchOptions
 from decnet.errors import EXIT_ERROR, EXIT_INTERRUPTED, UsageError
@@ -148,17 +148,7 @@ def _print_plan(view: engine.PlanView) -> None:
         rows = [[i.severity.value, i.code, i.path, i.message] for i in view.issues]
         console.print(common.table("problems", ["severity", "code", "path", "message"], rows))
     if view.plan is not None:
-        _print_changes(view.plan)
-
-
-def _print_changes(plan: Plan) -> None:
-    console = common.stdout()
-    rows = [[c.action, c.container, ", ".join(c.reasons)] for c in plan.containers]
-    rows += [[f"{n.action} network", n.network, f"LAN {n.lan}"] for n in plan.networks]
-    title = f"plan at version {plan.version}: {plan.unchanged} containers unchanged"
-    console.print(common.table(title, ["change", "object", "why"], rows))
-    for note in plan.notes:
-        typer.echo(f"note: {common.safe(note)}")
+        typer.echo(common.safe(plan_text(view.plan)), nl=False)
 
 
 def _print_submit(result: engine.SubmitResult) -> None:

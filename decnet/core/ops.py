@@ -163,13 +163,16 @@ class Batch(_Op):
 _OPS = TypeAdapter(list[Op])
 
 
+_UNION_MEMBERS = frozenset({"str", "int", "bool", "float", "none"})
+
+
 def _where(loc: Sequence[int | str]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in OP_TYPES:  # the discriminator's tag: not a key the user wrote
-            continue
+        elif part in OP_TYPES or part in _UNION_MEMBERS or "[" in part:
+            continue  # a discriminator tag or a union member: not a key the user wrote
         else:
             out += f".{part}" if out else str(part)
     return out
@@ -191,7 +194,12 @@ def request_error(err: ValidationError, prefix: str = "") -> InvalidRequest:
     echoed: a payload may carry a secret)."""
     first = err.errors()[0]
     field = _where([*([prefix] if prefix else []), *first["loc"]]) or prefix or "body"
-    return InvalidRequest(f"{field}: {first['msg']}", field=field, hint=_hint(first))
+    message = first["msg"]
+    if first["type"] == "union_tag_invalid":
+        message = f"unknown op {str(first.get('ctx', {}).get('tag', ''))[:40]!r}"
+    elif first["type"] == "union_tag_not_found":
+        message = "every op needs an `op` key"
+    return InvalidRequest(f"{field}: {message}", field=field, hint=_hint(first))
 
 
 def parse_ops(data: object, *, field: str = "ops") -> list[Op]:

@@ -114,6 +114,7 @@ def _containers(
         else:
             unchanged += 1
     changes += [_change(k, before[k], REMOVE, []) for k in sorted(set(before) - set(after))]
+    changes.sort(key=lambda c: (c.decky, c.role != "base", c.container))
     return changes, unchanged
 
 
@@ -152,3 +153,17 @@ def plan_change(
         unchanged=unchanged,
         notes=list(notes or []),
     )
+
+
+def plan_text(plan: Plan) -> str:
+    """The plan as plain lines (what `decnet mutate … --plan` prints), one change a line."""
+    lines = [f"plan for {plan.topology} at version {plan.version}:"]
+    for c in plan.containers:
+        why = f" ({', '.join(c.reasons)})" if c.reasons else ""
+        lines.append(f"  {c.action:<8} container {c.container}{why}")
+    lines += [f"  {n.action:<8} network   {n.network} (LAN {n.lan})" for n in plan.networks]
+    if not plan.changes:
+        lines.append("  no container or network changes")
+    lines.append(f"  {plan.unchanged} containers unchanged")
+    lines += [f"  note: {note}" for note in plan.notes]
+    return "\n".join(lines) + "\n"
