@@ -115,7 +115,7 @@ def bench(tb: Testbed, tmp: Path) -> dict[str, object]:
         recon = {}
         for k in KS:
             for name in names[:k]:
-                tb.exec(f"h{names.index(name) + 1}", "docker", "rm", "-f", f"decnet-{name}-gw-ssh")
+                tb.exec(f"h{names.index(name) + 1}", "docker", "rm", "-f", f"decnet-{name}.gw.ssh")
             scan_s, scan = timed(drift, ctx)
             drifted = sorted(f.name for f in scan.findings if f.state == "runtime_drift")
             assert drifted == sorted(names[:k]), scan.findings

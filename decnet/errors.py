@@ -1,22 +1,33 @@
 """The one exception tree of decnet, the issue-code registry, and the exit codes.
 
-    DecnetError                 exit 1  every expected failure: one line of cause, one of hint
-    ├── UsageError              exit 2  bad arguments that the CLI parser could not catch
-    ├── NotFound                exit 1  no topology/host/run of that name
-    ├── InvalidTopology         exit 1  validation found errors; carries the Issue list
-    │   └── InvalidBatch        exit 1  a batch of ops would leave the topology invalid
-    ├── InvalidRequest          exit 1  an op, batch or request body has the wrong shape (field)
-    ├── TopologyFileError       exit 1  a topology file is malformed (line/column) or mistyped
-    ├── VersionConflict         exit 1  expected_version did not match; carries current/expected
-    ├── IllegalTransition       exit 1  a status change the lifecycle forbids, or lost a race
-    ├── NotEditable             exit 1  the topology's status forbids this edit/delete
-    ├── AllocationError         exit 1  a subnet pool or a LAN's address space is exhausted
-    ├── EnvironmentProblem      exit 1  Docker/compose/ansible missing or unusable here
-    └── RunFailed               exit 1  an Ansible run could not even start
+    DecnetError                 exit 1   every expected failure: one line of cause, one of hint
+    ├── UsageError              exit 64  bad arguments that the CLI parser could not catch
+    ├── NotFound                exit 1   no topology/host/run of that name
+    ├── InvalidTopology         exit 1   validation found errors; carries the Issue list
+    │   └── InvalidBatch        exit 1   a batch of ops would leave the topology invalid
+    ├── InvalidRequest          exit 1   an op, batch or request body has the wrong shape (field)
+    ├── TopologyFileError       exit 1   a topology file is malformed (line/column) or mistyped
+    ├── VersionConflict         exit 1   expected_version did not match; carries current/expected
+    ├── IllegalTransition       exit 1   a status change the lifecycle forbids, or lost a race
+    ├── NotEditable             exit 1   the topology's status forbids this edit/delete
+    ├── AllocationError         exit 1   a subnet pool or a LAN's address space is exhausted
+    ├── EnvironmentProblem      exit 1   Docker/compose/ansible missing or unusable here
+    ├── StoreError              exit 1   the database is locked, not SQLite, read-only, full, …
+    └── RunFailed               exit 1   an Ansible run could not even start
 
-A failed deploy is *not* an exception: it is a result (status `failed` with its reason), as
-ansible-runner reports a failed playbook. Drift uses exit 2 for "drift found" (SPEC §9); that is
-a result code, not an error, and lives with the drift command.
+Exit codes of every `decnet` command (README and docs/design.md repeat this table):
+
+    0    ok
+    1    error: any DecnetError above but UsageError, a failed deploy/teardown, validation
+         errors, a host unreachable or unknown in `decnet drift`
+    2    changes found: `decnet drift` found drift (Terraform's `-detailed-exitcode`)
+    64   usage error: a missing argument, an unknown option, a bad value (sysexits EX_USAGE),
+         from the CLI parser (mapped in decnet/cli/errors.py) or a UsageError
+    130  interrupted (Ctrl-C)
+
+One meaning per code: a script can tell "drift found" (2) from "called wrongly" (64). A failed
+deploy is *not* an exception: it is a result (status `failed` with its reason), as ansible-runner
+reports a failed playbook, and the command exits 1.
 """
 
 from __future__ import annotations
@@ -27,7 +38,7 @@ from decnet.models import Issue, Severity
 
 EXIT_OK = 0
 EXIT_ERROR = 1
-EXIT_USAGE = 2
+EXIT_USAGE = 64
 EXIT_DRIFT = 2
 EXIT_INTERRUPTED = 130
 
@@ -48,6 +59,8 @@ ISSUE_CODES: dict[str, str] = {
     "IP_MISSING": "a membership has no IP (the allocator did not run)",
     "SUBNET_INVALID": "a subnet is not an IPv4 CIDR of /16../29",
     "SUBNET_OVERLAP": "a subnet overlaps another LAN's, here or in a live topology on the host",
+    "SUBNET_NOT_PRIVATE": "a subnet is not RFC 1918 private (without allow_public), or lies in a "
+    "special range (loopback, multicast, link-local, unspecified, reserved, Docker's bridge)",
     "SERVICE_UNKNOWN": "a service is not in the catalogue",
     "SERVICE_DUPLICATE": "a decky lists a service twice",
     "SERVICE_CONFIG_UNDECLARED": "service_config names a service the decky does not run, or a key "
@@ -72,6 +85,10 @@ ISSUE_CODES: dict[str, str] = {
     "move) without force",
     "ALLOCATION_FAILED": "no free subnet or address is left for what the ops add",
 }
+
+
+OP_CODES = frozenset({*(k for k in ISSUE_CODES if k.startswith("OP_")), "ALLOCATION_FAILED"})
+"""The codes `decnet.core.edit` gives a batch of ops; the rest are the validator's."""
 
 
 class DecnetError(Exception):
@@ -169,6 +186,10 @@ class AllocationError(DecnetError):
 
 class EnvironmentProblem(DecnetError):
     pass
+
+
+class StoreError(DecnetError):
+    """The database file cannot be used as it is (decnet/store/db.py maps SQLite's errors)."""
 
 
 class RunFailed(DecnetError):

@@ -10,16 +10,19 @@ import re
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 """Names that reach shells, file paths, YAML and Docker object names (SPEC §2)."""
 
 SERVICE_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-PUBLISH_RE = re.compile(r"^(?P<host>\d{1,5}):(?P<container>\d{1,5})(?:/(?P<proto>tcp|udp))?$")
+# [0-9], not \d: \d also matches Arabic-Indic and other digits, which int() then accepts.
+PUBLISH_RE = re.compile(r"^(?P<host>[0-9]{1,5}):(?P<container>[0-9]{1,5})(?:/(?P<proto>tcp|udp))?$")
 IMAGE_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._/:@-]{0,254}$")
 
 ConfigValue = str | int | bool
+Coordinate = FiniteFloat
+"""A canvas position or size (web editor): finite, since inf/NaN are not JSON."""
 
 
 class _Model(BaseModel):
@@ -108,10 +111,13 @@ class Lan(_Model):
     subnet: str | None = None
     """IPv4 CIDR; None until the allocator assigns one."""
     is_dmz: bool = False
-    x: float | None = None
-    y: float | None = None
-    w: float | None = None
-    h: float | None = None
+    allow_public: bool = False
+    """Lets the LAN use a non-RFC-1918 subnet (researchers who mean it); special ranges such as
+    loopback stay refused. Validation only: it never reaches the host, so not in the hash."""
+    x: Coordinate | None = None
+    y: Coordinate | None = None
+    w: Coordinate | None = None
+    h: Coordinate | None = None
 
 
 class Membership(_Model):
@@ -131,8 +137,8 @@ class Decky(_Model):
     forwards_l3: bool = False
     publish: list[str] = []
     """Host port mappings, `host:container[/udp]`; gateways (DMZ-homed deckies) only."""
-    x: float | None = None
-    y: float | None = None
+    x: Coordinate | None = None
+    y: Coordinate | None = None
 
     def ip_on(self, lan: str) -> str | None:
         return next((m.ip for m in self.memberships if m.lan == lan), None)

@@ -1,5 +1,9 @@
 """Site settings, read from the environment once, at the shell's edge (never at import).
 
+Relative paths (in these variables and in the CLI's path options) are made absolute against
+the working directory here and in `decnet.cli.common.absolute`, once: Ansible would take a
+relative inventory path that reaches it from another directory as inventory text.
+
 Variables:
   DECNET_DB         the SQLite file (default $DECNET_HOME/decnet.db)
   DECNET_HOME       run artifacts and bundles (default $XDG_DATA_HOME/decnet)
@@ -24,9 +28,15 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _IMAGE_KEY = re.compile(rf"{NAME_RE.pattern[:-1]}$|^\*$")
 
 
+def absolute(path: str | Path) -> Path:
+    """`path` with `~` expanded, against the working directory; symlinks are kept (so
+    `/dev/stdin` stays `/dev/stdin`)."""
+    return Path(os.path.abspath(os.path.expanduser(path)))
+
+
 def _data_home(env: Mapping[str, str]) -> Path:
     base = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME", "/root")) / ".local" / "share")
-    return Path(base) / "decnet"
+    return absolute(base) / "decnet"
 
 
 def parse_image_overrides(text: str, source: str = "DECNET_IMAGES") -> dict[str, str]:
@@ -55,11 +65,11 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        home = Path(env["DECNET_HOME"]) if env.get("DECNET_HOME") else _data_home(env)
+        home = absolute(env["DECNET_HOME"]) if env.get("DECNET_HOME") else _data_home(env)
         return cls(
-            db_path=Path(env.get("DECNET_DB") or home / "decnet.db"),
+            db_path=absolute(env.get("DECNET_DB") or home / "decnet.db"),
             home=home,
-            inventory=Path(
+            inventory=absolute(
                 env.get("DECNET_INVENTORY") or PROJECT_ROOT / "inventory" / "localhost.yml"
             ),
             site_images=parse_image_overrides(env.get("DECNET_IMAGES", "")),

@@ -3,7 +3,8 @@
 To add a command group, write `decnet/cli/<group>.py` with a `typer.Typer()` named `app`, then
 add one line to `GROUPS` below (and a line to README's "CLI at a glance").
 
-Exit codes (decnet/errors.py): 0 ok, 1 domain error, 2 usage, 130 interrupted.
+Exit codes (the table in decnet/errors.py): 0 ok, 1 error, 2 drift found, 64 usage,
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import typer
 
-from decnet.cli import catalog, fleet, lifecycle, mutate, testbed, topology
+from decnet.cli import catalog, common, fleet, lifecycle, mutate, testbed, topology
 from decnet.cli.common import CliState
 from decnet.cli.errors import DecnetGroup
 from decnet.settings import Settings
@@ -35,6 +36,7 @@ app = typer.Typer(
     no_args_is_help=True,
     # Tracebacks of real bugs, but never with local variables: they may hold secrets.
     pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,  # DecnetGroup makes the whole tree plain; see decnet/cli/errors.py
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 for _name, _group in GROUPS:
@@ -63,6 +65,7 @@ def root(
         help="SQLite database (default: $DECNET_HOME/decnet.db, "
         "i.e. ~/.local/share/decnet/decnet.db).",
         dir_okay=False,
+        callback=common.absolute,
     ),
     show_version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."

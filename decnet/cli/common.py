@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -25,9 +26,16 @@ from decnet.engine.context import Context
 from decnet.errors import UsageError
 from decnet.models import Catalog
 from decnet.settings import Settings
+from decnet.settings import absolute as settings_absolute
 from decnet.store import Store
+from decnet.text import MAX_CELL, terminal_safe
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON on stdout (for scripts).")
+
+
+def absolute(value: Path | None) -> Path | None:
+    """Callback of every path option: absolute against the working directory, once, here."""
+    return None if value is None else settings_absolute(value)
 
 
 @dataclass(frozen=True)
@@ -76,7 +84,12 @@ def stderr() -> Console:
 
 def note(message: str) -> None:
     """Progress and warnings go to stderr, so stdout stays clean for --json and exports."""
-    typer.echo(message, err=True)
+    typer.echo(terminal_safe(message), err=True)
+
+
+def echo(line: str) -> None:
+    """One line for people on stdout, control characters escaped (decnet/text.py)."""
+    typer.echo(terminal_safe(line))
 
 
 def print_json(data: BaseModel | Sequence[BaseModel] | dict[str, Any] | list[Any]) -> None:
@@ -94,25 +107,14 @@ def _plain(data: Any) -> Any:
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
-    """A rich table whose cells are literal text (a `[bold]` in a banner is not markup)."""
-    out = Table(title=title, title_justify="left")
+    """A rich table whose cells are literal text (a `[bold]` in a banner is not markup), with
+    control characters escaped and overlong values cut (decnet/text.py)."""
+    out = Table(title=None if title is None else Text(terminal_safe(title)), title_justify="left")
     for column in columns:
         out.add_column(column, overflow="fold")  # hashes and IPs wrap, never lose characters
     for row in rows:
-        out.add_row(*(Text("" if v is None else str(v)) for v in row))
+        out.add_row(*(Text(terminal_safe("" if v is None else str(v), MAX_CELL)) for v in row))
     return out
-
-
-_SHOWN_CHARS = 2000
-
-
-def safe(text: str, limit: int = _SHOWN_CHARS) -> str:
-    """Text fit for a terminal: control characters escaped (no ESC/BEL/NUL reach it), cut."""
-    out = "".join(
-        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
-        for ch in text[: limit + 1]
-    )
-    return out if len(text) <= limit else out[:limit] + "…"
 
 
 def parse_json_option(option: str, text: str) -> Any:

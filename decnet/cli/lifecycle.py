@@ -15,23 +15,25 @@ from rich.live import Live
 from rich.table import Table
 
 from decnet.cli import common
-from decnet.core.render import render_bundle
 from decnet.engine import demo as demo_engine
-from decnet.engine.bundle import write_bundle
+from decnet.engine import render as render_engine
 from decnet.engine.images import LURE_IMAGE, ensure_lure_image
 from decnet.engine.lifecycle import deploy as deploy_topologies
 from decnet.engine.lifecycle import status as topology_status
 from decnet.engine.lifecycle import teardown as teardown_topologies
 from decnet.engine.rollout import RolloutOptions, RolloutReport
 from decnet.errors import EXIT_ERROR
-from decnet.models import Status
 from decnet.runner.ansible import RunnerEvent
 
 app = typer.Typer()
 image_app = typer.Typer(help="Build the local images decnet deploys.", no_args_is_help=True)
 
 INVENTORY_OPTION = typer.Option(
-    None, "--inventory", "-i", help="Ansible inventory (default: DECNET_INVENTORY or inventory/)."
+    None,
+    "--inventory",
+    "-i",
+    help="Ansible inventory (default: DECNET_INVENTORY or inventory/).",
+    callback=common.absolute,
 )
 ALL_OPTION = typer.Option(False, "--all", help="Every topology the command applies to.")
 FORCE_OPTION = typer.Option(
@@ -209,7 +211,7 @@ def status(
             v.name,
             v.status,
             v.host,
-            v.desired_hash[:12],
+            (v.desired_hash or "-")[:12],
             (v.applied_hash or "-")[:12],
             "yes" if v.needs_resync else "no",
             f"{v.last_run.kind} {v.last_run.status}" if v.last_run else "-",
@@ -218,12 +220,14 @@ def status(
     ]
     columns = ["topology", "status", "host", "desired", "applied", "resync", "last run"]
     common.stdout().print(common.table(None, columns, rows))
+    for v in views:
+        for p in v.problems:
+            common.stdout().print(f"  {v.name}: {p.code} at {p.path}: {p.message}", markup=False)
     for v in views if name else []:
         for e in v.recent:
-            common.stdout().print(
+            common.echo(
                 f"  {e.get('at')}  {e.get('from_status')} -> "
-                f"{e.get('to_status')}  {e.get('reason') or ''}",
-                markup=False,
+                f"{e.get('to_status')}  {e.get('reason') or ''}"
             )
 
 
@@ -232,20 +236,21 @@ def render(
     ctx: typer.Context,
     names: list[str] = typer.Argument(None, help="Topologies to render."),
     all_: bool = ALL_OPTION,
-    out: Path = typer.Option(..., "--out", help="Bundle directory to write."),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        help="Bundle directory to write: new, empty, or a bundle decnet wrote (replaced).",
+        callback=common.absolute,
+    ),
+    inventory: Path | None = INVENTORY_OPTION,
 ) -> None:
-    """Write a bundle (per host, per topology: compose file + metadata) for ansible-playbook."""
-    context = common.open_context(ctx)
-    chosen = names or []
-    if all_:
-        chosen = [s.name for s in context.store.list_topologies() if s.status != Status.TORN_DOWN]
-    topologies = [context.store.get_topology(n) for n in chosen]
-    files = render_bundle(
-        topologies, context.catalog, context.settings.site_images, context.settings.templates_dir
+    """Validate as deploy does, then write a bundle (per host, per topology: compose file +
+    metadata) for ansible-playbook."""
+    result = render_engine.render(
+        common.open_context(ctx), names or [], out=out, all_=all_, inventory=inventory
     )
-    written = write_bundle(files, out)
-    common.note(f"bundle with {len(topologies)} topologies written to {written}")
-    typer.echo(str(written))
+    common.note(f"bundle with {len(result.topologies)} topologies written to {result.out_dir}")
+    typer.echo(str(result.out_dir))
 
 
 @app.command()
@@ -280,7 +285,7 @@ The demo maze runs on the local Docker engine. Try:
   decnet topology show demo               # LANs, deckies, IPs, services
   decnet topology graph demo              # a Mermaid graph of the maze
   docker ps --filter label=decnet.topology=demo
-  docker exec decnet-demo-gw sh -c "nc -w 2 <IP of a DMZ decky> 22 </dev/null"
+  docker exec decnet-demo.gw sh -c "nc -w 2 <IP of a DMZ decky> 22 </dev/null"
   decnet demo --down                      # tear it down
 """
 

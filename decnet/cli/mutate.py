@@ -143,12 +143,13 @@ def _print_plan(view: engine.PlanView) -> None:
     console = common.stdout()
     state = "valid" if view.valid else "INVALID"
     where = "live" if view.live else "pending (nothing on a host changes)"
-    typer.echo(f"{view.topology}: {state} batch on a {where} topology ({view.status})")
+    common.echo(f"{view.topology}: {state} batch on a {where} topology ({view.status})")
     if view.issues:
         rows = [[i.severity.value, i.code, i.path, i.message] for i in view.issues]
         console.print(common.table("problems", ["severity", "code", "path", "message"], rows))
     if view.plan is not None:
-        typer.echo(common.safe(plan_text(view.plan)), nl=False)
+        for line in plan_text(view.plan).splitlines():
+            common.echo(line)
 
 
 def _print_submit(result: engine.SubmitResult) -> None:
@@ -157,11 +158,11 @@ def _print_submit(result: engine.SubmitResult) -> None:
     for warning in result.warnings:
         common.note(f"warning: {warning.code} at {warning.path}: {warning.message}")
     if result.mutation is None:
-        typer.echo(
+        common.echo(
             f"applied to pending topology {result.topology}: now at version {result.version}"
         )
         return
-    typer.echo(
+    common.echo(
         f"enqueued mutation {result.mutation.id} on {result.topology} "
         f"(version {result.version}); follow it with `decnet mutations {result.topology}`"
     )
@@ -216,7 +217,7 @@ def mutate(
 
 def _report_wait(mutation: engine.MutationView, json_out: bool) -> None:
     if not json_out:
-        typer.echo(f"mutation {mutation.id}: {mutation.state} ({mutation.reason or ''})")
+        common.echo(f"mutation {mutation.id}: {mutation.state} ({mutation.reason or ''})")
     if mutation.state != MutationState.APPLIED:
         raise typer.Exit(EXIT_ERROR)
 
@@ -268,7 +269,7 @@ def cancel(
 ) -> None:
     """Cancel a pending mutation (one being applied cannot be)."""
     row = engine.cancel_mutation(common.open_context(ctx), mutation_id)
-    typer.echo(f"cancelled mutation {row.id} of {row.topology}")
+    common.echo(f"cancelled mutation {row.id} of {row.topology}")
 
 
 @app.command()
@@ -306,4 +307,4 @@ def watch(
 def _print_round(results: list[TopologyRound]) -> None:
     for r in results:
         what = "resync" if r.converged else f"{len(r.applied)} applied, {len(r.failed)} failed"
-        typer.echo(common.safe(f"{r.topology}: {what}; {r.status} ({r.reason})"))
+        common.echo(f"{r.topology}: {what}; {r.status} ({r.reason})")

@@ -6,10 +6,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from decnet.cli.errors import DecnetGroup
 from decnet.errors import DecnetError
 from decnet.testbed import ACTIONS, MAX_HOSTS, Testbed, check_action, check_count, check_host
+from decnet.text import terminal_safe
 
 app = typer.Typer(
+    cls=DecnetGroup,  # also run on its own (python -m decnet.testbed): same errors, exit codes
     help="Start, break and remove test hosts on this machine (root; one testbed per machine).",
     no_args_is_help=True,
     add_completion=False,
@@ -95,6 +98,6 @@ def status() -> None:
 def _report_leftovers(leftovers: list[str]) -> None:
     if leftovers:
         for item in leftovers:
-            typer.echo(f"leftover: {item}", err=True)
+            typer.echo(f"leftover: {terminal_safe(item)}", err=True)
         raise typer.Exit(1)
     typer.echo("clean: nothing of the testbed remains")

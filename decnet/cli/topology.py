@@ -6,7 +6,6 @@ the result. Errors are reported by `decnet.cli.errors`.
 
 from __future__ import annotations
 
-import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -15,15 +14,16 @@ import typer
 from pydantic import ValidationError
 
 from decnet.cli import common
-from decnet.core.topofile import MASK, parse_topology_file
+from decnet.core.topofile import MASK, MAX_FILE_BYTES, parse_topology_file
 from decnet.engine import topologies as engine
-from decnet.errors import EXIT_ERROR, UsageError
+from decnet.errors import EXIT_ERROR, TopologyFileError, UsageError
+from decnet.files import write_private
 from decnet.models import GeneratorParams, Issue, Severity, Topology
 
 app = typer.Typer(help="Generate, create, inspect and delete topologies.", no_args_is_help=True)
 
 NAME = typer.Argument(..., metavar="NAME", help="A stored topology.")
-_DECKIES_RE = re.compile(r"^(\d{1,3})-(\d{1,3})$")
+_DECKIES_RE = re.compile(r"^([0-9]{1,3})-([0-9]{1,3})$")
 _OPTION_OF = {
     "depth": "--depth",
     "branching": "--branching",
@@ -39,7 +39,7 @@ _OPTION_OF = {
 
 
 def _deckies(value: str) -> tuple[int, int]:
-    match = _DECKIES_RE.match(value)
+    match = _DECKIES_RE.fullmatch(value)
     if not match:
         raise typer.BadParameter(f"{value!r} is not MIN-MAX, e.g. 1-3")
     return int(match.group(1)), int(match.group(2))
@@ -65,11 +65,26 @@ def _params(**fields: object) -> GeneratorParams:
 
 
 def _read(path: Path) -> str:
+    """The file's text, reading at most MAX_FILE_BYTES + 1 bytes: `-f /dev/zero` or an endless
+    pipe is refused once it passes the cap, never read forever."""
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
         raise UsageError(
-            f"cannot read topology file {path}: {err}", hint="check the path"
+            f"cannot read topology file {path}: {err.strerror or err}", hint="check the path"
+        ) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise TopologyFileError(
+            f"the file is over {MAX_FILE_BYTES // 2**20} MiB, the largest topology file read "
+            "(is it the right file?)",
+            source=str(path),
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise TopologyFileError(
+            f"not UTF-8 text (byte {err.start}); save the file as UTF-8", source=str(path)
         ) from None
 
 
@@ -119,7 +134,13 @@ def generate(
 @app.command()
 def create(
     ctx: typer.Context,
-    file: Path = typer.Option(..., "--file", "-f", help="Topology file (docs/topology-file.md)."),
+    file: Path = typer.Option(
+        ...,
+        "--file",
+        "-f",
+        help="Topology file (docs/topology-file.md).",
+        callback=common.absolute,
+    ),
     json_out: bool = common.JSON_OPTION,
 ) -> None:
     """Create a topology from a topology file; open subnets and IPs are allocated."""
@@ -141,7 +162,7 @@ def _created(t: Topology, json_out: bool) -> None:
             }
         )
         return
-    typer.echo(f"created {t.name}: {len(t.lans)} LANs, {len(t.deckies)} deckies on {t.host}")
+    common.echo(f"created {t.name}: {len(t.lans)} LANs, {len(t.deckies)} deckies on {t.host}")
 
 
 @app.command("list")
@@ -188,12 +209,14 @@ def _print_view(view: engine.TopologyView) -> None:
         "status": view.status.value,
         "version": view.version,
         "host": view.host,
-        "desired hash": view.desired_hash,
+        "desired hash": view.desired_hash or "-",
         "needs resync": "yes" if view.needs_resync else "no",
         "created": view.created_at,
     }
     for key, value in lines.items():
-        typer.echo(f"{key + ':':<14}{value}")
+        common.echo(f"{key + ':':<14}{value}")
+    for p in view.problems:
+        common.echo(f"{'problem:':<14}{p.code} at {p.path}: {p.message}")
     console.print(common.table("LANs", ["name", "subnet", "dmz", "deckies"], _lan_rows(view)))
     decky_rows = [
         [
@@ -221,7 +244,9 @@ def _lan_rows(view: engine.TopologyView) -> list[list[object]]:
 def validate(
     ctx: typer.Context,
     name: str | None = typer.Argument(None, metavar="[NAME]", help="A stored topology."),
-    file: Path | None = typer.Option(None, "--file", "-f", help="A topology file instead."),
+    file: Path | None = typer.Option(
+        None, "--file", "-f", help="A topology file instead.", callback=common.absolute
+    ),
     json_out: bool = common.JSON_OPTION,
 ) -> None:
     """List every problem of a stored topology or a file; exit 1 if any is an error."""
@@ -253,7 +278,9 @@ def _print_issues(issues: list[Issue], json_out: bool) -> None:
 def export(
     ctx: typer.Context,
     name: str = NAME,
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write here, not stdout."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write here, not stdout.", callback=common.absolute
+    ),
     include_secrets: bool = typer.Option(
         False, "--include-secrets", help=f"Write secret values instead of {MASK}."
     ),
@@ -275,13 +302,13 @@ def export(
 
 
 def _write_private(path: Path, text: str) -> None:
-    """Mode 0600 from the first byte: the file may hold secrets."""
+    """Mode 0600 before the first byte, also over an existing file: it may hold secrets."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        write_private(path, text)
     except OSError as err:
-        raise UsageError(f"cannot write {path}: {err}", hint="check the path") from None
+        raise UsageError(
+            f"cannot write {path}: {err.strerror or err}", hint="check the path"
+        ) from None
 
 
 @app.command()
@@ -306,4 +333,4 @@ def delete(
 ) -> None:
     """Delete a pending, failed or torn-down topology and all of its rows."""
     engine.delete_topology(common.open_store(ctx), name, expected_version=expected_version)
-    typer.echo(f"deleted {name}")
+    common.echo(f"deleted {name}")

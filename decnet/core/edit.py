@@ -105,7 +105,7 @@ def _canvas(target: Lan | Decky, canvas: Any) -> None:
 
 def _add_lan(w: _Work, op: AddLan, at: str) -> None:
     if w.free(op.name, f"{at}.name", "LAN"):
-        lan = Lan(name=op.name, subnet=op.subnet, is_dmz=op.dmz)
+        lan = Lan(name=op.name, subnet=op.subnet, is_dmz=op.dmz, allow_public=op.allow_public)
         _canvas(lan, op.canvas)
         w.topology.lans.append(lan)
 
@@ -146,6 +146,8 @@ def _update_lan(w: _Work, op: UpdateLan, at: str) -> None:
         lan.subnet = op.subnet
     if op.dmz is not None:
         lan.is_dmz = op.dmz
+    if op.allow_public is not None:
+        lan.allow_public = op.allow_public
     _canvas(lan, op.canvas)
     if op.rename is not None and op.rename != op.name and w.free(op.rename, f"{at}.rename", "LAN"):
         _rename_lan(w.topology, op.name, op.rename)

@@ -3,35 +3,77 @@
 The projection is purpose-built rather than a model dump, so a field added to the models for
 bookkeeping (status, timestamps, canvas layout, …) can never change the hash by accident, and a
 value that reaches the host never drops out of it silently.
+
+Secret config values (catalogue `secret: true`) enter the projection only as an HMAC-SHA256
+under the per-database key (`Store.hash_key()`), never as themselves: the hash is shown by
+`show`, `status` and `meta.json`, and an unkeyed digest over a password falls to a guess list.
+The key is an argument, so the core stays pure; it has no default, so no caller can forget it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from decnet.core.catalog import resolve_image
-from decnet.models import Catalog, Decky, Lan, Topology
+from decnet.models import Catalog, ConfigValue, Decky, Lan, ServiceSpec, Topology
 
-PROJECTION_FORMAT = 1
-"""Bump when the projection changes shape, so every stored hash changes visibly once."""
+PROJECTION_FORMAT = 2
+"""Bump when the projection changes shape, so every stored hash changes visibly once.
+2: secret values enter as an HMAC under the per-database key."""
+
+SEALED_PREFIX = "hmac-sha256:"
+"""What a secret value looks like in the projection: this prefix and the hex HMAC."""
+MIN_KEY_BYTES = 16
 
 _SCALARS: frozenset[type] = frozenset({str, int, float, bool, type(None)})
 _CONTAINERS: frozenset[type] = frozenset({dict, list})
 
 
+def check_secret_key(secret_key: bytes) -> bytes:
+    """The key itself, or TypeError/ValueError: an empty or short key would seal nothing."""
+    if not isinstance(secret_key, bytes):
+        raise TypeError(f"secret_key must be bytes, not {type(secret_key).__name__}")
+    if len(secret_key) < MIN_KEY_BYTES:
+        raise ValueError(f"secret_key must have at least {MIN_KEY_BYTES} bytes")
+    return secret_key
+
+
+def seal(secret_key: bytes, value: ConfigValue) -> str:
+    """A secret as it enters the projection: equal values seal equally under one key (so a
+    changed secret changes the hash), and nothing about the value shows without the key."""
+    digest = hmac.new(secret_key, canonical_json(value), hashlib.sha256).hexdigest()
+    return SEALED_PREFIX + digest
+
+
+def _config(
+    values: Mapping[str, ConfigValue], secrets: frozenset[str], secret_key: bytes
+) -> dict[str, Any]:
+    return {k: seal(secret_key, v) if k in secrets else v for k, v in values.items()}
+
+
+def _secret_keys(spec: ServiceSpec) -> frozenset[str]:
+    return frozenset(p.key for p in spec.params if p.secret)
+
+
 def _service_entry(
-    service: str, catalog: Catalog, images: Mapping[str, str], site: Mapping[str, str]
+    service: str,
+    catalog: Catalog,
+    images: Mapping[str, str],
+    site: Mapping[str, str],
+    secret_key: bytes,
 ) -> dict[str, Any]:
     """The host-facing form of one service with its declared defaults as config."""
     spec = catalog.services[service]
+    defaults = {p.key: p.default for p in spec.params if p.default is not None}
     return {
         "name": service,
         "image": resolve_image(service, catalog, site, images),
-        "config": {p.key: p.default for p in spec.params if p.default is not None},
+        "config": _config(defaults, _secret_keys(spec), secret_key),
         # Ports and capabilities come from the catalogue but land in the compose file, so a
         # catalogue upgrade that changes them must show up as config drift.
         "ports": sorted(str(p) for p in spec.ports),
@@ -42,9 +84,13 @@ def _service_entry(
 class _Services:
     """Builds each service's entry once per projection; deckies without overrides share it."""
 
-    def __init__(self, topology: Topology, catalog: Catalog, site: Mapping[str, str]) -> None:
+    def __init__(
+        self, topology: Topology, catalog: Catalog, site: Mapping[str, str], secret_key: bytes
+    ) -> None:
         self.topology, self.catalog, self.site = topology, catalog, site
+        self.secret_key = secret_key
         self.base: dict[str, dict[str, Any]] = {}
+        self.secrets: dict[str, frozenset[str]] = {}
 
     def entry(self, decky: Decky, service: str) -> dict[str, Any]:
         if service not in self.catalog.services:
@@ -54,13 +100,15 @@ class _Services:
             )
         if service not in self.base:
             self.base[service] = _service_entry(
-                service, self.catalog, self.topology.images, self.site
+                service, self.catalog, self.topology.images, self.site, self.secret_key
             )
+            self.secrets[service] = _secret_keys(self.catalog.services[service])
         base = self.base[service]
         override = decky.service_config.get(service)
         if not override:
             return base
-        return {**base, "config": {**base["config"], **override}}
+        sealed = _config(override, self.secrets[service], self.secret_key)
+        return {**base, "config": {**base["config"], **sealed}}
 
 
 def _decky(decky: Decky, services: _Services) -> dict[str, Any]:
@@ -81,14 +129,19 @@ def _lan(lan: Lan) -> dict[str, Any]:
 
 
 def projection(
-    topology: Topology, catalog: Catalog, site_images: Mapping[str, str] | None = None
+    topology: Topology,
+    catalog: Catalog,
+    site_images: Mapping[str, str] | None = None,
+    *,
+    secret_key: bytes,
 ) -> dict[str, Any]:
-    """Exactly what reaches the host, as plain JSON data with every unordered list sorted.
+    """Exactly what reaches the host, as plain JSON data with every unordered list sorted;
+    secret values sealed under `secret_key` (see `seal`).
 
     Deckies that run a service with the same effective config share one entry object, so
     treat the result as read-only.
     """
-    services = _Services(topology, catalog, site_images or {})
+    services = _Services(topology, catalog, site_images or {}, check_secret_key(secret_key))
     lans = sorted(topology.lans, key=lambda lan: (lan.name, lan.subnet or "", lan.is_dmz))
     return {
         "format": PROJECTION_FORMAT,
@@ -150,7 +203,15 @@ def canonical_json(obj: object) -> bytes:
 
 
 def desired_hash(
-    topology: Topology, catalog: Catalog, site_images: Mapping[str, str] | None = None
+    topology: Topology,
+    catalog: Catalog,
+    site_images: Mapping[str, str] | None = None,
+    *,
+    secret_key: bytes,
 ) -> str:
-    """Hex SHA-256 of the canonical projection; the one function every comparison uses."""
-    return hashlib.sha256(canonical_json(projection(topology, catalog, site_images))).hexdigest()
+    """Hex SHA-256 of the canonical projection; the one function every comparison uses.
+
+    `secret_key` is the database's hash key (`Store.hash_key()`, `Context.hash_key`).
+    """
+    data = projection(topology, catalog, site_images, secret_key=secret_key)
+    return hashlib.sha256(canonical_json(data)).hexdigest()

@@ -8,15 +8,14 @@ path (`ops[2].lan`) and what to write instead. Applying them is `decnet.core.edi
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from decnet.core.topofile import MASK
 from decnet.errors import InvalidRequest
-from decnet.models import Catalog, ConfigValue
+from decnet.models import Catalog, ConfigValue, Coordinate
 
 MAX_OPS = 1000
 """Ops in one batch: an editor session stages tens; a script may add hundreds of deckies."""
@@ -26,28 +25,18 @@ class _Op(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-def _finite(value: float | None) -> float | None:
-    if value is not None and not math.isfinite(value):
-        raise ValueError("must be a finite number")
-    return value
-
-
 class LanCanvas(_Op):
     """Where the editor draws a LAN box (cosmetic: never part of the desired hash)."""
 
-    x: float | None = None
-    y: float | None = None
-    w: float | None = None
-    h: float | None = None
-
-    _check = field_validator("x", "y", "w", "h")(_finite)
+    x: Coordinate | None = None
+    y: Coordinate | None = None
+    w: Coordinate | None = None
+    h: Coordinate | None = None
 
 
 class DeckyCanvas(_Op):
-    x: float | None = None
-    y: float | None = None
-
-    _check = field_validator("x", "y")(_finite)
+    x: Coordinate | None = None
+    y: Coordinate | None = None
 
 
 class AddLan(_Op):
@@ -56,6 +45,8 @@ class AddLan(_Op):
     subnet: str | None = None
     """IPv4 CIDR; allocated from the topology's pool when left out."""
     dmz: bool = False
+    allow_public: bool = False
+    """Allow a non-RFC-1918 subnet (special ranges stay refused); validation only."""
     canvas: LanCanvas | None = None
 
 
@@ -74,6 +65,7 @@ class UpdateLan(_Op):
     """Pending topologies only: a live LAN's subnet is its Docker network's."""
     dmz: bool | None = None
     """Pending topologies only."""
+    allow_public: bool | None = None
     canvas: LanCanvas | None = None
 
 

@@ -31,12 +31,18 @@ _SAFE_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(
 
 FORMAT = 1
 """Version of bundle.json and meta.json."""
+WRITTEN_BY = "decnet"
+"""bundle.json's `written_by`: marks a directory `decnet render --out` may replace."""
 
 TEMPLATE = "compose.yml.j2"
 BASE_IMAGE_KEY = "base"
 """Image-override key for the base containers (not a service: `*` does not apply to it)."""
 DEFAULT_BASE_IMAGE = "decnet-lure:0.1"
 """The lure image (decnet.engine.images.LURE_IMAGE): with no DECNET_PORTS it only sleeps."""
+
+SEP = "."
+"""Joins the parts of a Docker name. No decnet name may contain it (NAME_RE), so
+`decnet-T.DECKY.SERVICE` parses back one way only and two topologies never share a name."""
 
 RESTART_POLICY = "unless-stopped"
 """Deckies come back after a host or engine restart; `docker compose down` still removes them."""
@@ -116,6 +122,26 @@ def compile_template(text: str) -> jinja2.Template:
 # --- the view model -------------------------------------------------------------------------
 
 
+def project_name(topology: str) -> str:
+    """Compose project names allow no `.`; topology names are unique, so `-` is enough."""
+    return f"decnet-{topology}"
+
+
+def compose_key(decky: str, service: str | None = None) -> str:
+    """The compose service key of a decky's base (`DECKY`) or of one service (`DECKY.SERVICE`)."""
+    return decky if service is None else f"{decky}{SEP}{service}"
+
+
+def container_name(topology: str, decky: str, service: str | None = None) -> str:
+    """`decnet-T.DECKY` (base) or `decnet-T.DECKY.SERVICE`."""
+    return f"{project_name(topology)}{SEP}{compose_key(decky, service)}"
+
+
+def network_name(topology: str, lan: str) -> str:
+    """`decnet-T.LAN`."""
+    return f"{project_name(topology)}{SEP}{lan}"
+
+
 def _fail(topology: Topology, message: str) -> DecnetError:
     return DecnetError(
         f"cannot render topology {topology.name!r}: {message}",
@@ -149,7 +175,7 @@ def _network(topology: Topology, lan: Lan) -> dict[str, Any]:
     if lan.subnet is None:
         raise _fail(topology, f"LAN {lan.name!r} has no subnet (the allocator did not run)")
     return {
-        "name": f"decnet-{topology.name}-{lan.name}",
+        "name": network_name(topology.name, lan.name),
         "driver": "bridge",
         "internal": not lan.is_dmz,
         "ipam": {"config": [{"subnet": lan.subnet}]},
@@ -171,7 +197,7 @@ def _memberships(topology: Topology, decky: Decky) -> dict[str, Any]:
 
 def _base(topology: Topology, decky: Decky, image: str) -> dict[str, Any]:
     svc: dict[str, Any] = {
-        "container_name": f"decnet-{topology.name}-{decky.name}",
+        "container_name": container_name(topology.name, decky.name),
         "image": image,
         "hostname": decky.name,
         "init": True,
@@ -219,7 +245,7 @@ def _service(
     topology: Topology, decky: Decky, service: str, catalog: Catalog, image: str
 ) -> dict[str, Any]:
     svc: dict[str, Any] = {
-        "container_name": f"decnet-{topology.name}-{decky.name}-{service}",
+        "container_name": container_name(topology.name, decky.name, service),
         "image": image,
         "init": True,
         "restart": RESTART_POLICY,
@@ -250,7 +276,27 @@ def _decky_entries(
             raise _fail(topology, f"decky {decky.name!r} runs unknown service {service!r}")
         image = resolve_image(service, catalog, site_images, topology.images)
         image = _checked_image(topology, image, service)
-        yield f"{decky.name}-{service}", _service(topology, decky, service, catalog, image)
+        yield compose_key(decky.name, service), _service(topology, decky, service, catalog, image)
+
+
+def teardown_view(topology: Topology, catalog: Catalog) -> Topology:
+    """`topology` without the services the catalogue no longer has, for a teardown bundle:
+    removal goes by the topology's labels and project, never by its compose file, so a
+    service dropped from the catalogue must not make a live topology impossible to remove."""
+    if all(s in catalog.services for d in topology.deckies for s in d.services):
+        return topology
+    deckies = [
+        d.model_copy(
+            update={
+                "services": [s for s in d.services if s in catalog.services],
+                "service_config": {
+                    s: c for s, c in d.service_config.items() if s in catalog.services
+                },
+            }
+        )
+        for d in topology.deckies
+    ]
+    return topology.model_copy(update={"deckies": deckies})
 
 
 def _check_names(topology: Topology) -> None:
@@ -272,11 +318,12 @@ def compose_model(
     services: dict[str, Any] = {}
     for decky in topology.deckies:
         for key, entry in _decky_entries(topology, decky, catalog, site):
+            # No name contains SEP (checked above), so only a decky named twice or a service
+            # listed twice gets here (NAME_DUPLICATE, SERVICE_DUPLICATE): never drop one.
             if key in services:
-                # Decky `a` with service `b-c` and decky `a-b` with service `c` share a name.
-                raise _fail(topology, f"two containers would be named decnet-{topology.name}-{key}")
+                raise _fail(topology, f"two containers would be named {entry['container_name']}")
             services[key] = entry
-    return {"name": f"decnet-{topology.name}", "networks": networks, "services": services}
+    return {"name": project_name(topology.name), "networks": networks, "services": services}
 
 
 # --- parse back and compare -----------------------------------------------------------------
@@ -362,11 +409,12 @@ def _render_with(
     topology: Topology,
     catalog: Catalog,
     site_images: Mapping[str, str],
+    secret_key: bytes,
 ) -> RenderedTopology:
     model = compose_model(topology, catalog, site_images)
     text = template.render(model=model)
     verify_rendered(topology.name, text, model)
-    digest = desired_hash(topology, catalog, dict(site_images))
+    digest = desired_hash(topology, catalog, dict(site_images), secret_key=secret_key)
     return RenderedTopology(compose=text, meta=_meta(topology, model, digest))
 
 
@@ -376,10 +424,12 @@ def render_topology(
     site_images: Mapping[str, str] | None = None,
     *,
     templates_dir: Path,
+    secret_key: bytes,
 ) -> RenderedTopology:
-    """The compose file (checked against its model) and metadata of one topology."""
+    """The compose file (checked against its model) and metadata of one topology;
+    `secret_key` seals secrets in its desired hash (decnet.core.hashing)."""
     template = compile_template(load_template_text(templates_dir))
-    return _render_with(template, topology, catalog, site_images or {})
+    return _render_with(template, topology, catalog, site_images or {}, secret_key)
 
 
 def meta_json(meta: Mapping[str, Any]) -> str:
@@ -404,6 +454,8 @@ def render_bundle(
     catalog: Catalog,
     site_images: Mapping[str, str] | None,
     templates_dir: Path,
+    *,
+    secret_key: bytes,
 ) -> dict[str, str]:
     """Every bundle file (relative path -> content), all rendered and checked before returning.
 
@@ -411,9 +463,10 @@ def render_bundle(
     """
     hosts = _bundle_hosts(topologies)
     template = compile_template(load_template_text(templates_dir))
-    files: dict[str, str] = {"bundle.json": meta_json({"format": FORMAT, "hosts": hosts})}
+    bundle = {"format": FORMAT, "written_by": WRITTEN_BY, "hosts": hosts}
+    files: dict[str, str] = {"bundle.json": meta_json(bundle)}
     for t in topologies:
-        rendered = _render_with(template, t, catalog, site_images or {})
+        rendered = _render_with(template, t, catalog, site_images or {}, secret_key)
         files[f"hosts/{t.host}/{t.name}/compose.yml"] = rendered.compose
         files[f"hosts/{t.host}/{t.name}/meta.json"] = meta_json(rendered.meta)
     return files

@@ -23,12 +23,18 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from decnet.core.catalog import load_catalog
 from decnet.errors import TopologyFileError
 from decnet.models import Catalog, Decky, Lan, Membership, Topology
+from decnet.text import shown
 
 MASK = "********"
 """What a secret config value is replaced with in output (show, masked export)."""
 
-MAX_NODES = 200_000
-"""Bound on nodes after alias expansion, so `&a [*a, *a, …]` bombs cannot exhaust memory."""
+MAX_FILE_BYTES = 64 * 1024 * 1024
+"""Largest topology file read (a 100,000-decky export is about 15 MiB); callers that read a
+file stop at this many bytes, so `-f /dev/zero` is refused instead of read forever."""
+MAX_ALIAS_NODES = 200_000
+"""Bound on the values that alias expansion adds (every value reached through `*alias`), so
+`&a [*a, *a, …]` bombs cannot exhaust memory; values written out in the file count against
+MAX_FILE_BYTES instead."""
 MAX_DEPTH = 16
 """The format nests at most 5 levels; deeper means a mistake or a recursive alias."""
 
@@ -46,7 +52,12 @@ _PLAIN_TAGS: dict[type[Node], tuple[str, ...]] = {
     MappingNode: ("tag:yaml.org,2002:map",),
     SequenceNode: ("tag:yaml.org,2002:seq",),
 }
-"""Collections must be plain; scalar tags are checked by the safe constructor."""
+"""Collections must be plain; scalar tags are checked in `_Located._scalar`."""
+_SCALAR_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null")
+)
+"""The scalar types the format has: another tag (`!!binary`, `!!set`, `!foo`) is refused."""
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
 # --- the file format, as strict models ------------------------------------------------------
@@ -60,7 +71,7 @@ def _config_scalar(value: Any) -> str | int | bool:
                 "value, or export with --include-secrets"
             )
         return value
-    raise ValueError(f"expected a string, integer or boolean, got a {_type_name(value)}")
+    raise ValueError(f"expected a string, integer or boolean, got {_a(_type_name(value))}")
 
 
 ConfigScalar = Annotated[Any, AfterValidator(_config_scalar)]
@@ -72,6 +83,9 @@ class _FileModel(BaseModel):
 
 
 class FileCanvas(_FileModel):
+    # .inf and .nan would reach `show --json` as Infinity/NaN, which is not JSON
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
     x: float | None = None
     y: float | None = None
     w: float | None = None
@@ -82,6 +96,7 @@ class FileLan(_FileModel):
     name: str
     dmz: bool = False
     subnet: str | None = None
+    allow_public: bool = False
     canvas: FileCanvas | None = None
 
 
@@ -147,7 +162,8 @@ class _Located:
         self.source = source
         self.values: dict[Path, Mark] = {}
         self.keys: dict[Path, Mark] = {}
-        self._nodes = 0
+        self._expanded = 0
+        self._collections: set[int] = set()
         self._scalars = yaml.SafeLoader("")
 
     def error(self, message: str, mark: Mark | None, path: Path = ()) -> TopologyFileError:
@@ -159,30 +175,42 @@ class _Located:
             source=self.source,
         )
 
-    def build(self, node: Node, path: Path = ()) -> Any:
-        self._nodes += 1
-        if self._nodes > MAX_NODES:
-            raise self.error(f"over {MAX_NODES} values once aliases are expanded", None)
+    def build(self, node: Node, path: Path = (), aliased: bool = False) -> Any:
+        # The composer gives an alias the very node object it names: a collection met a second
+        # time is an expansion, and so is everything below it.
+        if isinstance(node, MappingNode | SequenceNode):
+            aliased = aliased or id(node) in self._collections
+            self._collections.add(id(node))
+        if aliased:
+            self._expanded += 1
+            if self._expanded > MAX_ALIAS_NODES:
+                raise self.error(f"aliases expand to over {MAX_ALIAS_NODES} values", None)
         if len(path) > MAX_DEPTH:
             raise self.error("nested too deeply; is an alias recursive?", node.start_mark)
         self.values[path] = node.start_mark
         if node.tag not in _PLAIN_TAGS.get(type(node), (node.tag,)):
-            message = f"unsupported YAML tag {node.tag!r}; write a plain value"
-            raise self.error(message, node.start_mark, path)
+            raise self.error(_unsupported(node.tag), node.start_mark, path)
         if isinstance(node, MappingNode):
-            return self._mapping(node, path)
+            return self._mapping(node, path, aliased)
         if isinstance(node, SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+            return [self.build(item, (*path, i), aliased) for i, item in enumerate(node.value)]
         return self._scalar(node, path)
 
     def _scalar(self, node: Node, path: Path) -> Any:
+        """The typed value of a scalar. Never quotes the value: it may be a secret."""
+        if node.tag == _TIMESTAMP:
+            message = "YAML reads this value as a date or time; quote it to write a string"
+            raise self.error(message, node.start_mark, path)
+        if node.tag not in _SCALAR_TAGS:  # !!binary, !!python/object, !foo: data only, never code
+            raise self.error(_unsupported(node.tag), node.start_mark, path)
         try:
             return self._scalars.construct_object(node, deep=True)
-        except yaml.YAMLError:  # an unknown tag such as !!python/object: data only, never code
-            message = f"unsupported YAML tag {node.tag!r}; write a plain value"
+        except (yaml.YAMLError, ValueError, KeyError, TypeError):  # `!!int x`, `!!bool x`, …
+            short = node.tag.replace("tag:yaml.org,2002:", "!!")
+            message = f"the value does not fit its tag {short}; remove the tag or fix the value"
             raise self.error(message, node.start_mark, path) from None
 
-    def _mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
+    def _mapping(self, node: MappingNode, path: Path, aliased: bool) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key = self._key(key_node, path)
@@ -195,7 +223,7 @@ class _Located:
                     child,
                 )
             self.keys[child] = key_node.start_mark
-            out[key] = self.build(value_node, child)
+            out[key] = self.build(value_node, child, aliased)
         return out
 
     def _key(self, node: Node, path: Path) -> str:
@@ -204,12 +232,20 @@ class _Located:
         key = self._scalar(node, path) if isinstance(node, ScalarNode) else None
         if not isinstance(key, str):
             raise self.error(
-                f"keys must be strings, got {key!r}; quote the key", node.start_mark, path
+                f"keys must be strings, got {_a(_type_name(key))}; quote the key",
+                node.start_mark,
+                path,
             )
         return key
 
 
+def _unsupported(tag: str) -> str:
+    return f"unsupported YAML tag {shown(tag)}; write a plain value"
+
+
 def _compose(text: str, located: _Located) -> Any:
+    if len(text) > MAX_FILE_BYTES:  # characters: never fewer than bytes
+        raise located.error(f"the file is over {MAX_FILE_BYTES // 2**20} MiB", None)
     try:
         root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as err:
@@ -226,8 +262,15 @@ def _compose(text: str, located: _Located) -> Any:
 
 
 def _type_name(value: Any) -> str:
-    names = {dict: "mapping", list: "list", str: "string", bool: "boolean", type(None): "null"}
+    names = {
+        dict: "mapping", list: "list", str: "string", bool: "boolean", type(None): "null",
+        int: "integer", float: "number",
+    }  # fmt: skip
     return names.get(type(value), type(value).__name__)
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[0] in "aeiou" else "a ") + noun
 
 
 _EXPECTED = {
@@ -239,6 +282,7 @@ _EXPECTED = {
     "dict_type": "a mapping",
     "model_type": "a mapping",
     "model_attributes_type": "a mapping",
+    "finite_number": "a finite number (not .inf or .nan)",
 }
 
 
@@ -269,9 +313,13 @@ def _describe(err: ErrorDetails, path: Path, located: _Located) -> TopologyFileE
     if kind == "missing":
         return located.error("required key is missing", located.values.get(path[:-1]), path)
     if kind in _EXPECTED:
-        # service config may hold secrets: name the type there, never the value
-        shown = "a value" if "config" in path else repr(value)
-        message = f"expected {_EXPECTED[kind]}, got {shown} ({_type_name(value)})"
+        # Service config may hold secrets: name the type there, never the value. Elsewhere a
+        # string is quoted (cut short); other values are named by type only.
+        if isinstance(value, str) and "config" not in path:
+            got = f"{shown(value)} (string)"
+        else:
+            got = _a(_type_name(value))
+        message = f"expected {_EXPECTED[kind]}, got {got}"
     else:
         message = err["msg"].removeprefix("Value error, ")
     return located.error(message, located.values.get(path), path)
@@ -302,7 +350,7 @@ def _first_error(err: ValidationError, located: _Located) -> TopologyFileError:
 
 def _lan(f: FileLan) -> Lan:
     canvas = f.canvas.model_dump() if f.canvas else {}
-    return Lan(name=f.name, subnet=f.subnet, is_dmz=f.dmz, **canvas)
+    return Lan(name=f.name, subnet=f.subnet, is_dmz=f.dmz, allow_public=f.allow_public, **canvas)
 
 
 def _services(f: FileDecky, catalog: Catalog) -> list[str]:
@@ -372,6 +420,8 @@ def _dump_lan(lan: Lan) -> dict[str, Any]:
         out["dmz"] = True
     if lan.subnet is not None:
         out["subnet"] = lan.subnet
+    if lan.allow_public:
+        out["allow_public"] = True
     return out | _canvas(lan, ("x", "y", "w", "h"))
 
 
@@ -418,9 +468,11 @@ def mask_secrets(topology: Topology, catalog: Catalog) -> Topology:
 
     def masked(service: str, config: dict[str, Any]) -> dict[str, Any]:
         spec = catalog.services.get(service)
-        param = spec.param if spec else (lambda _key: None)
+        if spec is None:  # gone from the catalogue: which keys were secret is unknown
+            return dict.fromkeys(config, MASK)
         return {
-            k: MASK if (p := param(k)) is not None and p.secret else v for k, v in config.items()
+            k: MASK if (p := spec.param(k)) is not None and p.secret else v
+            for k, v in config.items()
         }
 
     deckies = [

@@ -100,33 +100,6 @@ def check_duplicate_names(t: Topology, _c: Catalog, _x: HostContext, _i: _Index)
             seen.add(item.name)
 
 
-def _container_clash(owner: tuple[str, str | None], decky: str, service: str) -> Issue:
-    if owner[1] is None:
-        return _issue(
-            "NAME_DUPLICATE",
-            f"deckies[{owner[0]}].name",
-            f"decky name {owner[0]!r} equals the container name of service {service!r} of "
-            f"decky {decky!r}; rename decky {owner[0]!r}",
-        )
-    return _issue(
-        "NAME_DUPLICATE",
-        f"deckies[{decky}].services",
-        f"service {service!r} of decky {decky!r} gets the same container name as service "
-        f"{owner[1]!r} of decky {owner[0]!r}; rename one of the deckies",
-    )
-
-
-def check_container_names(t: Topology, _c: Catalog, _x: HostContext, _i: _Index) -> Iterator[Issue]:
-    """Containers are named `decnet-T-DECKY` and `decnet-T-DECKY-SERVICE`; `-` joins both, so
-    decky `web-ssh` and service `ssh` of decky `web` would fight over one Docker name."""
-    owners: dict[str, tuple[str, str | None]] = {d.name: (d.name, None) for d in t.deckies}
-    for decky in t.deckies:
-        for service in decky.services:
-            owner = owners.setdefault(f"{decky.name}-{service}", (decky.name, service))
-            if owner[0] != decky.name:
-                yield _container_clash(owner, decky.name, service)
-
-
 # --- DMZ, reachability, homes ----------------------------------------------------------------
 
 
@@ -257,6 +230,63 @@ def check_subnets(t: Topology, _c: Catalog, _x: HostContext, _i: _Index) -> Iter
                 f"lans[{lan.name}].subnet",
                 f"subnet of LAN {lan.name!r}: {problem}",
             )
+
+
+def _block(cidr: str) -> tuple[int, int]:
+    span = parse_subnet(cidr)
+    assert span is not None, cidr
+    return span
+
+
+PRIVATE_RANGES: tuple[tuple[str, tuple[int, int]], ...] = tuple(
+    (cidr, _block(cidr)) for cidr in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+)
+"""RFC 1918: the only ranges a deception LAN may use without `allow_public`."""
+
+SPECIAL_RANGES: tuple[tuple[str, str, tuple[int, int]], ...] = tuple(
+    (cidr, what, _block(cidr))
+    for cidr, what in (
+        ("0.0.0.0/8", "'this network' (unspecified)"),
+        ("127.0.0.0/8", "loopback"),
+        ("169.254.0.0/16", "link-local"),
+        ("172.17.0.0/16", "Docker's default bridge (docker0)"),
+        ("224.0.0.0/4", "multicast"),
+        ("240.0.0.0/4", "reserved (and broadcast)"),
+    )
+)
+"""Ranges no LAN may use, `allow_public` or not: the host or Docker already means them."""
+
+_PRIVATE_FIX = "pick a subnet in 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16"
+
+
+def _inside(span: tuple[int, int], block: tuple[int, int]) -> bool:
+    return block[0] <= span[0] and span[1] <= block[1]
+
+
+def _touches(span: tuple[int, int], block: tuple[int, int]) -> bool:
+    return span[0] < block[1] and block[0] < span[1]
+
+
+def _not_private(lan: Lan, span: tuple[int, int]) -> str | None:
+    for cidr, what, block in SPECIAL_RANGES:
+        if _touches(span, block):
+            return (
+                f"subnet {lan.subnet} of LAN {lan.name!r} lies in {cidr}, {what}, which no LAN "
+                f"may use (not even with allow_public); {_PRIVATE_FIX}"
+            )
+    if lan.allow_public or any(_inside(span, block) for _, block in PRIVATE_RANGES):
+        return None
+    return (
+        f"subnet {lan.subnet} of LAN {lan.name!r} is not a private (RFC 1918) range; "
+        f"{_PRIVATE_FIX}, or set allow_public: true on the LAN if you mean public addresses"
+    )
+
+
+def check_subnet_private(t: Topology, _c: Catalog, _x: HostContext, i: _Index) -> Iterator[Issue]:
+    for name, span in i.spans.items():
+        problem = _not_private(i.lans[name], span)
+        if problem is not None:
+            yield _issue("SUBNET_NOT_PRIVATE", f"lans[{name}].subnet", problem)
 
 
 def _overlaps(spans: list[tuple[int, int, str]]) -> Iterator[tuple[str, str]]:
@@ -541,12 +571,12 @@ def check_host(t: Topology, _c: Catalog, x: HostContext, _i: _Index) -> Iterator
 RULES: tuple[Rule, ...] = (
     check_names,
     check_duplicate_names,
-    check_container_names,
     check_dmz,
     check_reachability,
     check_home,
     check_memberships,
     check_subnets,
+    check_subnet_private,
     check_overlap_within,
     check_overlap_host,
     check_ips,
@@ -566,6 +596,27 @@ def validate(topology: Topology, catalog: Catalog, ctx: HostContext = HostContex
     """Every problem of `topology` (errors and warnings), never raising for a bad topology."""
     index = _index(topology)
     return [issue for rule in RULES for issue in rule(topology, catalog, ctx, index)]
+
+
+def missing_services(topology: Topology, catalog: Catalog) -> list[Issue]:
+    """SERVICE_UNKNOWN for each service a *stored* topology runs that the catalogue no longer
+    has (removed or renamed since it was created). Such a topology has no desired hash and
+    cannot be rendered for a deploy, so status, show and drift report these instead."""
+    fix = (
+        "put the service back in the catalogue (or use a decnet version that has it), or tear "
+        f"the topology down (`decnet teardown {topology.name}`) and create it without the service"
+    )
+    return [
+        _issue(
+            "SERVICE_UNKNOWN",
+            f"deckies[{decky.name}].services[{pos}]",
+            f"service {service!r} of decky {decky.name!r} is not in the catalogue, so "
+            f"topology {topology.name!r} has no desired hash; {fix}",
+        )
+        for decky in topology.deckies
+        for pos, service in enumerate(decky.services)
+        if service not in catalog.services
+    ]
 
 
 def ensure_valid(

@@ -1,22 +1,31 @@
-"""Writing a rendered bundle (docs/design.md) to disk, all or nothing.
+"""Writing a rendered bundle (docs/design.md) to disk, all or nothing, over nothing but a bundle.
 
 `decnet.core.render.render_bundle` computes the files; this writes them into a fresh sibling
 directory and swaps it into place, so a reader (a playbook run from CI) never sees half a bundle
 or a mix of two renders. Compose files may hold secrets: every file is 0600, every dir 0700.
+
+What is replaced: nothing (a new path), an empty directory, or a bundle decnet wrote — a
+directory holding only `bundle.json` (with `"written_by": "decnet"`) and `hosts/`. Anything
+else (a file, the user's directory, a database) is refused, never deleted. The staging and
+set-aside trees are siblings named `.NAME.decnet-PID-…`; they are removed on every exit path,
+and a sibling left by a killed process is removed by the next write.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
+from decnet.core.render import WRITTEN_BY
 from decnet.errors import DecnetError
+from decnet.files import DIR_MODE, FILE_MODE, private_dir
 
-FILE_MODE = 0o600
-DIR_MODE = 0o700
+BUNDLE_ENTRIES = frozenset({"bundle.json", "hosts"})
+"""The only top-level entries of a bundle."""
 
 
 def _relative(path: str) -> PurePosixPath:
@@ -29,7 +38,7 @@ def _relative(path: str) -> PurePosixPath:
 
 def _write_file(root: Path, rel: PurePosixPath, content: str) -> None:
     target = root.joinpath(*rel.parts)
-    target.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    private_dir(target.parent)  # every level 0700, not only the last (mkdir's parents=True)
     # O_EXCL on a fresh directory: the mode is set at creation, never widened by umask later.
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
@@ -38,33 +47,90 @@ def _write_file(root: Path, rel: PurePosixPath, content: str) -> None:
         os.fsync(fh.fileno())
 
 
+def is_bundle(path: Path) -> bool:
+    """Whether `path` is a directory decnet wrote as a bundle (and holds nothing else)."""
+    try:
+        entries = set(os.listdir(path))
+        meta = json.loads((path / "bundle.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (
+        entries <= BUNDLE_ENTRIES
+        and isinstance(meta, dict)
+        and meta.get("written_by") == WRITTEN_BY
+        and isinstance(meta.get("format"), int)
+    )
+
+
+def check_replaceable(out_dir: Path) -> None:
+    """Refuse an `out_dir` whose content is not ours to replace (see the module docstring)."""
+    hint = "give a new or empty directory (or a bundle decnet wrote), e.g. --out ./bundle"
+    if out_dir.is_symlink():
+        raise DecnetError(f"{out_dir} is a symbolic link; decnet does not replace links", hint)
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise DecnetError(f"{out_dir} exists and is not a directory; it is left as it is", hint)
+    try:
+        empty = not any(out_dir.iterdir())
+    except OSError as err:
+        raise DecnetError(f"cannot read {out_dir}: {err.strerror or err}", hint) from err
+    if not empty and not is_bundle(out_dir):
+        raise DecnetError(
+            f"{out_dir} holds files that are not a bundle decnet wrote; they are left as they are",
+            hint,
+        )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _sweep(out_dir: Path) -> None:
+    """Remove staging/set-aside siblings of `out_dir` left by a process that died mid-write."""
+    prefix = f".{out_dir.name}.decnet-"
+    for sibling in out_dir.parent.glob(prefix + "*"):
+        pid = sibling.name[len(prefix) :].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(sibling, ignore_errors=True)
+
+
 def _swap_in(staging: Path, out_dir: Path) -> None:
     """Replace `out_dir` by `staging`; the old tree is removed only once the new one is there."""
-    if not out_dir.exists():
-        staging.rename(out_dir)
+    if not out_dir.exists() or not any(out_dir.iterdir()):
+        staging.replace(out_dir)  # rename(2) replaces an empty directory in one step
         return
-    trash = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-    old = trash / "bundle"
-    out_dir.rename(old)
+    aside = staging.with_name(staging.name + "-old")
+    out_dir.rename(aside)
     try:
         staging.rename(out_dir)
     except OSError:
-        old.rename(out_dir)
+        aside.rename(out_dir)
         raise
-    finally:
-        shutil.rmtree(trash, ignore_errors=True)
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def write_bundle(files: Mapping[str, str], out_dir: Path) -> Path:
     """Write `files` (relative path -> content) as the directory `out_dir`, atomically.
 
-    Whatever `out_dir` held before is replaced as a whole. Returns `out_dir`.
+    `out_dir` must be new, empty or a previous bundle (`check_replaceable`); a previous bundle
+    is replaced as a whole. Returns `out_dir`, made absolute.
     """
     paths = {path: _relative(path) for path in files}
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
+    out_dir = Path(os.path.abspath(out_dir))
+    check_replaceable(out_dir)
+    staging: Path | None = None
     try:
+        private_dir(out_dir.parent)
+        _sweep(out_dir)
+        prefix = f".{out_dir.name}.decnet-{os.getpid()}-"
+        staging = Path(tempfile.mkdtemp(prefix=prefix, dir=out_dir.parent))
         os.chmod(staging, DIR_MODE)
         for path, content in files.items():
             _write_file(staging, paths[path], content)
@@ -75,6 +141,7 @@ def write_bundle(files: Mapping[str, str], out_dir: Path) -> Path:
             hint="check that the directory is writable and the disk is not full",
         ) from err
     finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        for leftover in (staging, staging and staging.with_name(staging.name + "-old")):
+            if leftover is not None and leftover.exists():
+                shutil.rmtree(leftover, ignore_errors=True)
     return out_dir

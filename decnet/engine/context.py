@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from decnet.core.catalog import load_catalog
+from decnet.files import private_dir
 from decnet.models import Catalog
 from decnet.settings import Settings
 from decnet.store import Store
@@ -19,7 +22,16 @@ class Context:
 
     @classmethod
     def open(cls, settings: Settings) -> Context:
+        # DECNET_HOME holds run artifacts, bundles and caches: private from the start. A home
+        # that cannot be made fails later, where a command needs it, with that command's error.
+        with contextlib.suppress(OSError):
+            private_dir(settings.home)
         return cls(settings=settings, store=Store(settings.db_path), catalog=load_catalog())
+
+    @cached_property
+    def hash_key(self) -> bytes:
+        """The database's key for secrets in the desired hash: read once, never printed."""
+        return self.store.hash_key()
 
     def inventory_path(self, override: Path | None = None) -> Path:
         return override or self.settings.inventory

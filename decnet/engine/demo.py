@@ -66,7 +66,11 @@ def demo_up(
     topology = _fresh_demo(ctx)
     if not docker_available():
         files = render_bundle(
-            [topology], ctx.catalog, ctx.settings.site_images, ctx.settings.templates_dir
+            [topology],
+            ctx.catalog,
+            ctx.settings.site_images,
+            ctx.settings.templates_dir,
+            secret_key=ctx.hash_key,
         )
         out = write_bundle(files, ctx.settings.home / "demo-bundle")
         return DemoResult(topology, None, out)

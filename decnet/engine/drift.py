@@ -10,6 +10,7 @@ or evaluated. `reconcile` re-deploys exactly the topologies marked `needs_resync
 from __future__ import annotations
 
 import json
+import reprlib
 import time
 import uuid
 from collections.abc import Mapping
@@ -21,6 +22,7 @@ from pydantic import BaseModel
 
 from decnet.core.hashing import desired_hash
 from decnet.core.render import compose_model
+from decnet.core.validate import missing_services
 from decnet.engine.context import Context
 from decnet.engine.leases import recover_stale
 from decnet.engine.lifecycle import deploy
@@ -43,7 +45,17 @@ CHECKED = frozenset({Status.ACTIVE, Status.DEGRADED, Status.FAILED, Status.DEPLO
 FACT_FORMAT = 1
 FACT_KEY = "decnet"
 _SHOWN = 120
-"""How much of an unreadable fact a finding quotes (as data, repr-escaped)."""
+"""How much of an unreadable fact value a finding quotes (as data, repr-escaped)."""
+_SHOWN_TEXT = 300
+"""How much of an error line from the host a finding quotes."""
+_MAX_DETAILS = 50
+MAX_FACT_CHARS = 16 * 1024 * 1024
+"""A fact string larger than this is not parsed: a real one is a few KB per topology."""
+MAX_STORED_CHARS = 4 * 1024 * 1024
+"""A host report larger than this is stored as its summary only."""
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = _SHOWN
+_REPR.maxlevel = 3
 
 
 @dataclass(frozen=True)
@@ -80,23 +92,56 @@ class DriftReport:
 
 
 def _shown(value: object) -> str:
-    text = repr(value)
+    """A host value as a finding quotes it: repr-escaped (no control characters reach a
+    terminal) and cut, without ever building the repr of a huge or deep value first."""
+    text = _REPR.repr(value)
     return text if len(text) <= _SHOWN else text[:_SHOWN] + "…"
 
 
+def _text(value: str, limit: int = _SHOWN_TEXT) -> str:
+    """A host string quoted as prose (an error line): cut, non-printables escaped."""
+    cut = value[:limit]
+    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in cut)
+    return shown + ("…" if len(value) > limit else "")
+
+
+def _capped(details: list[str]) -> list[str]:
+    """A host that reports a million rogue containers gets a readable finding, not a flood."""
+    if len(details) <= _MAX_DETAILS:
+        return details
+    return [*details[:_MAX_DETAILS], f"… and {len(details) - _MAX_DETAILS} more"]
+
+
+def _decoded(fact: str) -> tuple[Any, str]:
+    if len(fact) > MAX_FACT_CHARS:
+        return None, f"the decnet fact is too large ({len(fact)} characters)"
+    try:
+        return json.loads(fact), ""
+    except (ValueError, RecursionError):  # RecursionError: `[[[[…` nested past the stack
+        return None, f"the decnet fact is unreadable (not JSON): {_shown(fact)}"
+
+
 def parse_fact(fact: Any) -> tuple[dict[str, Any] | None, str]:
-    """The fact document, or None and why not. Only `json.loads` touches a string."""
+    """The fact document, or None and why not; never raises, whatever the host sent. Only
+    `json.loads` touches a string; `errors` is a list and `topologies` an object after it."""
     if fact is None:
         return None, "the decnet fact is missing on the host (run playbooks/prepare.yml)"
     if isinstance(fact, str):
-        try:
-            fact = json.loads(fact)
-        except ValueError:
-            return None, f"the decnet fact is unreadable (not JSON): {_shown(fact)}"
+        fact, why = _decoded(fact)
+        if why:
+            return None, why
     if not isinstance(fact, dict):
         return None, f"the decnet fact is not an object: {_shown(fact)}"
-    if fact.get("format") != FACT_FORMAT or not isinstance(fact.get("topologies"), dict):
-        return None, f"the decnet fact has an unknown format: {_shown(fact.get('format'))}"
+    fmt = fact.get("format")
+    if type(fmt) is not int or fmt != FACT_FORMAT:  # True == 1 and 1.0 == 1: not a format
+        return None, f"the decnet fact has an unknown format: {_shown(fmt)}"
+    if not isinstance(fact.get("topologies"), dict):
+        return (
+            None,
+            f"the decnet fact's topologies are not an object: {_shown(fact.get('topologies'))}",
+        )
+    if not isinstance(fact.get("errors") or [], list):
+        return None, f"the decnet fact's errors are not a list: {_shown(fact.get('errors'))}"
     return fact, ""
 
 
@@ -169,21 +214,25 @@ def classify(
     if doc is None:
         return found(UNKNOWN, why)
     errors = [e for e in doc.get("errors") or [] if isinstance(e, str)]
-    mine = [e for e in errors if e.startswith(f"applied: {name}:")]
+    mine = [_text(e) for e in errors if e.startswith(f"applied: {name}:")]
     if mine:
-        return found(UNKNOWN, *mine)
+        return found(UNKNOWN, *_capped(mine))
     docker_errors = [e for e in errors if e.startswith(("docker:", "fact:"))]
     if docker_errors:  # without docker's view the runtime comparison would be fiction
-        return found(UNKNOWN, *(f"the host could not report: {e}" for e in docker_errors))
+        return found(
+            UNKNOWN, *_capped([f"the host could not report: {_text(e)}" for e in docker_errors])
+        )
     entry = doc["topologies"].get(name)
     if not isinstance(entry, dict):
         return found(UNKNOWN, "never applied on the host (no applied.json, no containers)")
     applied = entry.get("applied_hash")
     if not isinstance(applied, str) or not applied:
         return found(UNKNOWN, "no applied hash on the host (never applied, or applied.json lost)")
-    runtime = _runtime_details(entry, expected)
+    runtime = _capped(_runtime_details(entry, expected))
     if applied != desired:
-        return found(CONFIG_DRIFT, f"applied {applied[:12]} != desired {desired[:12]}", *runtime)
+        return found(
+            CONFIG_DRIFT, f"applied {_text(applied[:12])} != desired {desired[:12]}", *runtime
+        )
     if runtime:
         return found(RUNTIME_DRIFT, *runtime)
     return found(IN_SYNC)
@@ -200,11 +249,20 @@ def _host_error(outcome: HostOutcome | None, status: str) -> str | None:
     return None
 
 
-def _stored_report(fact: Any) -> dict[str, Any]:
+def stored_report(fact: Any) -> dict[str, Any]:
+    """What `host_report` keeps of a fact: the document when it is plain, bounded JSON, else
+    why not and a cut quote (NaN, a nesting past the stack or 100 MB never reach the DB)."""
     doc, why = parse_fact(fact)
     if doc is not None:
-        return doc
-    return {"unreadable": why, "raw": fact if isinstance(fact, str) else _shown(fact)}
+        try:
+            size = len(json.dumps(doc, allow_nan=False))
+        except (ValueError, TypeError, RecursionError):
+            why = "the decnet fact is not plain JSON data (NaN, infinity or nested too deep)"
+        else:
+            if size <= MAX_STORED_CHARS:
+                return doc
+            why = f"the decnet fact is too large to keep ({size} characters)"
+    return {"unreadable": why, "raw": _shown(fact)}
 
 
 def drift(ctx: Context, *, host: str | None = None, inventory: Path | None = None) -> DriftReport:
@@ -242,18 +300,10 @@ def drift(ctx: Context, *, host: str | None = None, inventory: Path | None = Non
             reachable = outcome is not None and not outcome.unreachable
             fact = outcome.facts.get(FACT_KEY) if outcome is not None else None
             error = _host_error(outcome, result.status) if not reachable or fact is None else None
-            ctx.store.save_host_report(h, _stored_report(fact), reachable=reachable, error=error)
+            ctx.store.save_host_report(h, stored_report(fact), reachable=reachable, error=error)
             report.hosts[h] = {"reachable": reachable, "error": error}
     for t in topologies:
-        if t.host not in inv:
-            finding = Finding(t.name, t.host, UNKNOWN, [f"host {t.host} is not in the inventory"])
-        else:
-            outcome = outcomes.get(t.host)
-            reachable = outcome is not None and not outcome.unreachable
-            fact = outcome.facts.get(FACT_KEY) if outcome is not None else None
-            desired = desired_hash(t, ctx.catalog, ctx.settings.site_images)
-            model = compose_model(t, ctx.catalog, ctx.settings.site_images)
-            finding = classify(t, desired, model, fact, reachable)
+        finding = _finding(ctx, t, t.host in inv, outcomes.get(t.host))
         if finding.state in DRIFTED:
             ctx.store.set_needs_resync(t.name, True)
         elif finding.state == IN_SYNC:
@@ -271,6 +321,19 @@ def drift(ctx: Context, *, host: str | None = None, inventory: Path | None = Non
         )
         report.findings.append(finding)
     return report
+
+
+def _finding(ctx: Context, t: Topology, in_inventory: bool, outcome: HostOutcome | None) -> Finding:
+    if not in_inventory:
+        return Finding(t.name, t.host, UNKNOWN, [f"host {t.host} is not in the inventory"])
+    problems = missing_services(t, ctx.catalog)
+    if problems:  # nothing to compare the host with: no desired hash, no compose model
+        return Finding(t.name, t.host, UNKNOWN, [p.message for p in problems])
+    reachable = outcome is not None and not outcome.unreachable
+    fact = outcome.facts.get(FACT_KEY) if outcome is not None else None
+    desired = desired_hash(t, ctx.catalog, ctx.settings.site_images, secret_key=ctx.hash_key)
+    model = compose_model(t, ctx.catalog, ctx.settings.site_images)
+    return classify(t, desired, model, fact, reachable)
 
 
 def reconcile(ctx: Context, *, inventory: Path | None = None) -> RolloutReport:

@@ -10,21 +10,25 @@ deploy/teardown does it even while a lease looks alive.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from decnet.errors import IllegalTransition
+from decnet.errors import DecnetError, IllegalTransition
 from decnet.models import Status
 from decnet.store import Store
+from decnet.store.rows import RunRow
 
 LEASE_SECONDS = 60
 HEARTBEAT_SECONDS = 10
 IN_FLIGHT = (Status.DEPLOYING, Status.TEARING_DOWN)
+ABANDONED = "abandoned"
 
 
 def _start_time(pid: int) -> str:
@@ -45,7 +49,7 @@ def owner_alive(owner: str) -> bool | None:
     """True/False for an owner on this machine; None when it ran elsewhere (lease decides)."""
     host, _, rest = owner.partition(":")
     pid_text, _, started = rest.partition(":")
-    if host != socket.gethostname() or not pid_text.isdigit():
+    if host != socket.gethostname() or not (pid_text.isascii() and pid_text.isdigit()):
         return None
     return _start_time(int(pid_text)) == started != ""
 
@@ -55,27 +59,35 @@ def _parse(ts: str | None) -> datetime | None:
 
 
 def run_is_alive(owner: str | None, lease_expires_at: str | None, now: datetime) -> bool:
-    alive = owner_alive(owner) if owner else False
-    if alive is not None:
-        return alive
+    """Alive while its lease runs and its owner is not known to be gone: an expired lease
+    means the heartbeat stopped (any machine); a dead local pid needs no lease to tell."""
     expires = _parse(lease_expires_at)
-    return expires is not None and expires > now
+    if not owner or expires is None or expires <= now:
+        return False
+    return owner_alive(owner) is not False
+
+
+def _abandon(store: Store, run: RunRow, why: str) -> None:
+    # DecnetError: finished meanwhile, by its controller or by another recovery
+    with contextlib.suppress(DecnetError):
+        store.finish_run(run.id, ABANDONED, run.stats or {}, error=why)
 
 
 def recover_stale(
     store: Store, *, force: bool = False, names: list[str] | None = None
 ) -> list[str]:
-    """Move topologies stuck in a run whose controller died to `failed`; returns their names."""
+    """Move topologies stuck in a run whose controller died to `failed` and mark the dead
+    runs `abandoned` (those whose topologies already moved on too); returns the names."""
     now = datetime.now(UTC)
     recovered: list[str] = []
     for summary in store.list_topologies():
         if summary.status not in IN_FLIGHT or (names is not None and summary.name not in names):
             continue
-        runs = store.active_runs_for(summary.name)
+        runs = store.running_runs(summary.name)
         if not force and any(run_is_alive(r.owner, r.lease_expires_at, now) for r in runs):
             continue
         for run in runs:
-            store.finish_run(run.id, "abandoned", run.stats or {}, error="controller died")
+            _abandon(store, run, "controller died" + (" (--force)" if force else ""))
         reason = "recovered: the controller of its last run died" + (" (--force)" if force else "")
         try:
             store.transition(
@@ -84,6 +96,9 @@ def recover_stale(
         except IllegalTransition:
             continue  # somebody else recovered or finished it meanwhile
         recovered.append(summary.name)
+    for run in store.running_runs():  # e.g. a run that died after moving its topologies on
+        if not run_is_alive(run.owner, run.lease_expires_at, now):
+            _abandon(store, run, "controller died")
     return recovered
 
 
@@ -95,7 +110,12 @@ def heartbeat(db_path: Path, run_id: str) -> Iterator[None]:
     def beat() -> None:
         store = Store(db_path)  # sqlite connections stay in the thread that made them
         while not stop.wait(HEARTBEAT_SECONDS):
-            store.renew_run_lease(run_id, LEASE_SECONDS)
+            try:
+                store.renew_run_lease(run_id, LEASE_SECONDS)
+            except sqlite3.OperationalError:
+                continue  # busy past the timeout: the next beat tries again
+            except DecnetError:
+                return  # the run was finished or abandoned under us: nothing left to renew
 
     thread = threading.Thread(target=beat, name=f"lease-{run_id}", daemon=True)
     thread.start()

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from decnet.core.hashing import desired_hash
+from decnet.core.validate import missing_services
 from decnet.engine.context import Context
 from decnet.engine.leases import recover_stale
 from decnet.engine.rollout import (
@@ -20,7 +21,7 @@ from decnet.engine.rollout import (
     rollout,
 )
 from decnet.errors import DecnetError
-from decnet.models import LIVE, Status
+from decnet.models import LIVE, Issue, Status, Topology
 
 
 def _select(
@@ -105,12 +106,23 @@ class StatusView(BaseModel):
     status: str
     host: str
     version: int
-    desired_hash: str
+    desired_hash: str | None
+    """None when the topology cannot be hashed: `problems` says why and what to do."""
     applied_hash: str | None
     needs_resync: bool
     status_changed_at: str | None
     last_run: RunView | None
     recent: list[dict[str, Any]]
+    problems: list[Issue] = []
+
+
+def desired_or_problems(ctx: Context, t: Topology) -> tuple[str | None, list[Issue]]:
+    """The desired hash, or None and the reasons it has none (e.g. a service the catalogue
+    no longer has): stored data is reported, never raised."""
+    problems = missing_services(t, ctx.catalog)
+    if problems:
+        return None, problems
+    return desired_hash(t, ctx.catalog, ctx.settings.site_images, secret_key=ctx.hash_key), []
 
 
 def _applied_hash(ctx: Context, name: str) -> tuple[str | None, RunView | None]:
@@ -135,6 +147,7 @@ def status(ctx: Context, name: str | None = None, *, recent: int = 5) -> list[St
     views = []
     for n in names:
         t = ctx.store.get_topology(n)
+        desired, problems = desired_or_problems(ctx, t)
         applied, run = _applied_hash(ctx, n)
         events = [e.model_dump(mode="json") for e in ctx.store.status_events(n, limit=recent)]
         views.append(
@@ -143,12 +156,13 @@ def status(ctx: Context, name: str | None = None, *, recent: int = 5) -> list[St
                 status=t.status,
                 host=t.host,
                 version=t.version,
-                desired_hash=desired_hash(t, ctx.catalog, ctx.settings.site_images),
+                desired_hash=desired,
                 applied_hash=applied if t.status in LIVE else None,
                 needs_resync=t.needs_resync,
                 status_changed_at=t.status_changed_at,
                 last_run=run,
                 recent=events,
+                problems=problems,
             )
         )
     return views

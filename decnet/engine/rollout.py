@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from decnet.core.render import render_bundle
+from decnet.core.render import render_bundle, teardown_view
 from decnet.core.validate import ensure_valid
 from decnet.engine.bundle import write_bundle
 from decnet.engine.context import Context
@@ -124,7 +125,9 @@ def _load(ctx: Context, names: Sequence[str], kind: RolloutKind, force: bool) ->
     return topologies
 
 
-def _validate(ctx: Context, topologies: list[Topology], inventory: Inventory) -> None:
+def validate_on_hosts(ctx: Context, topologies: list[Topology], inventory: Inventory) -> None:
+    """Every topology against its host as deploy sees it: the inventory's hosts, and the
+    subnets and ports the host's other live topologies claim. `decnet render` shares it."""
     for t in topologies:
         host_ctx = ctx.store.host_context(
             t.host, exclude=t.name, inventory_hosts=frozenset(inventory.hosts)
@@ -197,11 +200,17 @@ def rollout(
     topologies = _load(ctx, names, kind, opts.force)
     inventory = load_inventory(ctx.inventory_path(opts.inventory), ctx.settings.home / "cache")
     if kind is DEPLOY:
-        _validate(ctx, topologies, inventory)
+        validate_on_hosts(ctx, topologies, inventory)
     else:
         _check_hosts(topologies, inventory)
+    # A teardown removes by label: a service gone from the catalogue must not block it.
+    rendered = topologies if kind is DEPLOY else [teardown_view(t, ctx.catalog) for t in topologies]
     files = render_bundle(
-        topologies, ctx.catalog, ctx.settings.site_images, ctx.settings.templates_dir
+        rendered,
+        ctx.catalog,
+        ctx.settings.site_images,
+        ctx.settings.templates_dir,
+        secret_key=ctx.hash_key,
     )
     run_id = uuid.uuid4().hex[:12]
     data_dir = ctx.runs_dir() / run_id
@@ -325,19 +334,21 @@ def _report(run_id: str, kind: RolloutKind, dry_run: bool, result: RunResult) ->
     )
 
 
-def _finish(
+def _settle(
     ctx: Context,
-    topologies: list[Topology],
+    t: Topology,
     kind: RolloutKind,
     run_id: str,
     result: RunResult,
     failure_status: Status = Status.FAILED,
-) -> RolloutReport:
-    report = _report(run_id, kind, False, result)
-    for t in topologies:
-        out = _outcome_for(t, result.hosts.get(t.host), result, kind)
-        if out.status == Status.FAILED:
-            out.status = failure_status
+) -> TopologyOutcome:
+    """Record one topology's outcome. If its status moved under us (a `--force` recovery by
+    another command, say), the store's status is the outcome and the reason says so: one
+    topology that cannot be recorded never keeps the others or the run in flight."""
+    out = _outcome_for(t, result.hosts.get(t.host), result, kind)
+    if out.status == Status.FAILED:
+        out.status = failure_status
+    try:
         with ctx.store.transaction():
             ctx.store.transition(
                 t.name,
@@ -347,7 +358,42 @@ def _finish(
             )
             if out.status == Status.ACTIVE:
                 ctx.store.set_needs_resync(t.name, False)
-        report.topologies.append(out)
+    except (DecnetError, sqlite3.Error) as err:  # IllegalTransition, NotFound, a locked DB
+        found = f"{kind.name} ended {out.status}" + (f" ({out.reason})" if out.reason else "")
+        out.reason = f"{found}, but its status could not be recorded: {err}"
+        out.status = _current_status(ctx, t.name)
+    return out
+
+
+def _current_status(ctx: Context, name: str) -> str:
+    try:
+        return str(ctx.store.get_topology(name).status)
+    except (DecnetError, sqlite3.Error):
+        return "unknown"
+
+
+def _finish(
+    ctx: Context,
+    topologies: list[Topology],
+    kind: RolloutKind,
+    run_id: str,
+    result: RunResult,
+    failure_status: Status = Status.FAILED,
+) -> RolloutReport:
+    report = _report(run_id, kind, False, result)
+    try:
+        for t in topologies:
+            report.topologies.append(_settle(ctx, t, kind, run_id, result, failure_status))
+    finally:
+        _close_run(ctx, report, kind, run_id, result)
+    return report
+
+
+def _close_run(
+    ctx: Context, report: RolloutReport, kind: RolloutKind, run_id: str, result: RunResult
+) -> None:
+    """Finish the run with what was recorded, even after an error mid-way; a run that a
+    recovery already marked abandoned keeps that status."""
     stats = {
         "hosts": report.hosts,
         "topologies": {
@@ -360,8 +406,9 @@ def _finish(
             for o in report.topologies
         },
     }
-    ctx.store.finish_run(run_id, result.status, stats)
-    ctx.store.append_event(
-        "run.finished", {"run": run_id, "kind": kind.name, "status": result.status}, topic="run"
-    )
-    return report
+    payload: dict[str, Any] = {"run": run_id, "kind": kind.name, "status": result.status}
+    try:
+        ctx.store.finish_run(run_id, result.status, stats)
+    except DecnetError as err:
+        payload["note"] = str(err)
+    ctx.store.append_event("run.finished", payload, topic="run")

@@ -1,4 +1,6 @@
-"""Which values are secret: every service config value whose catalogue parameter says so."""
+"""Which values are secret: every service config value whose catalogue parameter says so, and
+every value of a service the catalogue no longer has (which of its keys were secret is
+unknown)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ def secret_values(topologies: Iterable[Topology], catalog: Catalog) -> frozenset
                 spec = catalog.services.get(service)
                 for key, value in config.items():
                     param = spec.param(key) if spec else None
-                    if param is not None and param.secret and str(value):
+                    secret = spec is None or (param is not None and param.secret)
+                    if secret and str(value):
                         found.add(str(value))
     return frozenset(found)

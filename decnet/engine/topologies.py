@@ -21,7 +21,7 @@ from decnet.core.generate import generate
 from decnet.core.graph import to_dot, to_mermaid
 from decnet.core.hashing import desired_hash
 from decnet.core.topofile import dump_topology_file, mask_secrets
-from decnet.core.validate import ensure_valid, validate
+from decnet.core.validate import ensure_valid, missing_services, validate
 from decnet.errors import DecnetError, InvalidTopology
 from decnet.models import (
     NAME_RE,
@@ -53,7 +53,8 @@ class TopologyView(BaseModel):
     status: Status
     version: int
     host: str
-    desired_hash: str
+    desired_hash: str | None
+    """None when the topology cannot be hashed: `problems` says why and what to do."""
     needs_resync: bool
     created_at: str | None
     status_changed_at: str | None
@@ -61,6 +62,7 @@ class TopologyView(BaseModel):
     images: dict[str, str]
     lans: list[Lan]
     deckies: list[Decky]
+    problems: list[Issue] = []
 
 
 def _shown(value: str) -> str:
@@ -195,7 +197,12 @@ def show_topology(
 ) -> TopologyView:
     """The stored topology with its desired hash; secret config values masked."""
     topology = store.get_topology(check_name(name))
-    digest = desired_hash(topology, catalog, dict(site_images or {}))
+    problems = missing_services(topology, catalog)
+    digest = (
+        None
+        if problems
+        else desired_hash(topology, catalog, dict(site_images or {}), secret_key=store.hash_key())
+    )
     shown = mask_secrets(topology, catalog)
     return TopologyView(
         name=shown.name,
@@ -210,6 +217,7 @@ def show_topology(
         images=shown.images,
         lans=shown.lans,
         deckies=shown.deckies,
+        problems=problems,
     )
 
 

@@ -53,7 +53,8 @@ class StoreBase:
         self.conn.execute("BEGIN IMMEDIATE")
         self._depth = 1
         try:
-            yield self.conn
+            with dbmod.store_errors(self.path):  # also what fails while rows are iterated
+                yield self.conn
             self.conn.execute("COMMIT")
         except BaseException:
             if self.conn.in_transaction:
@@ -71,7 +72,8 @@ class StoreBase:
             return
         self.conn.execute("BEGIN")
         try:
-            yield self.conn
+            with dbmod.store_errors(self.path):
+                yield self.conn
         finally:
             if self.conn.in_transaction:
                 self.conn.execute("COMMIT")

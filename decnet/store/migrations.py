@@ -167,9 +167,16 @@ def _live_half(conn: sqlite3.Connection) -> None:
     )
 
 
+_ALLOW_PUBLIC = _sql(
+    # A LAN may use a non-RFC-1918 subnet only when it says so (validation: SUBNET_NOT_PRIVATE).
+    "ALTER TABLE lan ADD COLUMN allow_public INTEGER NOT NULL DEFAULT 0",
+)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _INITIAL),
     Migration(2, "live half: settings, mutation batches, api tokens", _live_half),
+    Migration(3, "lan.allow_public", _ALLOW_PUBLIC),
 )
 """Every migration this version of decnet knows, in order; numbers are 1..N without gaps."""
 

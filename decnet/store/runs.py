@@ -136,6 +136,17 @@ class RunsMixin(StoreBase):
         )
         return found[0] if found else None
 
+    def running_runs(self, topology_name: str | None = None) -> list[RunRow]:
+        """Every run still `running` (of the topology, or of any), whatever its lease says:
+        recovery decides which of them lost their controller."""
+        if topology_name is None:
+            return query_runs(self.db, "WHERE status = ? ORDER BY started_at", (RUNNING,))
+        return query_runs(
+            self.db,
+            f"WHERE status = ? AND {TOPOLOGY_MATCH} ORDER BY started_at",
+            (RUNNING, topology_name),
+        )
+
     def active_runs_for(self, topology_name: str) -> list[RunRow]:
         """Running runs of the topology whose lease has not expired (a live controller)."""
         return query_runs(

@@ -245,7 +245,7 @@ def _claimed_ports(rows: Iterable[tuple[str, str]]) -> dict[str, str]:
     claimed: dict[str, str] = {}
     for publish, name in rows:
         for entry in json.loads(publish):
-            match = PUBLISH_RE.match(entry)
+            match = PUBLISH_RE.fullmatch(entry)
             if match:  # malformed entries are the validator's business (PUBLISH_INVALID)
                 claimed[f"{match['host']}/{match['proto'] or 'tcp'}"] = name
     return claimed

@@ -20,7 +20,8 @@ from decnet.models import Decky, Lan, Membership, Status, Topology
 _ALLOCATE_HINT = "allocate the topology first (decnet.core.allocate.allocate) and validate it"
 
 LAN_INSERT = (
-    "INSERT INTO lan (id, topology_id, name, subnet, is_dmz, x, y, w, h) VALUES (?,?,?,?,?,?,?,?,?)"
+    "INSERT INTO lan (id, topology_id, name, subnet, is_dmz, allow_public, x, y, w, h) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?)"
 )
 DECKY_INSERT = (
     "INSERT INTO decky (id, topology_id, name, home_lan_id, services, service_config, "
@@ -84,7 +85,10 @@ def child_rows(
 def _lan_row(lan: Lan, lan_id: str, topology_id: str) -> tuple[Any, ...]:
     if lan.subnet is None:
         raise DecnetError(f"lans[{lan.name}].subnet is not set", hint=_ALLOCATE_HINT)
-    return (lan_id, topology_id, lan.name, lan.subnet, lan.is_dmz, lan.x, lan.y, lan.w, lan.h)
+    return (
+        lan_id, topology_id, lan.name, lan.subnet, lan.is_dmz, lan.allow_public,
+        lan.x, lan.y, lan.w, lan.h,
+    )  # fmt: skip
 
 
 def _decky_row(
@@ -188,13 +192,23 @@ def _load_lans(conn: sqlite3.Connection, topology_id: str) -> tuple[list[Lan], d
     lans: list[Lan] = []
     names: dict[str, str] = {}
     rows = conn.execute(
-        "SELECT id, name, subnet, is_dmz, x, y, w, h FROM lan WHERE topology_id = ? ORDER BY rowid",
+        "SELECT id, name, subnet, is_dmz, allow_public, x, y, w, h FROM lan "
+        "WHERE topology_id = ? ORDER BY rowid",
         (topology_id,),
     )
-    for lan_id, name, subnet, is_dmz, x, y, w, h in rows:
+    for lan_id, name, subnet, is_dmz, allow_public, x, y, w, h in rows:
         names[lan_id] = name
         lans.append(
-            Lan.model_construct(name=name, subnet=subnet, is_dmz=bool(is_dmz), x=x, y=y, w=w, h=h)
+            Lan.model_construct(
+                name=name,
+                subnet=subnet,
+                is_dmz=bool(is_dmz),
+                allow_public=bool(allow_public),
+                x=x,
+                y=y,
+                w=w,
+                h=h,
+            )
         )
     return lans, names
 

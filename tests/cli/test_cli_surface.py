@@ -17,6 +17,7 @@ from typer import _click
 from typer.core import TyperGroup
 
 from decnet.cli.app import app
+from decnet.errors import EXIT_USAGE
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -54,6 +55,38 @@ def test_every_command_has_help_and_is_in_the_readme(invoke: Invoke, path: str) 
     result = invoke(*path.split(), "--help")
     assert result.exit_code == 0 and "Usage:" in result.stdout
     assert f"decnet {path}" in cli_section(), f"add `decnet {path}` to README's CLI section"
+
+
+def every_command() -> Iterator[tuple[str, _click.Command]]:
+    """Groups (the root as "") and leaf commands alike."""
+
+    def walk(prefix: str, command: _click.Command) -> Iterator[tuple[str, _click.Command]]:
+        yield prefix, command
+        for name, sub in sorted(getattr(command, "commands", {}).items()):
+            yield from walk(f"{prefix} {name}".strip(), sub)
+
+    yield from walk("", typer.main.get_command(app))
+
+
+def _squeezed(text: str) -> str:
+    return "".join(text.split())  # help is wrapped to the terminal: compare without whitespace
+
+
+@pytest.mark.parametrize(("path", "command"), list(every_command()), ids=lambda v: str(v) or "-")
+def test_help_keeps_every_bracket_and_labels_no_flag_bool(
+    invoke: Invoke, path: str, command: _click.Command
+) -> None:
+    result = invoke(*path.split(), "--help")
+    assert result.exit_code == 0, result.stderr
+    shown = _squeezed(result.stdout)
+    assert "<bool>" not in result.stdout
+    texts = [command.help or "", *(getattr(p, "help", None) or "" for p in command.params)]
+    for text in texts:  # every word survives: `[a-z]` is not eaten as rich markup
+        assert _squeezed(text.split("\n\n")[0]) in shown, (path, text)
+
+
+def test_the_regex_of_generate_names_survives_in_its_help(invoke: Invoke) -> None:
+    assert "(^[a-z][a-z0-9-]{0,62}$)" in _squeezed(invoke("topology", "generate", "-h").stdout)
 
 
 def test_every_command_documents_itself() -> None:
@@ -107,7 +140,8 @@ def test_db_comes_from_the_option_or_the_environment(tmp_path: Path, env: dict[s
 def test_version_and_bare_invocation(invoke: Invoke) -> None:
     result = invoke("--version")
     assert result.exit_code == 0 and result.stdout.startswith("decnet ")
-    assert invoke().exit_code == 2  # no command: help, usage exit
+    bare = invoke()  # no command: the help, as a usage error
+    assert bare.exit_code == EXIT_USAGE and "Usage:" in bare.stderr + bare.stdout
 
 
 def test_help_does_not_touch_the_database(invoke: Invoke, db: Path) -> None:
@@ -122,7 +156,7 @@ def test_bad_site_setting_is_a_clean_usage_error(invoke: Invoke, db: Path) -> No
     result = CliRunner().invoke(
         app, ["--db", str(db), "topology", "list"], env={"DECNET_IMAGES": "ssh"}
     )
-    assert result.exit_code == 2 and result.stderr.startswith("error: DECNET_IMAGES")
+    assert result.exit_code == EXIT_USAGE and result.stderr.startswith("error: DECNET_IMAGES")
 
 
 SCRIPT = Path(sys.executable).with_name("decnet")
@@ -144,4 +178,6 @@ def test_installed_console_script(tmp_path: Path) -> None:
     missing = run("topology", "show", "nope")
     assert missing.returncode == 1 and missing.stdout == ""
     assert missing.stderr.startswith("error: ") and "Traceback" not in missing.stderr
-    assert run("topology", "generate", "--deckies", "x", "y").returncode == 2
+    assert run("topology", "generate", "--deckies", "x", "y").returncode == EXIT_USAGE
+    assert run("topology", "generate").returncode == EXIT_USAGE  # click's own: missing NAME
+    assert run("--help").returncode == run("topology", "generate", "-h").returncode == 0

@@ -14,6 +14,7 @@ from cli_support import Invoke, snapshot
 from typer.testing import Result
 
 from decnet.core.topofile import MASK
+from decnet.errors import EXIT_USAGE
 
 GOOD_FILE = textwrap.dedent(
     """\
@@ -194,7 +195,7 @@ def test_graph_formats(invoke: Invoke) -> None:
     mermaid = ok(invoke("topology", "graph", "corp")).stdout
     dot = ok(invoke("topology", "graph", "corp", "--format", "dot")).stdout
     assert "dmz" in mermaid and "dmz" in dot and mermaid != dot
-    assert invoke("topology", "graph", "corp", "--format", "png").exit_code == 2
+    assert invoke("topology", "graph", "corp", "--format", "png").exit_code == EXIT_USAGE
 
 
 def test_delete_with_expected_version(invoke: Invoke) -> None:
@@ -222,8 +223,8 @@ LONG = "a" * 64
         (["topology", "generate", "corp"], 1, "already exists"),
         (["topology", "generate", "x", "--services", "ssh,sshh"], 1, "SERVICE_UNKNOWN"),
         (["topology", "generate", "x", "--host", "../etc"], 1, "host '../etc'"),
-        (["topology", "generate", "x", "--depth", "99"], 2, "--depth 99"),
-        (["topology", "generate", "x", "--deckies", "5-2"], 2, "deckies_min"),
+        (["topology", "generate", "x", "--depth", "99"], EXIT_USAGE, "--depth 99"),
+        (["topology", "generate", "x", "--deckies", "5-2"], EXIT_USAGE, "deckies_min"),
         (["topology", "generate", "x", "--publish", "22"], 1, "PUBLISH_INVALID"),
         (["topology", "show", "nope"], 1, "nope"),
         (["topology", "show", "bad;name"], 1, "NAME_INVALID"),
@@ -231,8 +232,8 @@ LONG = "a" * 64
         (["topology", "delete", "a/b"], 1, "NAME_INVALID"),
         (["topology", "export", "nope"], 1, "nope"),
         (["topology", "validate", "nope"], 1, "nope"),
-        (["topology", "validate"], 2, "NAME or -f"),
-        (["topology", "create", "-f", "/nonexistent/x.yml"], 2, "cannot read"),
+        (["topology", "validate"], EXIT_USAGE, "NAME or -f"),
+        (["topology", "create", "-f", "/nonexistent/x.yml"], EXIT_USAGE, "cannot read"),
     ],
 )
 def test_rejected_commands_print_cause_and_hint_and_write_nothing(
@@ -288,8 +289,50 @@ def test_create_clashing_with_a_live_subnet_writes_nothing(
         ["topology", "list", "--bogus"],
         ["topology", "nosuchcommand"],
         ["nosuchgroup"],
+        ["--bogus", "topology", "list"],  # the root's own options
+        ["topology"],  # a group without a command: its help, as a usage error
+        ["render", "--out"],  # an option without its value
+        ["status", "a", "b"],  # one argument too many
     ],
 )
-def test_usage_errors_exit_2(invoke: Invoke, args: list[str]) -> None:
+def test_usage_errors_exit_64(invoke: Invoke, args: list[str]) -> None:
     result = invoke(*args)
-    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert result.exit_code == EXIT_USAGE == 64, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+
+
+def test_endless_or_oversized_input_is_refused_not_read_forever(
+    invoke: Invoke, db: Path, tmp_path: Path
+) -> None:
+    ok(invoke("topology", "generate", "corp"))
+    before = snapshot(db)
+    assert_clean_error(invoke("topology", "create", "-f", "/dev/zero"), 1, "over 64 MiB")
+    sparse = tmp_path / "huge.yml"
+    with sparse.open("wb") as handle:
+        handle.truncate(65 * 2**20)
+    assert_clean_error(invoke("topology", "validate", "-f", str(sparse)), 1, "over 64 MiB")
+    latin = tmp_path / "latin1.yml"
+    latin.write_bytes("name: caf\xe9\n".encode("latin-1"))
+    assert_clean_error(invoke("topology", "create", "-f", str(latin)), 1, "not UTF-8")
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("tag", ["!!int", "!!bool", "!!timestamp", "!!float", "!!binary"])
+def test_tagged_secrets_are_clean_errors_that_do_not_show_the_secret(
+    invoke: Invoke, tmp_path: Path, tag: str
+) -> None:
+    text = GOOD_FILE.replace("password: hunter2", f"password: {tag} hunter2")
+    for command in ("create", "validate"):
+        result = invoke("topology", command, "-f", write(tmp_path, text))
+        assert_clean_error(result, 1, "t.yml:9:", "deckies[0].config.ssh.password")
+        assert "hunter2" not in result.stderr
+
+
+def test_non_finite_canvas_values_are_refused_by_name(invoke: Invoke, tmp_path: Path) -> None:
+    text = GOOD_FILE.replace("{name: office}", "{name: office, canvas: {x: .inf, y: .nan}}")
+    result = invoke("topology", "create", "-f", write(tmp_path, text))
+    assert_clean_error(result, 1, "lans[1].canvas.x", "finite number")
+    finite = GOOD_FILE.replace("{name: office}", "{name: office, canvas: {x: 1.0e+300, y: -2.5}}")
+    ok(invoke("topology", "create", "-f", write(tmp_path, finite)))
+    shown = json.loads(ok(invoke("topology", "show", "handmade", "--json")).stdout)
+    assert shown["lans"][1]["x"] == 1e300

@@ -6,7 +6,6 @@ import ipaddress
 import os
 import subprocess
 import sys
-import time
 from collections import Counter
 
 import pytest
@@ -194,14 +193,13 @@ def test_the_largest_allowed_lan_count_allocates() -> None:
     assert t.lans[-1].subnet == "10.207.254.0/24"
 
 
-def test_ten_thousand_deckies_generate_validate_and_hash_quickly() -> None:
+def test_ten_thousand_deckies_generate_validate_and_hash() -> None:
+    # Behaviour only; how long it takes is bench/core.py's business (measured against a
+    # baseline in the same run), never a wall-clock assertion that fails on a loaded machine.
     params = GeneratorParams(
         name="big", depth=4, branching=8, deckies_min=16, deckies_max=16, cross_p=0.3, seed=1
     )
-    start = time.perf_counter()
     t = generate(params, CATALOG)
     assert validate(t, CATALOG) == []
-    desired_hash(t, CATALOG)
-    elapsed = time.perf_counter() - start
+    assert len(desired_hash(t, CATALOG, secret_key=b"k" * 32)) == 64
     assert 9_000 < len(t.deckies) <= MAX_DECKIES
-    assert elapsed < 5.0  # typically ~0.3 s; generous for slow CI machines

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 
 import pytest
 
 from decnet.core.catalog import load_catalog
-from decnet.core.validate import ensure_valid, validate
-from decnet.errors import ISSUE_CODES, InvalidTopology
+from decnet.core.validate import ensure_valid, parse_publish, validate
+from decnet.errors import ISSUE_CODES, OP_CODES, InvalidTopology
 from decnet.models import (
+    PUBLISH_RE,
     Catalog,
     ConfigParam,
     Decky,
@@ -125,6 +127,19 @@ def _isolated_lan(t: Topology) -> None:
     )
 
 
+def _move_lan_1(subnet: str, *, allow_public: bool = False) -> Edit:
+    """Give lan-1 another subnet, its members the first host addresses in it (.2, .3)."""
+
+    def edit(t: Topology) -> None:
+        network = ipaddress.IPv4Network(subnet)
+        t.lans[1].subnet, t.lans[1].allow_public = subnet, allow_public
+        members = [m for d in t.deckies for m in d.memberships if m.lan == "lan-1"]
+        for offset, m in enumerate(members, start=2):
+            m.ip = str(network.network_address + offset)
+
+    return edit
+
+
 def _rename_lan(old: str, new: str) -> Edit:
     def edit(t: Topology) -> None:
         for lan in t.lans:
@@ -155,14 +170,6 @@ CASES: list[tuple[str, str, Edit, HostContext]] = [
         "NAME_DUPLICATE",
         "deckies[web].name",
         _add_decky(name="web", home_lan="lan-1", memberships=[{"lan": "lan-1", "ip": "10.0.1.4"}]),
-        HostContext(),
-    ),
-    (
-        "NAME_DUPLICATE",
-        "deckies[web-ssh].name",
-        _add_decky(
-            name="web-ssh", home_lan="lan-1", memberships=[{"lan": "lan-1", "ip": "10.0.1.4"}]
-        ),
         HostContext(),
     ),
     (
@@ -202,6 +209,7 @@ CASES: list[tuple[str, str, Edit, HostContext]] = [
         lambda t: None,
         HostContext(claimed_subnets={"9.0.0.0/8": "a", "10.0.1.0/25": "b", "10.0.9.0/24": "c"}),
     ),
+    ("SUBNET_NOT_PRIVATE", "lans[lan-1].subnet", _move_lan_1("8.8.8.0/24"), HostContext()),
     (
         "SERVICE_UNKNOWN",
         "deckies[web].services[3]",
@@ -311,7 +319,7 @@ def test_each_code_fires_alone(code: str, path: str, edit: Edit, ctx: HostContex
 
 
 def test_every_issue_code_has_a_fixture() -> None:
-    assert {c[0] for c in CASES} == set(ISSUE_CODES)
+    assert {c[0] for c in CASES} == set(ISSUE_CODES) - OP_CODES
 
 
 def test_publishing_a_port_no_service_listens_on_is_a_warning() -> None:
@@ -385,24 +393,105 @@ def test_issues_are_plain_data() -> None:
     assert Issue.model_validate(issue.model_dump()) == issue
 
 
-def test_service_containers_of_different_deckies_may_not_share_a_docker_name() -> None:
+def test_decky_and_service_names_joined_by_dash_no_longer_clash() -> None:
+    """`.` joins decky and service in Docker names, and no name can contain it, so decky
+    `web-ssh` and service `ssh` of decky `web` (once both `decnet-t-web-ssh`) are distinct."""
     catalog = CATALOG.model_copy(deep=True)
     catalog.services["b-ssh"] = catalog.services["ssh"].model_copy(update={"name": "b-ssh"})
     topology = _base()
     topology.deckies += [
         Decky(
-            name="a",
+            name=name,
             home_lan="dmz",
-            memberships=[Membership(lan="dmz", ip="10.0.0.7")],
-            services=["b-ssh"],
-        ),
-        Decky(
-            name="a-b",
-            home_lan="dmz",
-            memberships=[Membership(lan="dmz", ip="10.0.0.8")],
-            services=["ssh"],
-        ),
+            memberships=[Membership(lan="dmz", ip=ip)],
+            services=services,
+        )
+        for name, ip, services in (
+            ("web-ssh", "10.0.0.6", []),
+            ("a", "10.0.0.7", ["b-ssh"]),
+            ("a-b", "10.0.0.8", ["ssh"]),
+        )
     ]
-    issues = validate(topology, catalog)
-    assert [(i.code, i.path) for i in issues] == [("NAME_DUPLICATE", "deckies[a-b].services")]
-    assert "'a'" in issues[0].message
+    assert validate(topology, catalog) == []
+
+
+# --- ASCII digits only (issue 7 item 16) ----------------------------------------------------
+
+UNICODE_DIGITS = [
+    "\u0662\u0662\u0662\u0663:\u0662\u0662",  # Arabic-Indic 2223:22
+    "\uff12\uff12\uff12\uff12:\uff12\uff12",  # fullwidth
+    "\u00b2\u00b2\u00b2\u00b2:\u00b2\u00b2",  # superscripts: str.isdigit() says yes
+    "2222:\u0662\u0662",
+    "\u09e8\u09e8\u09e8\u09e8:22/udp",  # Bengali
+]
+
+
+@pytest.mark.parametrize("entry", UNICODE_DIGITS)
+def test_publish_takes_ascii_digits_only(entry: str) -> None:
+    assert parse_publish(entry) is None
+    assert PUBLISH_RE.fullmatch(entry) is None
+    topology = _base()
+    topology.deckies[0].publish = [entry]
+    issues = validate(topology, CATALOG)
+    assert [(i.code, i.severity) for i in issues] == [("PUBLISH_INVALID", Severity.ERROR)]
+
+
+def test_a_unicode_digit_port_cannot_dodge_the_host_port_check() -> None:
+    """Stored before this fix, `\u0662\u0662\u0662\u0662:22` claimed nothing on the host."""
+    topology = _base()
+    topology.deckies[0].publish = ["\u0662\u0662\u0662\u0662:22"]
+    ctx = HostContext(claimed_ports={"2222/tcp": "other"})
+    codes = {i.code for i in validate(topology, CATALOG, ctx)}
+    assert "PUBLISH_INVALID" in codes
+
+
+@pytest.mark.parametrize(
+    "text", ["10.0.\u0661.0/24", "10.0.1.0/\u0662\u0664", "10.0.1.0/\u00b2\u2074"]
+)
+def test_subnets_take_ascii_digits_only(text: str) -> None:
+    topology = _base()
+    topology.lans[1].subnet = text
+    assert "SUBNET_INVALID" in {i.code for i in validate(topology, CATALOG)}
+
+
+@pytest.mark.parametrize("ip", ["10.0.1.\u0663", "10.0.1.\u00b3", "\uff11\uff10.0.1.3"])
+def test_ips_take_ascii_digits_only(ip: str) -> None:
+    topology = _base()
+    _web(topology).memberships[0].ip = ip
+    assert [i.code for i in validate(topology, CATALOG)] == ["IP_INVALID"]
+
+
+# --- private subnets only (issue 7 item 17) -------------------------------------------------
+
+SPECIAL = ["127.0.0.0/24", "224.0.0.0/24", "0.0.0.0/24", "169.254.0.0/24", "172.17.0.0/16",
+           "240.0.0.0/24", "255.255.255.0/29", "172.17.5.0/24"]  # fmt: skip
+
+
+@pytest.mark.parametrize("subnet", SPECIAL)
+@pytest.mark.parametrize("allow_public", [False, True])
+def test_special_ranges_are_refused_even_with_allow_public(subnet: str, allow_public: bool) -> None:
+    topology = _base()
+    _move_lan_1(subnet, allow_public=allow_public)(topology)
+    [issue] = validate(topology, CATALOG)
+    assert (issue.code, issue.path) == ("SUBNET_NOT_PRIVATE", "lans[lan-1].subnet")
+    assert subnet in issue.message and "not even with allow_public" in issue.message
+
+
+@pytest.mark.parametrize("subnet", ["8.8.8.0/24", "100.64.0.0/24", "192.0.2.0/24", "172.32.0.0/16"])
+def test_public_ranges_need_allow_public(subnet: str) -> None:
+    topology = _base()
+    _move_lan_1(subnet)(topology)
+    [issue] = validate(topology, CATALOG)
+    assert issue.code == "SUBNET_NOT_PRIVATE" and "allow_public: true" in issue.message
+    _move_lan_1(subnet, allow_public=True)(topology)
+    assert validate(topology, CATALOG) == []
+
+
+RFC1918 = ["10.255.0.0/24", "172.16.0.0/16", "172.31.255.0/24", "172.18.0.0/16", "192.168.7.0/24"]
+
+
+@pytest.mark.parametrize("subnet", RFC1918)
+def test_rfc1918_ranges_are_fine(subnet: str) -> None:
+    topology = _base()
+    _move_lan_1(subnet)(topology)
+    assert validate(topology, CATALOG) == []

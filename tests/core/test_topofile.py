@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import math
 import textwrap
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from decnet.core.catalog import load_catalog
 from decnet.core.generate import generate
 from decnet.core.hashing import desired_hash
-from decnet.core.topofile import MASK, dump_topology_file, mask_secrets, parse_topology_file
+from decnet.core.topofile import (
+    MASK,
+    MAX_ALIAS_NODES,
+    MAX_FILE_BYTES,
+    dump_topology_file,
+    mask_secrets,
+    parse_topology_file,
+)
 from decnet.errors import TopologyFileError
-from decnet.models import GeneratorParams, Membership, Topology
+from decnet.models import Decky, GeneratorParams, Lan, Membership, Topology
+
+KEY = b"k" * 32
 
 FULL = textwrap.dedent(
     """\
@@ -172,7 +183,7 @@ def test_wrong_type_names_field_value_and_expected_type() -> None:
 @pytest.mark.parametrize(
     ("text", "field", "expected"),
     [
-        ("name: 12\n", "name", "expected a string, got 12"),
+        ("name: 12\n", "name", "expected a string, got an integer"),
         ("name: a\nlans: {name: x}\n", "lans", "expected a list"),
         ("name: a\nimages: {ssh: 5}\n", "images.ssh", "expected a string"),
         ("name: a\nlans: [{name: x, canvas: {x: '1'}}]\n", "lans[0].canvas.x", "a number"),
@@ -180,7 +191,7 @@ def test_wrong_type_names_field_value_and_expected_type() -> None:
         (
             "name: a\ndeckies: [{name: x, home: d, config: {ssh: {banner: 1.5}}}]\n",
             "deckies[0].config.ssh.banner",
-            "expected a string, integer or boolean, got a float",
+            "expected a string, integer or boolean, got a number",
         ),
         (
             "name: a\ndeckies: [{name: x, home: d, config: {ssh: {password: [hunter2]}}}]\n",
@@ -190,7 +201,7 @@ def test_wrong_type_names_field_value_and_expected_type() -> None:
         (
             "name: a\ndeckies: [{name: x, home: d, config: {ssh: [hunter2]}}]\n",
             "deckies[0].config.ssh",
-            "expected a mapping, got a value (list)",
+            "expected a mapping, got a list",
         ),
     ],
 )
@@ -230,7 +241,103 @@ def test_unsafe_or_odd_yaml_is_refused(text: str, needle: str) -> None:
 def test_alias_bomb_is_bounded() -> None:
     lines = ["a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 8)]
-    assert "once aliases are expanded" in str(error("\n".join(lines)))
+    assert f"aliases expand to over {MAX_ALIAS_NODES} values" in str(error("\n".join(lines)))
+
+
+def test_many_values_without_aliases_are_not_an_alias_bomb() -> None:
+    # 250,000 values written out (the old bound counted them all, as if expanded from aliases)
+    entries = ", ".join(["'2222:22'"] * 250_000)
+    t = parse(f"name: a\ndeckies: [{{name: x, home: d, publish: [{entries}]}}]\n")
+    assert len(t.deckies[0].publish) == 250_000
+
+
+def test_aliases_below_the_bound_expand() -> None:
+    t = parse("name: a\ndeckies: [{name: x, home: d, services: &s [ssh, http]}, "
+              "{name: y, home: d, services: *s}]\n")  # fmt: skip
+    assert t.deckies[1].services == ["ssh", "http"]
+
+
+def test_a_file_over_the_size_cap_is_refused_before_parsing() -> None:
+    err = error("#" * (MAX_FILE_BYTES + 1))
+    assert "over 64 MiB" in str(err)
+
+
+SECRET = "S3cr3t-Valu3"
+
+
+@pytest.mark.parametrize(
+    ("tag", "needle"),
+    [
+        ("!!int", "does not fit its tag !!int"),
+        ("!!bool", "does not fit its tag !!bool"),
+        ("!!float", "does not fit its tag !!float"),
+        ("!!timestamp", "date or time; quote it"),
+        ("!!binary", "unsupported YAML tag"),
+        ("!!set", "unsupported YAML tag"),
+        ("!!python/name:os.system", "unsupported YAML tag"),
+        ("!local", "unsupported YAML tag"),
+    ],
+)
+@pytest.mark.parametrize("where", ["config", "name"])
+def test_explicit_scalar_tags_are_errors_that_never_quote_the_value(
+    tag: str, needle: str, where: str
+) -> None:
+    value = f"{tag} {SECRET}"
+    if where == "config":
+        config = f"    config: {{ssh: {{password: {value}}}}}\n"
+        text = f"name: a\ndeckies:\n  - name: x\n    home: d\n{config}"
+        field, line = "deckies[0].config.ssh.password", 5
+    else:
+        text, field, line = f"name: {value}\n", "name", 1
+    err = error(text)
+    assert (err.field, err.line) == (field, line) and err.column is not None
+    assert needle in str(err) and SECRET not in str(err) and SECRET.lower() not in str(err)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    tag=st.sampled_from(
+        ["!!int", "!!bool", "!!float", "!!timestamp", "!!binary", "!!null", "!!str", "!!set",
+         "!!omap", "!!pairs", "!!map", "!!seq", "!!merge", "!!value", "!e", "!<tag:x,1:y>"]
+    ),
+    body=st.text(
+        st.characters(codec="utf-8", exclude_characters="\"\\", exclude_categories=("Cs",)),
+        min_size=0,
+        max_size=12,
+    ),
+    field=st.sampled_from(["password", "banner", "port"]),
+)  # fmt: skip
+def test_any_tag_and_value_gives_a_clean_error_or_a_value(tag: str, body: str, field: str) -> None:
+    secret = f"Zq9{body}"
+    quoted = secret.encode("unicode_escape").decode("ascii").replace('"', '\\"')
+    config = f'{{ssh: {{{field}: {tag} "{quoted}"}}}}'
+    text = f"name: a\ndeckies: [{{name: x, home: d, config: {config}}}]\n"
+    try:
+        parse(text)
+    except TopologyFileError as err:
+        assert err.line == 2 and err.column is not None and err.field is not None
+        assert secret not in str(err) and quoted not in str(err)
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan", ".NaN", "!!float .inf"])
+@pytest.mark.parametrize(
+    ("template", "field"),
+    [
+        ("name: a\nlans: [{{name: x, canvas: {{x: 1, w: {v}}}}}]\n", "lans[0].canvas.w"),
+        ("name: a\ndeckies: [{{name: x, home: d, canvas: {{y: {v}}}}}]\n", "deckies[0].canvas.y"),
+    ],
+)
+def test_canvas_values_must_be_finite(value: str, template: str, field: str) -> None:
+    err = error(template.format(v=value))
+    assert err.field == field and "finite number" in str(err)
+
+
+def test_the_models_refuse_non_finite_canvas_values_too() -> None:
+    for bad in (math.inf, -math.inf, math.nan):
+        with pytest.raises(ValidationError, match="finite"):
+            Lan(name="x", h=bad)
+        with pytest.raises(ValidationError, match="finite"):
+            Decky(name="x", home_lan="d", memberships=[], x=bad)
 
 
 @settings(max_examples=25, deadline=None)
@@ -249,4 +356,32 @@ def test_generated_topologies_round_trip_to_the_same_desired_hash(
     )
     original = generate(params, catalog)
     again = parse_topology_file(dump_topology_file(original))
-    assert desired_hash(again, catalog, {}) == desired_hash(original, catalog, {})
+    assert desired_hash(again, catalog, {}, secret_key=KEY) == desired_hash(
+        original, catalog, {}, secret_key=KEY
+    )
+
+
+def test_allow_public_round_trips_and_stays_out_of_the_hash() -> None:
+    text = textwrap.dedent(
+        """\
+        name: lab
+        lans:
+          - {name: dmz, dmz: true, subnet: 8.8.8.0/24, allow_public: true}
+          - {name: office, subnet: 10.1.0.0/24}
+        """
+    )
+    t = parse_topology_file(text)
+    assert [lan.allow_public for lan in t.lans] == [True, False]
+    dumped = dump_topology_file(t)
+    assert dumped.count("allow_public") == 1  # written only where it is set
+    assert parse_topology_file(dumped).lans == t.lans
+    closed = t.model_copy(deep=True)
+    closed.lans[0].allow_public = False
+    assert desired_hash(closed, load_catalog(), {}, secret_key=KEY) == desired_hash(
+        t, load_catalog(), {}, secret_key=KEY
+    )
+
+
+def test_allow_public_must_be_a_boolean() -> None:
+    err = error("name: x\nlans: [{name: dmz, dmz: true, allow_public: 'yes'}]\n")
+    assert err.field == "lans[0].allow_public"

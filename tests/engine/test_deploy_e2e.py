@@ -31,9 +31,12 @@ from e2e_support import (
 )
 
 from decnet.engine.context import Context
+from decnet.engine.drift import drift
+from decnet.engine.leases import recover_stale
 from decnet.engine.lifecycle import deploy, status, teardown
 from decnet.engine.rollout import RolloutOptions
 from decnet.engine.topologies import create_topology, delete_topology, generate_topology
+from decnet.errors import InvalidTopology
 from decnet.models import Decky, GeneratorParams, Lan, Membership, Topology
 from decnet.store import Store
 
@@ -48,8 +51,8 @@ HOST_BASE = Path("/var/lib/decnet/topologies")
 def expected_containers(t: Topology) -> set[str]:
     names = set()
     for d in t.deckies:
-        names.add(f"decnet-{t.name}-{d.name}")
-        names.update(f"decnet-{t.name}-{d.name}-{s}" for s in d.services)
+        names.add(f"decnet-{t.name}.{d.name}")
+        names.update(f"decnet-{t.name}.{d.name}.{s}" for s in d.services)
     return names
 
 
@@ -144,13 +147,13 @@ def test_generated_topology_deploys_with_networks_ips_and_reachability(e2e: E2E)
     # every container runs, with its labels
     assert set(running_containers(name)) == expected_containers(t)
     for d in t.deckies:
-        base = inspect(f"decnet-{name}-{d.name}")[0]
+        base = inspect(f"decnet-{name}.{d.name}")[0]
         labels = base["Config"]["Labels"]
         assert labels["decnet.topology"] == name
         assert labels["decnet.decky"] == d.name
         assert labels["decnet.role"] == "base"
         for s in d.services:
-            svc = inspect(f"decnet-{name}-{d.name}-{s}")[0]["Config"]["Labels"]
+            svc = inspect(f"decnet-{name}.{d.name}.{s}")[0]["Config"]["Labels"]
             assert (svc["decnet.role"], svc["decnet.service"], svc["decnet.decky"]) == (
                 "service",
                 s,
@@ -159,14 +162,14 @@ def test_generated_topology_deploys_with_networks_ips_and_reachability(e2e: E2E)
         # each base holds its IPs
         nets = base["NetworkSettings"]["Networks"]
         for m in d.memberships:
-            assert nets[f"decnet-{name}-{m.lan}"]["IPAddress"] == m.ip
+            assert nets[f"decnet-{name}.{m.lan}"]["IPAddress"] == m.ip
         forward = docker("exec", base["Name"].lstrip("/"), "cat", "/proc/sys/net/ipv4/ip_forward")
         assert forward.stdout.strip() == ("1" if d.forwards_l3 else "0"), d.name
 
     assert any(d.forwards_l3 for d in t.deckies), "seed 1 should give a forwarding bridge"
-    assert sorted(labelled_networks(name)) == sorted(f"decnet-{name}-{lan.name}" for lan in t.lans)
+    assert sorted(labelled_networks(name)) == sorted(f"decnet-{name}.{lan.name}" for lan in t.lans)
     for lan in t.lans:
-        net = inspect(f"decnet-{name}-{lan.name}", network=True)[0]
+        net = inspect(f"decnet-{name}.{lan.name}", network=True)[0]
         assert net["IPAM"]["Config"][0]["Subnet"] == lan.subnet
         assert net["Internal"] is (not lan.is_dmz), lan.name
         assert net["Labels"]["decnet.topology"] == name
@@ -179,9 +182,9 @@ def test_generated_topology_deploys_with_networks_ips_and_reachability(e2e: E2E)
     inner = [lan.name for lan in t.lans if not lan.is_dmz]
     src, dst = plain_on(inner[0])[:2]
     foreign = plain_on(inner[1])[0]
-    assert tcp_ok(f"decnet-{name}-{src.name}", dst.ip_on(inner[0]) or "", 22)
-    assert tcp_ok(f"decnet-{name}-{src.name}", dst.ip_on(inner[0]) or "", 80)
-    assert not tcp_ok(f"decnet-{name}-{src.name}", foreign.ip_on(inner[1]) or "", 22, attempts=1)
+    assert tcp_ok(f"decnet-{name}.{src.name}", dst.ip_on(inner[0]) or "", 22)
+    assert tcp_ok(f"decnet-{name}.{src.name}", dst.ip_on(inner[0]) or "", 80)
+    assert not tcp_ok(f"decnet-{name}.{src.name}", foreign.ip_on(inner[1]) or "", 22, attempts=1)
     bridge = next(d for d in t.deckies if len(d.memberships) > 1)
     for m in bridge.memberships:
         peer = next(
@@ -189,7 +192,7 @@ def test_generated_topology_deploys_with_networks_ips_and_reachability(e2e: E2E)
             for d in t.deckies
             if d.name != bridge.name and any(x.lan == m.lan for x in d.memberships)
         )
-        assert tcp_ok(f"decnet-{name}-{bridge.name}", peer.ip_on(m.lan) or "", 22), m.lan
+        assert tcp_ok(f"decnet-{name}.{bridge.name}", peer.ip_on(m.lan) or "", 22), m.lan
 
 
 # --- 2. idempotence and a one-decky change ---------------------------------------------------
@@ -222,8 +225,8 @@ def test_redeploy_is_a_noop_and_a_one_decky_change_recreates_only_it(e2e: E2E) -
         assert after.keys() == before.keys()
         recreated = {n for n in before if before[n] != after[n]}
         assert recreated, "the ssh container of decky a should be recreated"
-        assert recreated <= {f"decnet-{name}-a", f"decnet-{name}-a-ssh"}
-        assert inspect(f"decnet-{name}-a-ssh")[0]["Config"]["Image"] == alt
+        assert recreated <= {f"decnet-{name}.a", f"decnet-{name}.a.ssh"}
+        assert inspect(f"decnet-{name}.a.ssh")[0]["Config"]["Image"] == alt
     finally:
         docker("rmi", alt, check=False)  # untag only (the image stays in use under its name)
 
@@ -349,7 +352,7 @@ def test_canary_secret_stays_out_of_artifacts_events_and_output(e2e: E2E) -> Non
     compose = HOST_BASE / name / "compose.yml"
     assert compose.stat().st_mode & 0o777 == 0o600
     assert canary in compose.read_text()
-    assert f"DECNET_SSH_PASSWORD={canary}" in container_env(f"decnet-{name}-a-ssh")
+    assert f"DECNET_SSH_PASSWORD={canary}" in container_env(f"decnet-{name}.a.ssh")
 
 
 # --- 7. awkward config values ----------------------------------------------------------------
@@ -360,7 +363,7 @@ def test_awkward_banner_reaches_the_container_env_literally(e2e: E2E) -> None:
     banner = "SSH-2.0-x\nline two: a # not a comment $HOME ${HOME} {{ not_jinja }} {% raw %}'\""
     create_small(e2e, name, ssh_config={"banner": banner})
     assert deploy(e2e.ctx, [name]).ok
-    assert f"DECNET_SSH_BANNER={banner}" in container_env(f"decnet-{name}-a-ssh")
+    assert f"DECNET_SSH_BANNER={banner}" in container_env(f"decnet-{name}.a.ssh")
 
 
 # --- 8. dry run ------------------------------------------------------------------------------
@@ -378,3 +381,99 @@ def test_dry_run_changes_no_status_and_creates_nothing(e2e: E2E) -> None:
     assert labelled_networks(name) == []
     assert len(e2e.ctx.store.events_since(0)) == events_before
     assert RolloutOptions().dry_run is False  # the engine default stays a real run
+
+
+# --- 9. Docker names that once collided across topologies ------------------------------------
+
+
+def one_decky(name: str, decky: str) -> Topology:
+    return Topology(
+        name=name,
+        lans=[Lan(name="dmz", is_dmz=True)],
+        deckies=[
+            Decky(name=decky, home_lan="dmz", memberships=[Membership(lan="dmz")], services=["ssh"])
+        ],
+    )
+
+
+def test_topologies_whose_dash_joined_names_collide_deploy_side_by_side(e2e: E2E) -> None:
+    """Topology A with decky `b-gw` and topology A-b with decky `gw` were both
+    `decnet-A-b-gw`; with `.` joining the parts they run next to each other on one engine."""
+    first = e2e.new_name()
+    second = f"{first}-b"
+    e2e.names.append(second)
+    pool = random_pool()
+    for name, decky in ((first, "b-gw"), (second, "gw")):
+        create_topology(e2e.ctx.store, one_decky(name, decky), catalog=e2e.ctx.catalog, pool=pool)
+
+    report = deploy(e2e.ctx, [first, second])
+    assert report.ok, report
+    assert set(running_containers(first)) == {f"decnet-{first}.b-gw", f"decnet-{first}.b-gw.ssh"}
+    assert set(running_containers(second)) == {f"decnet-{second}.gw", f"decnet-{second}.gw.ssh"}
+    assert labelled_networks(first) == [f"decnet-{first}.dmz"]
+    assert labelled_networks(second) == [f"decnet-{second}.dmz"]
+
+    assert teardown(e2e.ctx, [first]).ok
+    assert labelled_containers(first) == {} and labelled_networks(first) == []
+    assert set(running_containers(second)) == {f"decnet-{second}.gw", f"decnet-{second}.gw.ssh"}
+    assert teardown(e2e.ctx, [second]).ok
+    assert labelled_containers(second) == {} and labelled_networks(second) == []
+
+
+# --- 10. a service removed from the catalogue after deploy -----------------------------------
+
+
+def test_a_service_gone_from_the_catalogue_is_reported_refused_and_torn_down(e2e: E2E) -> None:
+    name = e2e.new_name()
+    create_small(e2e, name)
+    assert deploy(e2e.ctx, [name]).ok
+    services = {k: v for k, v in e2e.ctx.catalog.services.items() if k != "http"}
+    catalog = e2e.ctx.catalog.model_copy(update={"services": services})
+    ctx = dataclasses.replace(e2e.ctx, catalog=catalog)
+
+    (view,) = status(ctx, name)
+    assert view.status == "active" and view.desired_hash is None
+    assert {p.code for p in view.problems} == {"SERVICE_UNKNOWN"}
+    assert all("'http'" in p.message for p in view.problems)
+
+    report = drift(ctx)
+    (finding,) = [f for f in report.findings if f.name == name]
+    assert finding.state == "unknown"
+    assert any("'http'" in d and "not in the catalogue" in d for d in finding.details)
+    assert report.exit_code == 1
+
+    with pytest.raises(InvalidTopology, match="SERVICE_UNKNOWN"):
+        deploy(ctx, [name])
+    assert current_status(e2e, name) == "active"
+
+    # Teardown removes by label, so it still removes everything, the http containers too.
+    assert teardown(ctx, [name]).ok
+    assert labelled_containers(name) == {} and labelled_networks(name) == []
+
+
+# --- 11. a topology moved on by another command while its run is in flight -------------------
+
+
+def test_a_forced_recovery_mid_run_still_lets_the_run_finish_every_topology(e2e: E2E) -> None:
+    """An operator's `--force` recovery of one topology while a real deploy of two runs: the
+    finish step cannot move it (IllegalTransition), yet the other ends active, the run is
+    closed, and nothing stays in flight."""
+    first, second = e2e.new_name(), e2e.new_name()
+    create_small(e2e, first)
+    create_small(e2e, second)
+    forced: list[list[str]] = []
+
+    def on_event(_event: object) -> None:
+        if not forced:
+            forced.append(recover_stale(Store(e2e.db), force=True, names=[first]))
+
+    report = deploy(e2e.ctx, [first, second], on_event=on_event)
+    assert forced == [[first]]
+    outcomes = {o.name: o for o in report.topologies}
+    assert outcomes[second].status == "active"
+    assert outcomes[first].status == "failed"
+    assert "could not be recorded" in outcomes[first].reason
+    assert current_status(e2e, first) == "failed" and current_status(e2e, second) == "active"
+    run = e2e.ctx.store.get_run(report.run_id)
+    assert run.status == "abandoned" and run.finished_at is not None
+    assert deploy(e2e.ctx, [first]).ok  # failed -> deploying: the usual retry

@@ -56,15 +56,15 @@ def test_dockerd_killed_on_one_host(ctx: Context, testbed: Testbed, fault: Fault
     assert by_name["dk1"].status == by_name["dk3"].status == Status.ACTIVE
     assert ctx.store.get_topology("dk2").status == Status.FAILED
     before = {h: containers(testbed, h) for h in ("h1", "h3")}
-    assert set(before["h1"]) == {"decnet-dk1-gw", "decnet-dk1-gw-ssh"}
-    assert set(before["h3"]) == {"decnet-dk3-gw", "decnet-dk3-gw-ssh"}
+    assert set(before["h1"]) == {"decnet-dk1.gw", "decnet-dk1.gw.ssh"}
+    assert set(before["h3"]) == {"decnet-dk3.gw", "decnet-dk3.gw.ssh"}
 
     fault("h2", "dockerd-start")
     again = deploy(ctx, ["dk2"])
     assert again.ok, [(t.name, t.status, t.reason) for t in again.topologies]
     assert [t.name for t in again.topologies] == ["dk2"]
     assert ctx.store.get_topology("dk2").status == Status.ACTIVE
-    assert set(containers(testbed, "h2")) == {"decnet-dk2-gw", "decnet-dk2-gw-ssh"}
+    assert set(containers(testbed, "h2")) == {"decnet-dk2.gw", "decnet-dk2.gw.ssh"}
     # h1 and h3 were not touched by either run: the very same containers still run
     assert {h: containers(testbed, h) for h in ("h1", "h3")} == before
     assert ctx.store.get_topology("dk1").status == Status.ACTIVE

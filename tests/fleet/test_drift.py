@@ -55,7 +55,7 @@ def test_drift_detects_and_reconcile_repairs(ctx: Context, testbed: Testbed) -> 
     rollout = deploy(ctx, ["dr1", "dr2", "dr3"])
     assert rollout.ok, [(t.name, t.status, t.reason) for t in rollout.topologies]
     for i, host in enumerate(HOSTS, 1):
-        assert running(testbed, host) == {f"decnet-dr{i}-gw", f"decnet-dr{i}-gw-ssh"}
+        assert running(testbed, host) == {f"decnet-dr{i}.gw", f"decnet-dr{i}.gw.ssh"}
 
     full = drift(ctx)
     assert {f.name: f.state for f in full.findings} == dict.fromkeys(
@@ -66,15 +66,15 @@ def test_drift_detects_and_reconcile_repairs(ctx: Context, testbed: Testbed) -> 
     assert views["h2"].topologies == ["dr2"] and views["h2"].reachable is True
 
     # runtime drift: a decky's container removed on h2
-    sh(testbed, "h2", "docker rm -f decnet-dr2-gw-ssh")
+    sh(testbed, "h2", "docker rm -f decnet-dr2.gw.ssh")
     found = states(ctx)
     assert found["dr2"][0] == "runtime_drift"
-    assert "container decnet-dr2-gw-ssh is missing" in found["dr2"][1]
+    assert "container decnet-dr2.gw.ssh is missing" in found["dr2"][1]
     assert found["dr1"][0] == found["dr3"][0] == "in_sync"
     assert ctx.store.get_topology("dr2").needs_resync
     fixed = reconcile(ctx)
     assert [t.name for t in fixed.topologies] == ["dr2"] and fixed.ok
-    assert "decnet-dr2-gw-ssh" in running(testbed, "h2")
+    assert "decnet-dr2.gw.ssh" in running(testbed, "h2")
     assert not ctx.store.get_topology("dr2").needs_resync
     assert states(ctx, host="h2") == {"dr2": ("in_sync", [])}
 
@@ -119,4 +119,4 @@ def test_unreachable_host_during_rollout(ctx: Context, testbed: Testbed, fault: 
     fault("h2", "sshd-start")
     again = deploy(ctx, ["dr2"])
     assert again.ok and ctx.store.get_topology("dr2").status == Status.ACTIVE
-    assert running(testbed, "h2") == {"decnet-dr2-gw", "decnet-dr2-gw-ssh"}
+    assert running(testbed, "h2") == {"decnet-dr2.gw", "decnet-dr2.gw.ssh"}

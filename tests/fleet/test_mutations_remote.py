@@ -89,6 +89,7 @@ def test_dockerd_killed_during_an_apply_fails_the_batch_then_converges(
     )
     mutation = submit(ctx, {"op": "add_decky", "name": "web", "lan": "dmz", "services": ["ssh"]})
     rounds: list[TopologyRound] = []
+
     def apply_in_thread() -> None:  # sqlite connections belong to the thread that made them
         own = Context.open(ctx.settings)
         try:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from mutation_support import base, codes, run
 
+from decnet.errors import OP_CODES
 from decnet.models import HostContext
 
 
@@ -150,6 +151,19 @@ BAD: list[tuple[str, list[dict[str, Any]], list[tuple[str, str]]]] = [
 ]  # fmt: skip
 
 
+def test_every_op_code_has_a_case() -> None:
+    covered = {code for _, _, expected in BAD for code, _ in expected}
+    assert OP_CODES - covered == {"ALLOCATION_FAILED"}  # below: it needs a tiny pool
+
+
+def test_an_exhausted_pool_is_an_issue_not_a_crash() -> None:
+    t = base()
+    t.config = {"subnet_pool": "10.200.0.0/24"}  # its one /24 is the DMZ's
+    result = run([{"op": "add_lan", "name": "more"}], t)
+    assert codes(result) == [("ALLOCATION_FAILED", "ops")]
+    assert "10.200.0.0/24" in result.issues[0].message
+
+
 @pytest.mark.parametrize(("what", "ops", "expected"), BAD, ids=[b[0] for b in BAD])
 def test_bad_ops_are_issues_and_no_topology(
     what: str, ops: list[dict[str, Any]], expected: list[tuple[str, str]]
@@ -171,6 +185,16 @@ def test_pending_topologies_may_change_subnets_and_dmz_and_flip_forwarding() -> 
     result = run(ops, t, live=False)
     assert result.ok, result.issues
     assert _decky(result, "br").forwards_l3 is True
+
+
+def test_a_public_subnet_needs_allow_public() -> None:
+    ops: list[dict[str, Any]] = [
+        {"op": "add_lan", "name": "pub", "subnet": "198.51.100.0/24"},
+        {"op": "attach_decky", "decky": "br", "lan": "pub"},
+    ]
+    assert codes(run(ops)) == [("SUBNET_NOT_PRIVATE", "lans[pub].subnet")]
+    ops[0]["allow_public"] = True
+    assert run(ops).ok
 
 
 def test_force_allows_a_live_forwarding_flip() -> None:

@@ -20,6 +20,8 @@ HASH_PLACEHOLDER = "<desired_hash>"
 """The golden meta.json does not pin the hash: core/hashing.py owns it and tests it itself."""
 
 SITE_IMAGES = {"ftp": "site.example/ftp:1"}
+HASH_KEY = b"decnet-tests-hash-key-0123456789"
+"""Stands in for a database's hash key (Store.hash_key) where tests render without a store."""
 NASTY = "SSH-2.0-x $HOME ${PATH} {{ x }} # not: a comment\n- item\n\"q\" 's' & * ! é ✓"
 
 
@@ -69,7 +71,7 @@ def golden_meta(meta: dict[str, Any]) -> str:
 def render_golden() -> dict[str, str]:
     """File name in golden/ -> the content the current code renders."""
     rendered = render_topology(
-        sample_topology(), load_catalog(), SITE_IMAGES, templates_dir=TEMPLATES
+        sample_topology(), load_catalog(), SITE_IMAGES, templates_dir=TEMPLATES, secret_key=HASH_KEY
     )
     return {"compose.yml": rendered.compose, "meta.json": golden_meta(rendered.meta)}
 

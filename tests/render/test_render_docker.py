@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from render_sample import TEMPLATES
+from render_sample import HASH_KEY, TEMPLATES
 
 from decnet.core.catalog import load_catalog
 from decnet.core.render import render_topology
@@ -126,7 +126,9 @@ class Deployed:
 
     def up(self, topology: Topology) -> None:
         self.topology = topology
-        rendered = render_topology(topology, load_catalog(), {}, templates_dir=TEMPLATES)
+        rendered = render_topology(
+            topology, load_catalog(), {}, templates_dir=TEMPLATES, secret_key=HASH_KEY
+        )
         self.compose.write_text(rendered.compose)
         self.compose.chmod(0o600)
         _run(
@@ -142,7 +144,7 @@ class Deployed:
         )
 
     def container(self, key: str) -> str:
-        return f"decnet-{self.name}-{key}"
+        return f"decnet-{self.name}.{key}"
 
     def inspect(self, *names: str) -> list[dict[str, Any]]:
         out = _run("docker", "inspect", *names).stdout
@@ -205,7 +207,7 @@ def test_rendered_topology_runs_as_rendered(deployed: Deployed) -> None:
     ip = _fix_ip(d.topology)
     ids = d.ids()
     expected = {
-        d.container(k) for k in ("gw", "gw-ssh", "gw-http", "br", "br-smb", "db", "db-mysql")
+        d.container(k) for k in ("gw", "gw.ssh", "gw.http", "br", "br.smb", "db", "db.mysql")
     }
     assert set(ids) == expected
 
@@ -216,13 +218,13 @@ def test_rendered_topology_runs_as_rendered(deployed: Deployed) -> None:
         assert not c["HostConfig"]["Privileged"], name
         labels = c["Config"]["Labels"]
         assert labels["decnet.topology"] == d.name
-        decky = name.removeprefix(f"decnet-{d.name}-").split("-")[0]
+        decky, _, service = name.removeprefix(f"decnet-{d.name}.").partition(".")
         assert labels["decnet.decky"] == decky
-        assert labels["decnet.role"] == ("base" if name.endswith(f"-{decky}") else "service")
+        assert labels["decnet.role"] == ("service" if service else "base")
 
     # Networks: subnet, internal flag, labels.
     for lan in d.topology.lans:
-        (net,) = d.inspect(f"decnet-{d.name}-{lan.name}")
+        (net,) = d.inspect(f"decnet-{d.name}.{lan.name}")
         assert net["IPAM"]["Config"][0]["Subnet"] == lan.subnet
         assert net["Internal"] is (not lan.is_dmz)
         assert net["Labels"]["decnet.topology"] == d.name
@@ -231,8 +233,8 @@ def test_rendered_topology_runs_as_rendered(deployed: Deployed) -> None:
     # Static IPs on every membership; the bridge decky sits on both LANs.
     (br,) = d.inspect(d.container("br"))
     nets = br["NetworkSettings"]["Networks"]
-    assert nets[f"decnet-{d.name}-core"]["IPAddress"] == ip["br@core"]
-    assert nets[f"decnet-{d.name}-dmz"]["IPAddress"] == ip["br@dmz"]
+    assert nets[f"decnet-{d.name}.core"]["IPAddress"] == ip["br@core"]
+    assert nets[f"decnet-{d.name}.dmz"]["IPAddress"] == ip["br@dmz"]
 
     # Forwarding on the forwarder only (a new namespace would inherit the host's setting).
     def forwarding(c: str) -> str:
@@ -243,15 +245,15 @@ def test_rendered_topology_runs_as_rendered(deployed: Deployed) -> None:
     assert (forwarding("br"), forwarding("gw"), forwarding("db")) == ("1", "0", "0")
 
     # A config value with `$HOME`, `${PATH}`, a newline and backticks arrives literally.
-    (ssh,) = d.inspect(d.container("gw-ssh"))
+    (ssh,) = d.inspect(d.container("gw.ssh"))
     assert f"DECNET_SSH_BANNER={BANNER}" in ssh["Config"]["Env"]
-    env = _run("docker", "exec", d.container("gw-ssh"), "env").stdout
+    env = _run("docker", "exec", d.container("gw.ssh"), "env").stdout
     assert f"DECNET_SSH_BANNER={BANNER}\n" in env
 
     # Reachability: same LAN yes, other LAN no; the bridge decky reaches both.
     assert "probe" in d.reach("br", ip["db@core"], 3306)
     assert "ban $HOME ${PATH}" in d.reach("br", ip["gw@dmz"], 22)
-    assert "probe" in d.reach("br-smb", ip["gw@dmz"], 22)  # services share the base's netns
+    assert "probe" in d.reach("br.smb", ip["gw@dmz"], 22)  # services share the base's netns
     page = _run("docker", "exec", d.container("br"), "wget", "-qO-", f"http://{ip['gw@dmz']}/")
     assert "<title>Intranet</title>" in page.stdout  # the lure's httpd on port 80
     assert d.probe("gw", ip["db@core"], 3306) == ""
@@ -280,15 +282,15 @@ def test_changing_one_decky_recreates_only_its_containers(deployed: Deployed) ->
     d.up(d.topology.model_copy(update={"deckies": deckies}))
     after = d.ids()
     changed = {n for n in before if before[n] != after.get(n)}
-    assert changed == {d.container("db"), d.container("db-mysql")}
+    assert changed == {d.container("db"), d.container("db.mysql")}
     for c in d.inspect(*after):
         assert c["State"]["Running"], c["Name"]
     assert "probe" in d.reach("br", new_ip, 3306)
-    addrs = _run("docker", "exec", d.container("db-mysql"), "ip", "-4", "addr").stdout
+    addrs = _run("docker", "exec", d.container("db.mysql"), "ip", "-4", "addr").stdout
     assert new_ip in addrs
 
     # `compose restart` of a base restarts its services too (depends_on restart: true);
     # without it they would stay in the base's dead namespace with only `lo`.
     _run("docker", "compose", "-p", d.project, "-f", str(d.compose), "restart", "db")
-    addrs = _run("docker", "exec", d.container("db-mysql"), "ip", "-4", "addr").stdout
+    addrs = _run("docker", "exec", d.container("db.mysql"), "ip", "-4", "addr").stdout
     assert new_ip in addrs

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from render_sample import NASTY, SITE_IMAGES, TEMPLATES, sample_topology
+from render_sample import HASH_KEY, NASTY, SITE_IMAGES, TEMPLATES, sample_topology
 
 from decnet.core.catalog import load_catalog
 from decnet.core.render import (
@@ -21,13 +21,15 @@ from decnet.core.render import (
 )
 from decnet.engine.images import LURE_IMAGE
 from decnet.errors import DecnetError
-from decnet.models import Decky, Membership, Topology
+from decnet.models import Decky, Lan, Membership, Topology
 
 CATALOG = load_catalog()
 
 
 def _compose(topology: Topology, site: dict[str, str] | None = None) -> dict[str, Any]:
-    rendered = render_topology(topology, CATALOG, site or {}, templates_dir=TEMPLATES)
+    rendered = render_topology(
+        topology, CATALOG, site or {}, templates_dir=TEMPLATES, secret_key=HASH_KEY
+    )
     parsed: dict[str, Any] = yaml.safe_load(rendered.compose)
     return parsed
 
@@ -40,10 +42,10 @@ def _with_decky(topology: Topology, decky: str, /, **changes: Any) -> Topology:
 def test_parsed_compose_equals_model_after_interpolation() -> None:
     t = sample_topology()
     parsed = _compose(t, SITE_IMAGES)
-    env = parsed["services"]["gw-ssh"]["environment"]
+    env = parsed["services"]["gw.ssh"]["environment"]
     assert env["DECNET_SSH_BANNER"] == NASTY.replace("$", "$$")
     model = compose_model(t, CATALOG, SITE_IMAGES)
-    assert model["services"]["gw-ssh"]["environment"]["DECNET_SSH_BANNER"] == NASTY
+    assert model["services"]["gw.ssh"]["environment"]["DECNET_SSH_BANNER"] == NASTY
 
 
 def test_shape_of_networks_and_containers() -> None:
@@ -61,7 +63,7 @@ def test_shape_of_networks_and_containers() -> None:
     assert br["sysctls"] == {"net.ipv4.ip_forward": "1"}
     assert parsed["services"]["ws"]["sysctls"] == {"net.ipv4.ip_forward": "0"}
     assert br["hostname"] == "br" and br["init"] is True
-    smb = parsed["services"]["br-smb"]
+    smb = parsed["services"]["br.smb"]
     assert smb["network_mode"] == "service:br"
     assert smb["depends_on"] == {"br": {"condition": "service_started", "restart": True}}
     assert smb["labels"]["decnet.role"] == "service"
@@ -69,11 +71,11 @@ def test_shape_of_networks_and_containers() -> None:
     assert parsed["services"]["gw"]["ports"] == ["2222:22", "8053:53/udp"]
     for svc in parsed["services"].values():
         assert "privileged" not in svc
-        assert svc["container_name"].startswith("decnet-golden-")
+        assert svc["container_name"].startswith("decnet-golden.")
 
 
 def test_effective_config_defaults_merged_and_typed_as_strings() -> None:
-    env = _compose(sample_topology())["services"]["ws-ftp"]["environment"]
+    env = _compose(sample_topology())["services"]["ws.ftp"]["environment"]
     assert env["DECNET_FTP_ANONYMOUS"] == "true"
     assert env["DECNET_FTP_BANNER"] == "220 ProFTPD 1.3.8 Server ready."
     assert "DECNET_FTP_PASSWORD" not in env  # no default, not configured
@@ -113,7 +115,7 @@ def test_a_change_to_one_decky_changes_only_its_containers(changes: dict[str, An
 
 def test_no_topology_wide_value_on_containers() -> None:
     t = sample_topology()
-    rendered = render_topology(t, CATALOG, {}, templates_dir=TEMPLATES)
+    rendered = render_topology(t, CATALOG, {}, templates_dir=TEMPLATES, secret_key=HASH_KEY)
     assert rendered.meta["desired_hash"] not in rendered.compose
     # Adding a decky (which changes the hash) leaves every other container as it was.
     bigger = t.model_copy(
@@ -138,13 +140,13 @@ def test_image_resolution_order() -> None:
     t = sample_topology().model_copy(update={"images": {"http": "topo/http:1"}})
     site = {"http": "site/http:1", "*": "site/all:1", "base": "site/base:1"}
     services = _compose(t, site)["services"]
-    assert services["gw-http"]["image"] == "topo/http:1"  # topology beats site
-    assert services["gw-ssh"]["image"] == "site/all:1"  # site `*` beats the catalogue
+    assert services["gw.http"]["image"] == "topo/http:1"  # topology beats site
+    assert services["gw.ssh"]["image"] == "site/all:1"  # site `*` beats the catalogue
     assert services["gw"]["image"] == "site/base:1"  # `base` is the base container's
     t2 = t.model_copy(update={"images": {"base": "topo/base:2", "*": "topo/all:2"}})
     services = _compose(t2, site)["services"]
     assert services["gw"]["image"] == "topo/base:2"
-    assert services["gw-ssh"]["image"] == "topo/all:2"
+    assert services["gw.ssh"]["image"] == "topo/all:2"
     # `*` is for services only: the base keeps the lure unless `base` is given.
     assert _compose(sample_topology(), {"*": "x/y:1"})["services"]["gw"]["image"] == LURE_IMAGE
 
@@ -160,15 +162,54 @@ def test_invalid_images_are_refused(image: str) -> None:
         _compose(sample_topology().model_copy(update={"images": {"ssh": image}}))
 
 
-def test_container_name_collision_is_refused() -> None:
+def test_dash_joined_names_no_longer_collide() -> None:
+    """Decky `gw-ssh` and service `ssh` of decky `gw` were both `decnet-golden-gw-ssh`."""
     t = sample_topology()
-    clash = Decky(
-        name="gw-ssh",
-        home_lan="dmz",
-        memberships=[Membership(lan="dmz", ip="10.200.0.99")],
+    at = [Membership(lan="dmz", ip="10.200.0.9")]
+    near = Decky(name="gw-ssh", home_lan="dmz", memberships=at)
+    model = compose_model(t.model_copy(update={"deckies": [*t.deckies, near]}), CATALOG)
+    names = [svc["container_name"] for svc in model["services"].values()]
+    assert "decnet-golden.gw-ssh" in names and "decnet-golden.gw.ssh" in names
+    assert len(set(names)) == len(names)
+
+
+def test_a_decky_named_twice_is_refused_not_dropped() -> None:
+    t = sample_topology()
+    twin = t.deckies[0].model_copy()
+    with pytest.raises(DecnetError, match=r"two containers would be named decnet-golden\.gw"):
+        _compose(t.model_copy(update={"deckies": [*t.deckies, twin]}))
+
+
+def test_names_from_different_topologies_never_coincide() -> None:
+    """Topology `a` with decky `b-gw` and topology `a-b` with decky `gw` once shared
+    `decnet-a-b-gw`; every Docker name now parses back into its parts one way only."""
+    catalog = CATALOG
+    first = _named("a", "b-gw")
+    second = _named("a-b", "gw")
+    names = [_docker_names(compose_model(t, catalog)) for t in (first, second)]
+    assert not names[0] & names[1], names
+    assert names[0] == {"decnet-a.b-gw", "decnet-a.b-gw.ssh", "decnet-a.dmz"}
+    assert names[1] == {"decnet-a-b.gw", "decnet-a-b.gw.ssh", "decnet-a-b.dmz"}
+
+
+def _named(topology: str, decky: str) -> Topology:
+    return Topology(
+        name=topology,
+        lans=[Lan(name="dmz", subnet="10.200.0.0/24", is_dmz=True)],
+        deckies=[
+            Decky(
+                name=decky,
+                home_lan="dmz",
+                memberships=[Membership(lan="dmz", ip="10.200.0.2")],
+                services=["ssh"],
+            )
+        ],
     )
-    with pytest.raises(DecnetError, match="decnet-golden-gw-ssh"):
-        _compose(t.model_copy(update={"deckies": [*t.deckies, clash]}))
+
+
+def _docker_names(model: dict[str, Any]) -> set[str]:
+    containers = {svc["container_name"] for svc in model["services"].values()}
+    return containers | {net["name"] for net in model["networks"].values()}
 
 
 @pytest.mark.parametrize(
@@ -191,7 +232,7 @@ def test_unrenderable_topologies_fail_with_the_topology_name(changes: dict[str, 
 def test_verify_rendered_catches_a_template_that_lies() -> None:
     t = sample_topology()
     model = compose_model(t, CATALOG)
-    good = render_topology(t, CATALOG, {}, templates_dir=TEMPLATES).compose
+    good = render_topology(t, CATALOG, {}, templates_dir=TEMPLATES, secret_key=HASH_KEY).compose
     verify_rendered("golden", good, model)
     for bad in (
         good.replace('"10.200.1.3"', '"10.200.1.4"'),
@@ -210,7 +251,7 @@ def test_any_config_value_reaches_the_environment_literally(value: str) -> None:
     t = _with_decky(sample_topology(), "br", service_config={"smb": {"share": value}})
     # render_topology parses back and compares; reaching here means it round-tripped.
     parsed = _compose(t)
-    assert parsed["services"]["br-smb"]["environment"]["DECNET_SMB_SHARE"] == value.replace(
+    assert parsed["services"]["br.smb"]["environment"]["DECNET_SMB_SHARE"] == value.replace(
         "$", "$$"
     )
 
@@ -219,7 +260,7 @@ def test_bundle_layout() -> None:
     a = sample_topology()
     b = a.model_copy(update={"name": "other", "host": "edge-1"})
     c = a.model_copy(update={"name": "third", "host": "edge-0"})
-    files = render_bundle([a, b, c], CATALOG, SITE_IMAGES, TEMPLATES)
+    files = render_bundle([a, b, c], CATALOG, SITE_IMAGES, TEMPLATES, secret_key=HASH_KEY)
     assert set(files) == {
         "bundle.json",
         *(
@@ -230,33 +271,42 @@ def test_bundle_layout() -> None:
     }
     assert json.loads(files["bundle.json"]) == {
         "format": 1,
+        "written_by": "decnet",
         "hosts": {"edge-0": ["third"], "edge-1": ["golden", "other"]},
     }
     meta = json.loads(files["hosts/edge-1/other/meta.json"])
     assert meta["project"] == "decnet-other" and meta["topology"] == "other"
     assert meta["host"] == "edge-1" and meta["format"] == 1
-    assert "decnet-other-br-smb" in meta["containers"]
-    assert meta["networks"] == ["decnet-other-core", "decnet-other-dmz"]
+    assert "decnet-other.br.smb" in meta["containers"]
+    assert meta["networks"] == ["decnet-other.core", "decnet-other.dmz"]
 
 
 def test_bundle_renders_everything_before_returning_anything() -> None:
     good = sample_topology()
     bad = _with_decky(good, "br", services=["nope"]).model_copy(update={"name": "broken"})
     with pytest.raises(DecnetError, match="broken"):
-        render_bundle([good, bad], CATALOG, {}, TEMPLATES)
+        render_bundle([good, bad], CATALOG, {}, TEMPLATES, secret_key=HASH_KEY)
 
 
 @pytest.mark.parametrize("host", ["../etc", ".hidden", "a/b", ""])
 def test_bundle_refuses_hosts_that_are_not_directory_names(host: str) -> None:
     with pytest.raises(DecnetError):
-        render_bundle([sample_topology().model_copy(update={"host": host})], CATALOG, {}, TEMPLATES)
+        render_bundle(
+            [sample_topology().model_copy(update={"host": host})],
+            CATALOG,
+            {},
+            TEMPLATES,
+            secret_key=HASH_KEY,
+        )
 
 
 def test_bundle_refuses_a_topology_twice() -> None:
     with pytest.raises(DecnetError, match="twice"):
-        render_bundle([sample_topology(), sample_topology()], CATALOG, {}, TEMPLATES)
+        render_bundle(
+            [sample_topology(), sample_topology()], CATALOG, {}, TEMPLATES, secret_key=HASH_KEY
+        )
 
 
 def test_missing_template_is_a_decnet_error(tmp_path: Any) -> None:
     with pytest.raises(DecnetError, match="template"):
-        render_topology(sample_topology(), CATALOG, {}, templates_dir=tmp_path)
+        render_topology(sample_topology(), CATALOG, {}, templates_dir=tmp_path, secret_key=HASH_KEY)

@@ -97,7 +97,7 @@ def test_transaction_rolls_back_on_exception_and_nests(
 def test_unopenable_path_is_a_decnet_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    with pytest.raises(DecnetError, match="cannot open database"):
+    with pytest.raises(DecnetError, match="cannot create database"):
         Store(blocker / "decnet.db")
 
 

@@ -256,7 +256,7 @@ class Docker:
                 f"start dockerd or {INSTALL_HINT}"
             )
         rc, out, err = self.run(["compose", "version", "--short"])
-        match = re.match(r"v?(\d+)\.(\d+)", out.strip())
+        match = re.match(r"v?([0-9]+)\.([0-9]+)", out.strip())
         if rc != 0 or not match:
             raise Failure(f"docker compose v2 is not available ({err.strip()}); {INSTALL_HINT}")
         version = (int(match.group(1)), int(match.group(2)))
@@ -393,7 +393,7 @@ def runtime_problems(config: dict, containers: list[dict], started_now: set[str]
 
 def _instant(stamp: str) -> str:
     """An RFC 3339 UTC stamp with its fraction padded to 9 digits, so strings sort as times."""
-    match = re.match(r"^([^.Z]+)(?:\.(\d+))?Z?$", stamp or "")
+    match = re.match(r"^([^.Z]+)(?:\.([0-9]+))?Z?$", stamp or "")
     if not match:
         return stamp or ""
     return f"{match.group(1)}.{(match.group(2) or '').ljust(9, '0')}"
