@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections import Counter
@@ -157,3 +158,49 @@ def test_a_watcher_killed_mid_apply_is_taken_over_without_duplicates(e2e: E2E, l
     )
     running = docker("ps", "-q", "--filter", f"label=decnet.topology={live}").stdout.split()
     assert len(running) == 5
+
+
+def mutate_wait(e2e: E2E, name: str, *pairs: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [DECNET, "--db", str(e2e.db), "mutate", name, *pairs, "--wait"],
+        env=e2e.env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_mutate_wait_exits_by_outcome_and_a_host_failure_rolls_back(e2e: E2E, live: str) -> None:
+    with watcher(e2e):
+        ok = mutate_wait(e2e, live, "add_decky", "name=web", "lan=dmz", "services=http")
+        assert ok.returncode == 0 and "applied" in ok.stdout, ok.stdout + ok.stderr
+        desired = e2e.ctx.store.get_topology(live).model_dump(include={"lans", "deckies"})
+        with socket.socket() as taken:  # the host port the batch wants is in use on the host
+            taken.bind(("0.0.0.0", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            bad = mutate_wait(e2e, live, "update_decky", "name=gw", f"publish={port}:22")
+        assert bad.returncode == 1, bad.stdout + bad.stderr
+        assert "failed" in bad.stdout and f"{port}" in bad.stdout
+        assert e2e.ctx.store.get_topology(live).model_dump(include={"lans", "deckies"}) == desired
+        wait_until(  # the watcher converges the degraded topology back by itself
+            lambda: (
+                e2e.ctx.store.get_topology(live).status == Status.ACTIVE
+                and not e2e.ctx.store.get_topology(live).needs_resync
+            ),
+            what="the degraded topology to converge",
+        )
+    assert containers_by_decky(live)[("web", "base")] == 1
+
+
+def test_the_watcher_converges_runtime_drift_by_itself(e2e: E2E, live: str) -> None:
+    before = containers_by_decky(live)
+    docker("rm", "-f", f"decnet-{live}.gw.ssh")
+    with watcher(e2e, "--drift-every", "1"):
+        wait_until(lambda: containers_by_decky(live) == before, what="the container to be back")
+    assert any(
+        e.type == "drift.finding" and e.payload["state"] == "runtime_drift"
+        for e in e2e.ctx.store.events_since(0, topology=live, limit=100_000)
+    )
+    assert e2e.ctx.store.get_topology(live).status == Status.ACTIVE
