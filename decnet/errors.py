@@ -1,19 +1,30 @@
 """The one exception tree of decnet, the issue-code registry, and the exit codes.
 
-    DecnetError                 exit 1   every expected failure: one line of cause, one of hint
-    ├── UsageError              exit 64  bad arguments that the CLI parser could not catch
-    ├── NotFound                exit 1   no topology/host/run of that name
-    ├── InvalidTopology         exit 1   validation found errors; carries the Issue list
-    │   └── InvalidBatch        exit 1   a batch of ops would leave the topology invalid
-    ├── InvalidRequest          exit 1   an op, batch or request body has the wrong shape (field)
-    ├── TopologyFileError       exit 1   a topology file is malformed (line/column) or mistyped
-    ├── VersionConflict         exit 1   expected_version did not match; carries current/expected
-    ├── IllegalTransition       exit 1   a status change the lifecycle forbids, or lost a race
-    ├── NotEditable             exit 1   the topology's status forbids this edit/delete
-    ├── AllocationError         exit 1   a subnet pool or a LAN's address space is exhausted
-    ├── EnvironmentProblem      exit 1   Docker/compose/ansible missing or unusable here
-    ├── StoreError              exit 1   the database is locked, not SQLite, read-only, full, …
-    └── RunFailed               exit 1   an Ansible run could not even start
+                                exit  HTTP
+    DecnetError                 1     400  every expected failure: one line of cause, one of hint
+    ├── UsageError              64    400  bad arguments that the CLI parser could not catch
+    │   └── InvalidRequest      64    422  a request field is malformed; names the field
+    ├── NotFound                1     404  no topology/host/run of that name
+    ├── AlreadyExists           1     409  the name is taken
+    ├── InvalidTopology         1     400  validation found errors; carries the Issue list
+    │   └── InvalidBatch        1     400  a batch of ops would leave the topology invalid
+    ├── TopologyFileError       1     422  a topology file is malformed (line/column) or mistyped
+    ├── VersionConflict         1     409  expected_version did not match; carries current/expected
+    ├── IllegalTransition       1     409  a status change the lifecycle forbids, or lost a race
+    ├── NotEditable             1     409  the topology's status forbids this edit/delete
+    ├── Busy                    1     409  a run for that topology is already queued or running
+    ├── AllocationError         1     409  a subnet pool or a LAN's address space is exhausted
+    ├── EnvironmentProblem      1     503  Docker/compose/ansible missing or unusable here
+    ├── StoreError              1     503  the database is locked, not SQLite, read-only, full, …
+    ├── RunFailed               1     500  an Ansible run could not even start
+    ├── Unauthorized            1     401  no, a wrong, an expired or a revoked API token
+    ├── Forbidden               1     403  the token's role may not do this (a viewer writing)
+    ├── PayloadTooLarge         1     413  a request body over the configured cap
+    └── TooManyRequests         1     429  too many open streams for one token
+
+`http_status` and `code` (the stable `error.code` of an API error body) are class attributes,
+next to `exit_code`: the CLI and the HTTP API map errors from this one table. `details()` is the
+data an API error body carries besides the message (the issue list, current/expected version).
 
 Exit codes of every `decnet` command (README and docs/design.md repeat this table):
 
@@ -33,6 +44,7 @@ reports a failed playbook, and the command exits 1.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from decnet.models import Issue, Severity
 
@@ -95,21 +107,48 @@ class DecnetError(Exception):
     """An expected failure. `str(err)` is the one-line cause; `hint` says what to do."""
 
     exit_code = EXIT_ERROR
+    http_status = 400
+    code = "error"
+    field: str | None = None
+    """The request field at fault (API error bodies), when one is."""
 
     def __init__(self, message: str, hint: str = "") -> None:
         super().__init__(message)
         self.hint = hint
 
+    def details(self) -> dict[str, Any]:
+        return {}
+
 
 class UsageError(DecnetError):
     exit_code = EXIT_USAGE
+    code = "usage"
+
+
+class InvalidRequest(UsageError):
+    """Input of the wrong shape: `field` is its path (`ops[2].lan`); the value is not echoed."""
+
+    http_status = 422
+    code = "invalid_request"
+
+    def __init__(self, message: str, *, field: str, hint: str = "") -> None:
+        super().__init__(message, hint)
+        self.field = field
 
 
 class NotFound(DecnetError):
-    pass
+    http_status = 404
+    code = "not_found"
+
+
+class AlreadyExists(DecnetError):
+    http_status = 409
+    code = "already_exists"
 
 
 class InvalidTopology(DecnetError):
+    code = "invalid_topology"
+
     def __init__(self, issues: Sequence[Issue], subject: str = "topology") -> None:
         errors = [i for i in issues if i.severity is Severity.ERROR]
         first = errors[0] if errors else None
@@ -121,25 +160,25 @@ class InvalidTopology(DecnetError):
         )
         self.issues = list(issues)
 
+    def details(self) -> dict[str, Any]:
+        return {"issues": [i.model_dump(mode="json") for i in self.issues]}
+
 
 class InvalidBatch(InvalidTopology):
     """A batch of ops refused: reference errors (`OP_*` codes at `ops[i]…`) or the topology
     they would produce fails validation. Nothing was written."""
+
+    code = "invalid_batch"
 
     def __init__(self, issues: Sequence[Issue], subject: str = "batch") -> None:
         super().__init__(issues, subject=subject)
         self.hint = "fix the ops; `decnet mutate NAME … --plan` lists every problem"
 
 
-class InvalidRequest(DecnetError):
-    """Input of the wrong shape: `field` is its path (`ops[2].lan`); the value is not echoed."""
-
-    def __init__(self, message: str, *, field: str, hint: str = "") -> None:
-        super().__init__(message, hint=hint)
-        self.field = field
-
-
 class TopologyFileError(DecnetError):
+    http_status = 422
+    code = "invalid_document"
+
     def __init__(
         self,
         message: str,
@@ -156,8 +195,14 @@ class TopologyFileError(DecnetError):
         super().__init__(prefix + message, hint="see docs/topology-file.md for the format")
         self.line, self.column, self.field = line, column, field
 
+    def details(self) -> dict[str, Any]:
+        return {"line": self.line, "column": self.column}
+
 
 class VersionConflict(DecnetError):
+    http_status = 409
+    code = "version_conflict"
+
     def __init__(self, name: str, current: int, expected: int) -> None:
         super().__init__(
             f"topology {name!r} is at version {current}, not the expected {expected}",
@@ -165,8 +210,14 @@ class VersionConflict(DecnetError):
         )
         self.current, self.expected = current, expected
 
+    def details(self) -> dict[str, Any]:
+        return {"current": self.current, "expected": self.expected}
+
 
 class IllegalTransition(DecnetError):
+    http_status = 409
+    code = "illegal_transition"
+
     def __init__(self, name: str, current: str, wanted: str, reason: str = "") -> None:
         why = f" ({reason})" if reason else ""
         super().__init__(
@@ -175,22 +226,57 @@ class IllegalTransition(DecnetError):
         )
         self.current, self.wanted = current, wanted
 
+    def details(self) -> dict[str, Any]:
+        return {"status": str(self.current), "wanted": str(self.wanted)}
+
 
 class NotEditable(DecnetError):
-    pass
+    http_status = 409
+    code = "not_editable"
+
+
+class Busy(DecnetError):
+    http_status = 409
+    code = "busy"
 
 
 class AllocationError(DecnetError):
-    pass
+    http_status = 409
+    code = "allocation_failed"
 
 
 class EnvironmentProblem(DecnetError):
-    pass
+    http_status = 503
+    code = "environment"
 
 
 class StoreError(DecnetError):
     """The database file cannot be used as it is (decnet/store/db.py maps SQLite's errors)."""
 
+    http_status = 503
+    code = "store"
+
 
 class RunFailed(DecnetError):
-    pass
+    http_status = 500
+    code = "run_failed"
+
+
+class Unauthorized(DecnetError):
+    http_status = 401
+    code = "unauthorized"
+
+
+class Forbidden(DecnetError):
+    http_status = 403
+    code = "forbidden"
+
+
+class PayloadTooLarge(DecnetError):
+    http_status = 413
+    code = "payload_too_large"
+
+
+class TooManyRequests(DecnetError):
+    http_status = 429
+    code = "too_many_requests"

@@ -9,6 +9,12 @@ Variables:
   DECNET_HOME       run artifacts and bundles (default $XDG_DATA_HOME/decnet)
   DECNET_INVENTORY  the Ansible inventory (default <repo>/inventory/localhost.yml)
   DECNET_IMAGES     image overrides, e.g. `ssh=reg/x:1,*=decnet-lure:0.1` (default none)
+  DECNET_EVENT_RETENTION   how long events are kept, e.g. `30d` (default 30d; `decnet serve`
+                           prunes older ones hourly, `decnet events prune` on demand)
+  DECNET_API_CORS_ORIGINS  origins allowed to call the HTTP API from a browser, comma-separated
+                           (default none: CORS off)
+  DECNET_API_MAX_BODY      the cap on an HTTP request body, in bytes (default 4194304)
+  DECNET_API_STREAMS_PER_TOKEN  open event streams one API token may hold (default 16)
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from decnet.errors import UsageError
@@ -26,6 +33,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """Where playbooks/, roles/, templates/ and inventory/ live (the source checkout)."""
 
 _IMAGE_KEY = re.compile(rf"{NAME_RE.pattern[:-1]}$|^\*$")
+_DURATION = re.compile(r"^(\d{1,6})([smhdw])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]{1,253}(:\d{1,5})?$")
+DEFAULT_RETENTION = timedelta(days=30)
+DEFAULT_MAX_BODY = 4 * 1024 * 1024
+DEFAULT_STREAMS_PER_TOKEN = 16
 
 
 def absolute(path: str | Path) -> Path:
@@ -54,6 +67,35 @@ def parse_image_overrides(text: str, source: str = "DECNET_IMAGES") -> dict[str,
     return out
 
 
+def parse_duration(text: str, source: str = "duration") -> timedelta:
+    """`90s`, `15m`, `12h`, `30d`, `2w` -> timedelta (a positive whole number and one unit)."""
+    match = _DURATION.fullmatch(text.strip())
+    if not match or int(match[1]) == 0:
+        raise UsageError(
+            f"{source}: {text!r} is not a duration",
+            hint="write a positive number and a unit s, m, h, d or w, e.g. 30d or 12h",
+        )
+    return timedelta(seconds=int(match[1]) * _UNIT_SECONDS[match[2]])
+
+
+def _positive_int(text: str, source: str) -> int:
+    if not text.strip().isdigit() or int(text) <= 0:
+        raise UsageError(f"{source}: {text!r} is not a positive integer", hint="e.g. 16")
+    return int(text)
+
+
+def parse_origins(text: str, source: str = "DECNET_API_CORS_ORIGINS") -> tuple[str, ...]:
+    origins = tuple(filter(None, (p.strip() for p in text.split(","))))
+    for origin in origins:
+        if not _ORIGIN.fullmatch(origin):
+            raise UsageError(
+                f"{source}: {origin!r} is not an origin",
+                hint="write scheme://host[:port] entries separated by commas, "
+                "e.g. http://127.0.0.1:5173",
+            )
+    return origins
+
+
 @dataclass(frozen=True)
 class Settings:
     db_path: Path
@@ -61,6 +103,10 @@ class Settings:
     inventory: Path
     site_images: dict[str, str] = field(default_factory=dict)
     templates_dir: Path = PROJECT_ROOT / "templates"
+    event_retention: timedelta = DEFAULT_RETENTION
+    api_cors_origins: tuple[str, ...] = ()
+    api_max_body: int = DEFAULT_MAX_BODY
+    api_streams_per_token: int = DEFAULT_STREAMS_PER_TOKEN
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -73,4 +119,15 @@ class Settings:
                 env.get("DECNET_INVENTORY") or PROJECT_ROOT / "inventory" / "localhost.yml"
             ),
             site_images=parse_image_overrides(env.get("DECNET_IMAGES", "")),
+            event_retention=parse_duration(
+                env.get("DECNET_EVENT_RETENTION") or "30d", "DECNET_EVENT_RETENTION"
+            ),
+            api_cors_origins=parse_origins(env.get("DECNET_API_CORS_ORIGINS", "")),
+            api_max_body=_positive_int(
+                env.get("DECNET_API_MAX_BODY") or str(DEFAULT_MAX_BODY), "DECNET_API_MAX_BODY"
+            ),
+            api_streams_per_token=_positive_int(
+                env.get("DECNET_API_STREAMS_PER_TOKEN") or str(DEFAULT_STREAMS_PER_TOKEN),
+                "DECNET_API_STREAMS_PER_TOKEN",
+            ),
         )

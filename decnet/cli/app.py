@@ -15,7 +15,18 @@ from pathlib import Path
 
 import typer
 
-from decnet.cli import catalog, common, fleet, lifecycle, mutate, testbed, topology
+from decnet.cli import (
+    catalog,
+    common,
+    events,
+    fleet,
+    lifecycle,
+    mutate,
+    serve,
+    testbed,
+    token,
+    topology,
+)
 from decnet.cli.common import CliState
 from decnet.cli.errors import DecnetGroup
 from decnet.settings import Settings
@@ -26,6 +37,8 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("mutations", mutate.mutations_app),
     ("image", lifecycle.image_app),
     ("testbed", testbed.app),
+    ("events", events.app),
+    ("token", token.app),
 ]
 """(name, sub-app) of every command group, in the order `decnet --help` lists them."""
 
@@ -44,6 +57,7 @@ for _name, _group in GROUPS:
 app.add_typer(lifecycle.app)  # top-level commands: render, deploy, teardown, status, demo
 app.add_typer(fleet.app)  # top-level commands: drift, reconcile, hosts
 app.add_typer(mutate.app)  # top-level commands: mutate, watch
+app.add_typer(serve.app)  # top-level command: serve
 
 
 def _version(value: bool) -> None:

@@ -22,7 +22,7 @@ from decnet.core.graph import to_dot, to_mermaid
 from decnet.core.hashing import desired_hash
 from decnet.core.topofile import dump_topology_file, mask_secrets
 from decnet.core.validate import ensure_valid, missing_services, validate
-from decnet.errors import DecnetError, InvalidTopology
+from decnet.errors import AlreadyExists, DecnetError, InvalidTopology
 from decnet.models import (
     NAME_RE,
     Catalog,
@@ -112,7 +112,7 @@ def _check_services(services: list[str] | None, catalog: Catalog) -> None:
 def _ensure_absent(store: Store, name: str) -> None:
     # Checked before generating: a 10,000-decky topology is not built just to be refused.
     if any(s.name == name for s in store.list_topologies()):
-        raise DecnetError(
+        raise AlreadyExists(
             f"a topology named {name!r} already exists",
             hint=f"choose another name, or `decnet topology delete {name}` first",
         )

@@ -102,3 +102,16 @@ class MutationRow(_Row):
     accepted: bool
     """The batch is in the desired state (it awaits, or went through, the host apply)."""
     run_id: str | None
+
+
+class ApiTokenRow(_Row):
+    """One API token (or editor session); only the SHA-256 of the token is ever stored."""
+
+    id: str
+    name: str
+    role: str
+    token_hash: str
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+    last_used_at: str | None

@@ -13,7 +13,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from decnet.errors import DecnetError, IllegalTransition, NotEditable, VersionConflict
+from decnet.errors import (
+    AlreadyExists,
+    DecnetError,
+    IllegalTransition,
+    NotEditable,
+    VersionConflict,
+)
 from decnet.models import (
     DELETABLE,
     EDITABLE,
@@ -26,6 +32,8 @@ from decnet.models import (
     Topology,
 )
 from decnet.store import events, topologies
+from decnet.store.bus import EventsMixin
+from decnet.store.layout import LayoutMixin
 from decnet.store.mutations import MutationsMixin
 from decnet.store.rows import (
     EventRow,
@@ -33,14 +41,15 @@ from decnet.store.rows import (
     TopologySummary,
 )
 from decnet.store.runs import RunsMixin
+from decnet.store.tokens import TokensMixin
 from decnet.store.topologies import TopologyRef, dumps, new_id
 
 _INTEGRITY_HINT = "run `decnet topology validate` to list every problem"
 
 
-class Store(RunsMixin, MutationsMixin):
-    """The SQLite store: topologies and events here; runs and host reports in RunsMixin;
-    the mutation queue in MutationsMixin."""
+class Store(RunsMixin, EventsMixin, TokensMixin, LayoutMixin, MutationsMixin):
+    """The SQLite store: topologies and event appends here; runs and host reports, event reads
+    and retention, API tokens, canvas layout and the mutation queue in their mixins."""
 
     # --- topologies ----------------------------------------------------------------------
 
@@ -83,7 +92,7 @@ class Store(RunsMixin, MutationsMixin):
         now = self._now()
         with self.transaction() as conn, _integrity(t.name):
             if conn.execute("SELECT 1 FROM topology WHERE name = ?", (t.name,)).fetchone():
-                raise DecnetError(
+                raise AlreadyExists(
                     f"topology {t.name!r} already exists",
                     hint="choose another name, or delete it with `decnet topology delete`",
                 )

@@ -146,7 +146,7 @@ def test_batch_file_with_expected_version(invoke: Invoke, live: str, tmp_path: P
 
 BAD_INPUT = [
     (["mutate", "corp", "grow", "name=x"], EXIT_USAGE, "unknown op"),
-    (["mutate", "corp", "add_decky", "name=x", "lan=dmz", "colour=red"], EXIT_ERROR, "colour"),
+    (["mutate", "corp", "add_decky", "name=x", "lan=dmz", "colour=red"], EXIT_USAGE, "colour"),
     (["mutate", "corp", "add_decky", "name=x", "lan=nowhere"], EXIT_ERROR, "OP_LAN_UNKNOWN"),
     (["mutate", "corp", "add_lan", "name=dmz2", "dmz=true"], EXIT_ERROR, "DMZ_MULTIPLE"),
     (["mutate", "corp", "remove_lan", "name=dmz"], EXIT_ERROR, "OP_LAN_IN_USE"),
@@ -184,7 +184,7 @@ BAD_INPUT = [
     (["mutate", "nope", "add_lan", "name=x"], EXIT_ERROR, "not found"),
     (["mutate", "corp"], EXIT_USAGE, "OP"),
     (["mutate", "corp", "-f", "/nonexistent.yml"], EXIT_USAGE, "cannot read"),
-    (["mutations", "cancel", "../x"], EXIT_ERROR, "letters and digits"),
+    (["mutations", "cancel", "../x"], EXIT_USAGE, "letters and digits"),
 ]
 
 

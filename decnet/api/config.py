@@ -1,0 +1,30 @@
+"""What `create_app` needs beyond the site settings: the server's own knobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from decnet.settings import PROJECT_ROOT, Settings
+
+API_PREFIX = "/api/v1"
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    settings: Settings
+    watch: bool = True
+    """Run the reconciler of live mutations in-process (`decnet serve --no-watch` turns it off)."""
+    web_dir: str = str(PROJECT_ROOT / "web" / "dist")
+    """The web editor's built bundle, served at `/`."""
+    poll_seconds: float = 0.1
+    """How often the one tailer of the event table looks for new rows."""
+    keepalive_seconds: float = 15.0
+    ticket_seconds: float = 60.0
+    login_code_seconds: float = 600.0
+    token_check_seconds: float = 1.0
+    """How often open streams re-check that their token is still valid (revocation)."""
+    prune_every_seconds: float = 3600.0
+    max_pending_events: int = 10_000
+    """Events buffered for one slow stream before it is resynchronised from the table."""
+    stop_grace_seconds: float = 10.0
+    """On shutdown, how long the running job may take to finish before it is cancelled."""

@@ -1,0 +1,130 @@
+"""ASGI middleware: authentication of every `/api` request, and the request body cap.
+
+Authentication runs before routing and before the body is read, so an anonymous caller learns
+nothing — not even whether its body would validate. It accepts `Authorization: Bearer TOKEN`
+everywhere and, on the event stream routes only, a single-use `?ticket=` (EventSource cannot
+send headers). The route's dependency then checks the role (403).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from decnet.api.config import API_PREFIX
+from decnet.api.errors import error_response
+from decnet.api.state import ApiState
+from decnet.engine.tokens import Principal, authenticate
+from decnet.errors import DecnetError, PayloadTooLarge, Unauthorized
+
+PUBLIC = frozenset({("POST", f"{API_PREFIX}/sessions")})
+"""Routes under /api that authenticate otherwise: the session exchange takes a login code."""
+STREAM_PATH = re.compile(rf"^{API_PREFIX}/(events|topologies/[^/]+/events)/stream$")
+_BEARER = re.compile(r"^Bearer +(\S+)$", re.IGNORECASE)
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class AuthMiddleware:
+    def __init__(self, app: ASGIApp, state: ApiState) -> None:
+        self.app, self.state = app, state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path, method = scope.get("path", ""), scope.get("method", "")
+        if scope["type"] != "http" or not path.startswith("/api/") or (method, path) in PUBLIC:
+            await self.app(scope, receive, send)
+            return
+        try:
+            principal = await self._principal(scope, path, method)
+        except DecnetError as err:
+            await error_response(err)(scope, receive, send)
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
+
+    async def _principal(self, scope: Scope, path: str, method: str) -> Principal:
+        header = Headers(scope=scope).get("authorization")
+        if header is not None:
+            match = _BEARER.match(header)
+            token = match[1] if match else None
+            return await run_in_threadpool(self._authenticate, token)
+        ticket = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("ticket")
+        if ticket and method in ("GET", "HEAD") and STREAM_PATH.match(path):
+            return await run_in_threadpool(self._redeem, ticket[0])
+        return await run_in_threadpool(self._authenticate, None)
+
+    def _authenticate(self, token: str | None) -> Principal:
+        return authenticate(self.state.context().store, token)
+
+    def _redeem(self, ticket: str) -> Principal:
+        principal = self.state.tickets.redeem(ticket)
+        if principal is None:
+            raise Unauthorized(
+                "the stream ticket is unknown, used or expired",
+                hint="get a fresh one: POST /api/v1/stream-tickets (valid 60 s, once)",
+            )
+        if principal.token_id not in self.state.context().store.live_token_ids(
+            [principal.token_id]
+        ):
+            raise Unauthorized("the API token behind the ticket is no longer valid")
+        return principal
+
+
+class BodyLimitMiddleware:
+    """Refuse bodies over `limit` bytes with 413 before the app sees a byte of them.
+
+    A declared Content-Length over the cap is refused without reading; otherwise the body is
+    read (and counted) up front and replayed to the app, which is cheap at API sizes.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") not in _WITH_BODY:
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await self._refuse(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        await self.app(scope, _replay(b"".join(chunks), receive), send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        err = PayloadTooLarge(
+            f"the request body is over the {self.limit}-byte cap",
+            hint="send less, or raise DECNET_API_MAX_BODY on the server",
+        )
+        err.field = "body"
+        # Connection: close, since the unread rest of the body is still on the wire.
+        await error_response(err, {"Connection": "close"})(scope, receive, send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

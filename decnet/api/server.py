@@ -1,0 +1,152 @@
+"""Running the app on uvicorn: `decnet serve`, and the same server in a thread for tests.
+
+Shutdown (SIGTERM or Ctrl-C) first ends every open event stream — uvicorn waits for open
+responses before it runs the lifespan's shutdown — and then stops the background services in
+reverse order: the run worker lets its job finish (or cancels it after a grace period), so no
+topology is left `deploying`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import re
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+
+import uvicorn
+from fastapi import FastAPI
+
+from decnet.api.app import create_app
+from decnet.api.config import ApiConfig
+from decnet.api.state import ApiState
+from decnet.errors import UsageError
+
+_BIND = re.compile(
+    r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9.-]{1,253})):(?P<port>\d{1,5})$"
+)
+GRACEFUL_SHUTDOWN_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class Bind:
+    host: str
+    port: int
+
+    @property
+    def loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    def url(self, port: int | None = None) -> str:
+        """Where a browser on this machine reaches it (a wildcard bind answers on loopback)."""
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port if port is None else port}"
+
+
+def parse_bind(text: str) -> Bind:
+    """`HOST:PORT` or `[V6]:PORT`; port 0 picks a free one."""
+    match = _BIND.fullmatch(text.strip())
+    port = int(match["port"]) if match else -1
+    if match is None or not 0 <= port <= 65535:
+        raise UsageError(
+            f"--bind {text!r} is not HOST:PORT",
+            hint="e.g. --bind 127.0.0.1:8400 (or [::1]:8400)",
+        )
+    return Bind(match["v6"] or match["host"], port)
+
+
+class DecnetServer(uvicorn.Server):
+    """uvicorn's server, plus: end the streams when asked to exit, report the bound port."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self.app = app
+        self.state: ApiState = app.state.decnet
+        self.on_started: Callable[[int], None] = lambda _port: None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.end_streams()
+        super().handle_exit(sig, frame)
+
+    def end_streams(self) -> None:
+        """Close every open stream (thread-safe): uvicorn waits for open responses."""
+        self.state.hub.shut("the server is stopping")
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self.on_started(self.bound_port())
+
+    def bound_port(self) -> int:
+        for server in self.servers:
+            for sock in server.sockets:
+                return int(sock.getsockname()[1])
+        return self.config.port
+
+
+def build_server(config: ApiConfig, bind: Bind, *, log_level: str = "info") -> DecnetServer:
+    app: FastAPI = create_app(config)
+    uv = uvicorn.Config(
+        app,
+        host=bind.host,
+        port=bind.port,
+        log_level=log_level,
+        # Query strings may hold a stream ticket: no access log that would record one.
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        lifespan="on",
+        server_header=False,
+    )
+    return DecnetServer(uv, app)
+
+
+class ThreadedServer:
+    """The real server on 127.0.0.1 in a background thread (tests, benchmarks)."""
+
+    def __init__(self, config: ApiConfig, port: int = 0) -> None:
+        self.server = build_server(config, Bind("127.0.0.1", port), log_level="warning")
+        self.port = 0
+        self._ready = threading.Event()
+        self.server.on_started = self._started
+        self._thread = threading.Thread(target=self._run, name="decnet-api", daemon=True)
+
+    @property
+    def state(self) -> ApiState:
+        return self.server.state
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def app(self) -> FastAPI:
+        return self.server.app
+
+    def _started(self, port: int) -> None:
+        self.port = port
+        self._ready.set()
+
+    def _run(self) -> None:
+        asyncio.run(self.server.serve())
+        self._ready.set()  # also when startup failed: start() then reports it
+
+    def start(self, timeout: float = 30) -> ThreadedServer:
+        self._thread.start()
+        if not self._ready.wait(timeout) or not self.port:
+            self.stop()
+            raise RuntimeError("the API server did not start")
+        return self
+
+    def stop(self, timeout: float = 60) -> None:
+        self.server.end_streams()
+        self.server.should_exit = True
+        self._thread.join(timeout)

@@ -1,0 +1,93 @@
+"""`decnet events [--follow] …` and `decnet events prune`: read, tail and trim the event bus."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import typer
+
+from decnet.cli import common
+from decnet.engine import events as engine
+from decnet.settings import parse_duration
+from decnet.store import EventRow
+
+app = typer.Typer(help="Show, follow and prune the event log (every status change, run, finding).")
+
+_PLAIN = re.compile(r"^[A-Za-z0-9._:/@+,=-]{1,200}$")
+"""Values printed as they are; anything else is JSON-quoted, which also escapes control
+characters, so an Ansible message can never drive the terminal."""
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, str) and _PLAIN.match(value):
+        return value
+    return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+
+
+def line(event: EventRow) -> str:
+    """`ID  TIME  TYPE  TOPOLOGY  key=value …`"""
+    pairs = " ".join(f"{_value(k)}={_value(v)}" for k, v in event.payload.items())
+    topology = _value(event.topology) if event.topology else "-"
+    return f"{event.id}  {event.at}  {_value(event.type)}  {topology}  {pairs}".rstrip()
+
+
+def _emit(event: EventRow, json_out: bool) -> None:
+    if json_out:
+        typer.echo(json.dumps(event.model_dump(mode="json"), separators=(",", ":")))
+    else:
+        typer.echo(line(event))
+
+
+@app.callback(invoke_without_command=True)
+def events(
+    ctx: typer.Context,
+    follow: bool = typer.Option(
+        False, "--follow", "-f", help="Keep printing new events (Ctrl-C stops, exit 130)."
+    ),
+    since: int | None = typer.Option(
+        None, "--since", min=0, help="Only events after this id (0: all that are kept)."
+    ),
+    last: int = typer.Option(
+        100, "--last", min=0, max=100_000, help="Without --since: the newest N events."
+    ),
+    topology: str | None = typer.Option(None, "--topology", help="Only this topology's events."),
+    type_glob: str | None = typer.Option(
+        None, "--type", help="Only types matching this glob, e.g. 'task.*' or 'topology.status'."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="One JSON object per line."),
+) -> None:
+    """Show the event log: one line per event (`ID  TIME  TYPE  TOPOLOGY  key=value …`)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    where = engine.EventFilter(topology=topology, type_glob=type_glob)
+    store = common.open_store(ctx)
+    shown = engine.list_events(store, since=since, last=last, where=where)
+    for event in shown:
+        _emit(event, json_out)
+    if not follow:
+        return
+    after = shown[-1].id if shown else (since if since is not None else store.latest_event_id())
+    for event in engine.follow(store, after, where=where):
+        _emit(event, json_out)
+
+
+@app.command()
+def prune(
+    ctx: typer.Context,
+    older_than: str | None = typer.Option(
+        None,
+        "--older-than",
+        help="Delete events older than this, e.g. 30d or 12h (default: DECNET_EVENT_RETENTION).",
+    ),
+) -> None:
+    """Delete old events (retention); streams resuming from before them get a reset."""
+    settings = common.settings(ctx)
+    age = (
+        parse_duration(older_than, "--older-than")
+        if older_than is not None
+        else settings.event_retention
+    )
+    result = engine.prune(common.open_store(ctx), age)
+    typer.echo(f"pruned {result.deleted} events (ids up to {result.through} are gone)")

@@ -1,0 +1,48 @@
+"""`decnet serve`: the HTTP API and the web editor on uvicorn (docs/api.md)."""
+
+from __future__ import annotations
+
+import typer
+
+from decnet.cli import common
+
+app = typer.Typer()
+DEFAULT_BIND = "127.0.0.1:8400"
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    bind: str = typer.Option(
+        DEFAULT_BIND, "--bind", help="HOST:PORT to listen on (loopback by default; port 0: any)."
+    ),
+    no_watch: bool = typer.Option(
+        False,
+        "--no-watch",
+        help="Do not run the reconciler of live mutations in this process "
+        "(run `decnet watch` elsewhere).",
+    ),
+) -> None:
+    """Serve the HTTP API, the event streams and the web editor; prints a one-time login URL."""
+    # Imported here: FastAPI and uvicorn take a second to import, and only this command needs them.
+    from decnet.api.config import ApiConfig
+    from decnet.api.server import build_server, parse_bind
+
+    where = parse_bind(bind)
+    settings = common.settings(ctx)
+    server = build_server(ApiConfig(settings=settings, watch=not no_watch), where)
+    if not where.loopback:
+        common.note(
+            f"warning: listening on {where.host}, not loopback: put TLS in front of it, since "
+            "tokens travel in headers"
+        )
+
+    def started(port: int) -> None:
+        code = server.state.new_login_code()
+        url = where.url(port)
+        typer.echo(f"decnet serve: listening on {url} (API under {url}/api/v1)")
+        typer.echo(f"open the editor: {url}/#login={code}")
+        common.note("the login link works once, within 10 minutes; API clients use a token")
+
+    server.on_started = started
+    server.run()

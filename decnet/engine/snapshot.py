@@ -1,0 +1,116 @@
+"""The state an event stream starts from (SPEC §11): per topology, or a summary of all.
+
+Read the latest event id first, then the state: an event that lands in between is then both
+in the snapshot and sent after it (harmless: applying an event twice to the same state is a
+no-op for a client), never in neither.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from decnet.engine.context import Context
+from decnet.engine.lifecycle import StatusView, status
+from decnet.engine.topologies import TopologyView, show_topology
+
+IN_FLIGHT_STATES = ("pending", "applying")
+
+
+class MutationRef(BaseModel):
+    id: str
+    op: str
+    state: str
+    requested_at: str
+
+
+class TopologySnapshot(BaseModel):
+    """`event: snapshot` of a topology's stream."""
+
+    latest_event_id: int
+    status: str
+    version: int
+    desired_hash: str
+    applied_hash: str | None
+    needs_resync: bool
+    last_run: dict[str, Any] | None
+    in_flight: list[MutationRef]
+    topology: TopologyView
+    """Exactly what `decnet topology show NAME --json` prints (secrets masked)."""
+
+
+class TopologySummary(BaseModel):
+    name: str
+    host: str
+    status: str
+    version: int
+    desired_hash: str
+    applied_hash: str | None
+    needs_resync: bool
+    in_flight: list[MutationRef]
+
+
+class GlobalSnapshot(BaseModel):
+    """`event: snapshot` of the global stream: one summary per topology."""
+
+    latest_event_id: int
+    topologies: list[TopologySummary]
+
+
+def _in_flight(ctx: Context, name: str | None) -> dict[str, list[MutationRef]]:
+    # A direct query until the mutation store offers one (issue 8): id, op, state, requested_at.
+    sql = (
+        "SELECT t.name, m.id, m.op, m.state, m.requested_at FROM mutation m "
+        "JOIN topology t ON t.id = m.topology_id WHERE m.state IN (?, ?)"
+    )
+    params: list[str] = list(IN_FLIGHT_STATES)
+    if name is not None:
+        sql += " AND t.name = ?"
+        params.append(name)
+    out: dict[str, list[MutationRef]] = {}
+    for topology, *row in ctx.store.conn.execute(sql + " ORDER BY m.requested_at, m.id", params):
+        ref = MutationRef(id=row[0], op=row[1], state=row[2], requested_at=row[3])
+        out.setdefault(topology, []).append(ref)
+    return out
+
+
+def _summary(view: StatusView, in_flight: list[MutationRef]) -> TopologySummary:
+    return TopologySummary(
+        name=view.name,
+        host=view.host,
+        status=view.status,
+        version=view.version,
+        desired_hash=view.desired_hash,
+        applied_hash=view.applied_hash,
+        needs_resync=view.needs_resync,
+        in_flight=in_flight,
+    )
+
+
+def topology_snapshot(ctx: Context, name: str) -> TopologySnapshot:
+    latest = ctx.store.latest_event_id()
+    shown = show_topology(
+        ctx.store, name, catalog=ctx.catalog, site_images=ctx.settings.site_images
+    )
+    state = status(ctx, name, recent=0)[0]
+    return TopologySnapshot(
+        latest_event_id=latest,
+        status=shown.status,
+        version=shown.version,
+        desired_hash=shown.desired_hash,
+        applied_hash=state.applied_hash,
+        needs_resync=shown.needs_resync,
+        last_run=state.last_run.model_dump(mode="json") if state.last_run else None,
+        in_flight=_in_flight(ctx, name).get(name, []),
+        topology=shown,
+    )
+
+
+def global_snapshot(ctx: Context) -> GlobalSnapshot:
+    latest = ctx.store.latest_event_id()
+    in_flight = _in_flight(ctx, None)
+    return GlobalSnapshot(
+        latest_event_id=latest,
+        topologies=[_summary(v, in_flight.get(v.name, [])) for v in status(ctx, recent=0)],
+    )
