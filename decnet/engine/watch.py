@@ -85,6 +85,8 @@ class Watcher:
         self.ctx, self.opts = ctx, opts
         self.owner = f"{current_owner()}#{uuid.uuid4().hex[:8]}"
         self.on_event: EventSink = on_event or (lambda _e: None)
+        self.wake = threading.Event()
+        """Set it to start the next round now (an enqueue in the same process)."""
 
     # --- one topology -----------------------------------------------------------------------
 
@@ -229,9 +231,10 @@ class Watcher:
                 if self.opts.drift_every and time.monotonic() - last_drift >= self.opts.drift_every:
                     last_drift = time.monotonic()
                     self._safely("drift", self.gather_drift)
+                self.wake.clear()
                 results = self.round()
                 on_round(results)
-                if not results and _wait(stop, self.opts.interval):
+                if not results and _wait(stop, self.opts.interval, self.wake):
                     return
 
     def gather_drift(self) -> None:
@@ -276,11 +279,11 @@ def _invalid_reason(issues: Sequence[Issue]) -> str:
     return f"invalid: {errors[0].code} at {errors[0].path}: {errors[0].message}{more}"
 
 
-def _wait(stop: Callable[[], bool], seconds: float) -> bool:
-    """Sleep up to `seconds` in small steps; True when `stop()` turned true meanwhile."""
+def _wait(stop: Callable[[], bool], seconds: float, wake: threading.Event) -> bool:
+    """Sleep up to `seconds`, or until `wake` is set; True when `stop()` turned true."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not wake.is_set():
         if stop():
             return True
-        time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+        wake.wait(min(0.2, max(0.0, deadline - time.monotonic())))
     return stop()
