@@ -7,6 +7,7 @@
     ├── NotFound                1     404  no topology/host/run of that name
     ├── AlreadyExists           1     409  the name is taken
     ├── InvalidTopology         1     400  validation found errors; carries the Issue list
+    │   └── InvalidBatch        1     400  a batch of ops would leave the topology invalid
     ├── TopologyFileError       1     422  a topology file is malformed (line/column) or mistyped
     ├── VersionConflict         1     409  expected_version did not match; carries current/expected
     ├── IllegalTransition       1     409  a status change the lifecycle forbids, or lost a race
@@ -83,7 +84,23 @@ ISSUE_CODES: dict[str, str] = {
     "HOST_UNKNOWN": "the target host is not in the inventory",
     "IMAGE_INVALID": "an image override is not a valid image reference",
     "ARCHETYPE_UNKNOWN": "a decky's archetype is not in the catalogue",
+    # ops (SPEC §10): a reference in an op does not resolve, or a live topology cannot take it
+    "OP_LAN_UNKNOWN": "an op names a LAN the topology does not have",
+    "OP_DECKY_UNKNOWN": "an op names a decky the topology does not have",
+    "OP_NAME_TAKEN": "an op adds or renames a LAN or decky to a name already in use",
+    "OP_LAN_IN_USE": "remove_lan of a LAN that deckies are homed in",
+    "OP_HOME_LAN": "detach_decky of a decky's home LAN",
+    "OP_NOT_ATTACHED": "detach_decky of a LAN the decky is not attached to",
+    "OP_ALREADY_ATTACHED": "attach_decky to a LAN the decky is already attached to",
+    "OP_LIVE_FORBIDDEN": "a change a live topology cannot take (a LAN's subnet or DMZ flag)",
+    "OP_FORCE_REQUIRED": "a live change that recreates a decky's base (forwarding flip, home "
+    "move) without force",
+    "ALLOCATION_FAILED": "no free subnet or address is left for what the ops add",
 }
+
+
+OP_CODES = frozenset({*(k for k in ISSUE_CODES if k.startswith("OP_")), "ALLOCATION_FAILED"})
+"""The codes `decnet.core.edit` gives a batch of ops; the rest are the validator's."""
 
 
 class DecnetError(Exception):
@@ -109,6 +126,8 @@ class UsageError(DecnetError):
 
 
 class InvalidRequest(UsageError):
+    """Input of the wrong shape: `field` is its path (`ops[2].lan`); the value is not echoed."""
+
     http_status = 422
     code = "invalid_request"
 
@@ -143,6 +162,17 @@ class InvalidTopology(DecnetError):
 
     def details(self) -> dict[str, Any]:
         return {"issues": [i.model_dump(mode="json") for i in self.issues]}
+
+
+class InvalidBatch(InvalidTopology):
+    """A batch of ops refused: reference errors (`OP_*` codes at `ops[i]…`) or the topology
+    they would produce fails validation. Nothing was written."""
+
+    code = "invalid_batch"
+
+    def __init__(self, issues: Sequence[Issue], subject: str = "batch") -> None:
+        super().__init__(issues, subject=subject)
+        self.hint = "fix the ops; `decnet mutate NAME … --plan` lists every problem"
 
 
 class TopologyFileError(DecnetError):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from decnet.engine.watch import WatchOptions
 from decnet.settings import PROJECT_ROOT, Settings
 
 API_PREFIX = "/api/v1"
@@ -26,5 +27,7 @@ class ApiConfig:
     prune_every_seconds: float = 3600.0
     max_pending_events: int = 10_000
     """Events buffered for one slow stream before it is resynchronised from the table."""
+    watch_options: WatchOptions = field(default_factory=WatchOptions)
+    """The in-process reconciler's knobs (interval, drift scans, inventory)."""
     stop_grace_seconds: float = 10.0
     """On shutdown, how long the running job may take to finish before it is cancelled."""

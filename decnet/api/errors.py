@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from decnet.core.ops import OP_TYPES
 from decnet.errors import DecnetError, InvalidRequest, NotFound
 
 log = logging.getLogger("decnet.api")
@@ -54,9 +55,13 @@ def error_response(err: DecnetError, headers: dict[str, str] | None = None) -> J
 
 
 def field_path(loc: Sequence[str | int]) -> str:
-    """("body", "params", "depth") -> "body.params.depth"; list positions as [i]."""
+    """("body", "params", "depth") -> "body.params.depth"; list positions as [i]. A batch's
+    op tag and pydantic's union-member markers are not fields the client wrote: ("body", "ops",
+    2, "add_decky", "lan") -> "body.ops[2].lan"."""
     out = ""
     for part in loc:
+        if isinstance(part, str) and (part in OP_TYPES or "[" in part):
+            continue
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 

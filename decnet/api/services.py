@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Protocol
@@ -16,7 +17,9 @@ from typing import Protocol
 from fastapi import FastAPI
 
 from decnet.api.state import ApiState
+from decnet.engine.context import Context
 from decnet.engine.jobs import RunWorker
+from decnet.engine.watch import Watcher, WatchOptions
 
 log = logging.getLogger("decnet.api")
 
@@ -44,10 +47,46 @@ class WorkerService:
         await asyncio.to_thread(self.worker.stop)
 
 
+class WatchService:
+    """The reconciler of live mutations (`decnet watch`) in a thread of its own, with its own
+    Context (sqlite connections stay in their thread). Stopping lets the current round finish,
+    so nothing is left `applying` or `deploying`."""
+
+    name = "reconciler"
+
+    def __init__(self, state: ApiState, opts: WatchOptions) -> None:
+        self.state, self.opts = state, opts
+        self.stopping = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        ctx = Context.open(self.state.settings)
+        try:
+            watcher = Watcher(ctx, self.opts)
+            self.state.watcher_wake = watcher.wake
+            while not self.stopping.is_set():
+                try:
+                    watcher.run(self.stopping.is_set)
+                except Exception:  # a bug in one round must not end the server's reconciler
+                    log.exception("the reconciler's round failed; retrying")
+                    self.stopping.wait(self.opts.interval)
+        finally:
+            self.state.watcher_wake = None
+            ctx.store.close()
+
+    async def start(self) -> None:
+        self.thread = threading.Thread(target=self._run, name="decnet-watch", daemon=True)
+        self.thread.start()
+
+    async def stop(self) -> None:
+        self.stopping.set()
+        if self.thread is not None:
+            await asyncio.to_thread(self.thread.join)
+
+
 def watch_services(state: ApiState) -> list[Service]:
-    """The in-process reconciler of live mutations joins here (issue 8); `--no-watch` leaves
-    this list out."""
-    return []
+    """The in-process reconciler of live mutations; `--no-watch` leaves it out."""
+    return [WatchService(state, state.config.watch_options)]
 
 
 def background_services(state: ApiState) -> list[Service]:

@@ -26,6 +26,8 @@ class ApiState:
         self.login_codes: OneTimeSecrets[str] = OneTimeSecrets(config.login_code_seconds)
         self.started = time.time()
         self._local = threading.local()
+        self.watcher_wake: threading.Event | None = None
+        """Set by the in-process reconciler (services.WatchService) so an enqueue wakes it."""
 
     def context(self) -> Context:
         """This thread's Context: sqlite connections stay in the thread that opened them, and
@@ -34,6 +36,10 @@ class ApiState:
         if ctx is None:
             ctx = self._local.ctx = Context.open(self.settings)
         return ctx
+
+    def wake_watcher(self) -> None:
+        if self.watcher_wake is not None:
+            self.watcher_wake.set()
 
     def new_login_code(self) -> str:
         """A one-time code for the local operator, exchanged for an editor session."""

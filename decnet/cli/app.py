@@ -21,6 +21,7 @@ from decnet.cli import (
     events,
     fleet,
     lifecycle,
+    mutate,
     serve,
     testbed,
     token,
@@ -33,6 +34,7 @@ from decnet.settings import Settings
 GROUPS: list[tuple[str, typer.Typer]] = [
     ("topology", topology.app),
     ("catalog", catalog.app),
+    ("mutations", mutate.mutations_app),
     ("image", lifecycle.image_app),
     ("testbed", testbed.app),
     ("events", events.app),
@@ -54,6 +56,7 @@ for _name, _group in GROUPS:
     app.add_typer(_group, name=_name)
 app.add_typer(lifecycle.app)  # top-level commands: render, deploy, teardown, status, demo
 app.add_typer(fleet.app)  # top-level commands: drift, reconcile, hosts
+app.add_typer(mutate.app)  # top-level commands: mutate, watch
 app.add_typer(serve.app)  # top-level command: serve
 
 

@@ -18,9 +18,12 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from typer import _click
+from typer.core import TyperGroup
 
 from decnet.core.catalog import load_catalog
 from decnet.engine.context import Context
+from decnet.errors import UsageError
 from decnet.models import Catalog
 from decnet.settings import Settings
 from decnet.settings import absolute as settings_absolute
@@ -112,3 +115,24 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
     for row in rows:
         out.add_row(*(Text(terminal_safe("" if v is None else str(v), MAX_CELL)) for v in row))
     return out
+
+
+def parse_json_option(option: str, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as err:
+        raise UsageError(
+            f"{option} is not valid JSON: {err}", hint="quote it for the shell"
+        ) from None
+
+
+class DefaultCommandGroup(TyperGroup):
+    """A group whose first argument, when it names no subcommand, goes to `list`:
+    `decnet mutations corp` is `decnet mutations list corp`."""
+
+    default_command = "list"
+
+    def parse_args(self, ctx: _click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from decnet.cli import common
+from decnet.cli.lifecycle import INVENTORY_OPTION
 
 app = typer.Typer()
 DEFAULT_BIND = "127.0.0.1:8400"
@@ -22,15 +25,22 @@ def serve(
         help="Do not run the reconciler of live mutations in this process "
         "(run `decnet watch` elsewhere).",
     ),
+    inventory: Path | None = INVENTORY_OPTION,
+    drift_every: float = typer.Option(
+        300.0, "--drift-every", min=0.0, help="Seconds between the reconciler's drift scans."
+    ),
 ) -> None:
     """Serve the HTTP API, the event streams and the web editor; prints a one-time login URL."""
     # Imported here: FastAPI and uvicorn take a second to import, and only this command needs them.
     from decnet.api.config import ApiConfig
     from decnet.api.server import build_server, parse_bind
+    from decnet.engine.watch import WatchOptions
 
     where = parse_bind(bind)
     settings = common.settings(ctx)
-    server = build_server(ApiConfig(settings=settings, watch=not no_watch), where)
+    watch = WatchOptions(inventory=common.absolute(inventory), drift_every=drift_every)
+    config = ApiConfig(settings=settings, watch=not no_watch, watch_options=watch)
+    server = build_server(config, where)
     if not where.loopback:
         common.note(
             f"warning: listening on {where.host}, not loopback: put TLS in front of it, since "

@@ -7,7 +7,7 @@ costs microseconds, and a 10,000-decky topology allocates tens of thousands of t
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from decnet.errors import AllocationError, UsageError
 from decnet.models import Decky, Lan, Topology
@@ -130,12 +130,16 @@ class _LanHosts:
         return int_to_ip(self.cursor - 1)
 
 
-def _host_allocators(lans: Sequence[Lan], deckies: Sequence[Decky]) -> dict[str, _LanHosts]:
+def _host_allocators(
+    lans: Sequence[Lan], deckies: Sequence[Decky], avoid: Mapping[str, Iterable[str]]
+) -> dict[str, _LanHosts]:
     hosts: dict[str, _LanHosts] = {}
     for lan in lans:
         span = parse_subnet(lan.subnet) if lan.subnet is not None else None
         if span is not None and lan.name not in hosts:
             hosts[lan.name] = _LanHosts(lan, span)
+            avoided = (ip_to_int(ip) for ip in avoid.get(lan.name, ()))
+            hosts[lan.name].taken.update(v for v in avoided if v is not None)
     for decky in deckies:
         for m in decky.memberships:
             pinned = ip_to_int(m.ip) if m.ip is not None else None
@@ -145,11 +149,15 @@ def _host_allocators(lans: Sequence[Lan], deckies: Sequence[Decky]) -> dict[str,
 
 
 def allocate_in_place(
-    topology: Topology, *, pool: str = DEFAULT_POOL, reserved_subnets: Iterable[str] = ()
+    topology: Topology,
+    *,
+    pool: str = DEFAULT_POOL,
+    reserved_subnets: Iterable[str] = (),
+    avoid_ips: Mapping[str, Iterable[str]] | None = None,
 ) -> None:
     """`allocate` for a caller that owns `topology` outright (e.g. one it just built)."""
     _assign_subnets(topology.lans, pool, reserved_subnets)
-    hosts = _host_allocators(topology.lans, topology.deckies)
+    hosts = _host_allocators(topology.lans, topology.deckies, avoid_ips or {})
     for decky in topology.deckies:
         for m in decky.memberships:
             if m.ip is None and m.lan in hosts:
@@ -166,19 +174,30 @@ def _copy_decky(decky: Decky) -> Decky:
     return copy
 
 
+def copy_topology(topology: Topology) -> Topology:
+    """A copy whose LANs, deckies and their lists can be edited without touching `topology`."""
+    copy = topology.model_copy()
+    copy.lans = [lan.model_copy() for lan in topology.lans]
+    copy.deckies = [_copy_decky(d) for d in topology.deckies]
+    copy.config, copy.images = dict(topology.config), dict(topology.images)
+    return copy
+
+
 def allocate(
-    topology: Topology, *, pool: str = DEFAULT_POOL, reserved_subnets: Iterable[str] = ()
+    topology: Topology,
+    *,
+    pool: str = DEFAULT_POOL,
+    reserved_subnets: Iterable[str] = (),
+    avoid_ips: Mapping[str, Iterable[str]] | None = None,
 ) -> Topology:
     """A copy of `topology` with every missing subnet and IP filled in; pinned values kept.
 
     Subnets are the lowest free /24s of `pool`, skipping `reserved_subnets` (e.g. those claimed
     by other live topologies on the same host) and every subnet the topology already uses. Host
-    IPs start at .2 and skip pinned addresses. LANs whose subnet is unparsable are left alone
-    for the validator to report.
+    IPs start at .2 and skip pinned addresses and `avoid_ips` (LAN -> addresses, e.g. those a
+    live edit just freed, which Docker may still hold). LANs whose subnet is unparsable are left
+    alone for the validator to report.
     """
-    copy = topology.model_copy()
-    copy.lans = [lan.model_copy() for lan in topology.lans]
-    copy.deckies = [_copy_decky(d) for d in topology.deckies]
-    copy.config, copy.images = dict(topology.config), dict(topology.images)
-    allocate_in_place(copy, pool=pool, reserved_subnets=reserved_subnets)
+    copy = copy_topology(topology)
+    allocate_in_place(copy, pool=pool, reserved_subnets=reserved_subnets, avoid_ips=avoid_ips)
     return copy

@@ -77,6 +77,9 @@ class RolloutOptions:
     serial: str | None = None
     max_fail_percentage: int | None = None
     keep_bundle: bool = False
+    failure_status: Status = Status.FAILED
+    """Where a topology goes when its apply fails: `degraded` for a live change (the
+    reconciler's rounds), `failed` for a deploy."""
 
 
 @dataclass
@@ -299,7 +302,7 @@ def _execute(
     except BaseException as exc:  # KeyboardInterrupt included: never leave a topology in flight
         _abort(ctx, topologies, kind, run_id, f"{kind.name} aborted: {type(exc).__name__}")
         raise
-    return _finish(ctx, topologies, kind, run_id, result)
+    return _finish(ctx, topologies, kind, run_id, result, opts.failure_status)
 
 
 def _begin(ctx: Context, topologies: list[Topology], kind: RolloutKind, run_id: str) -> None:
@@ -332,12 +335,19 @@ def _report(run_id: str, kind: RolloutKind, dry_run: bool, result: RunResult) ->
 
 
 def _settle(
-    ctx: Context, t: Topology, kind: RolloutKind, run_id: str, result: RunResult
+    ctx: Context,
+    t: Topology,
+    kind: RolloutKind,
+    run_id: str,
+    result: RunResult,
+    failure_status: Status = Status.FAILED,
 ) -> TopologyOutcome:
     """Record one topology's outcome. If its status moved under us (a `--force` recovery by
     another command, say), the store's status is the outcome and the reason says so: one
     topology that cannot be recorded never keeps the others or the run in flight."""
     out = _outcome_for(t, result.hosts.get(t.host), result, kind)
+    if out.status == Status.FAILED:
+        out.status = failure_status
     try:
         with ctx.store.transaction():
             ctx.store.transition(
@@ -363,12 +373,17 @@ def _current_status(ctx: Context, name: str) -> str:
 
 
 def _finish(
-    ctx: Context, topologies: list[Topology], kind: RolloutKind, run_id: str, result: RunResult
+    ctx: Context,
+    topologies: list[Topology],
+    kind: RolloutKind,
+    run_id: str,
+    result: RunResult,
+    failure_status: Status = Status.FAILED,
 ) -> RolloutReport:
     report = _report(run_id, kind, False, result)
     try:
         for t in topologies:
-            report.topologies.append(_settle(ctx, t, kind, run_id, result))
+            report.topologies.append(_settle(ctx, t, kind, run_id, result, failure_status))
     finally:
         _close_run(ctx, report, kind, run_id, result)
     return report

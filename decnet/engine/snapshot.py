@@ -15,8 +15,6 @@ from decnet.engine.context import Context
 from decnet.engine.lifecycle import StatusView, status
 from decnet.engine.topologies import TopologyView, show_topology
 
-IN_FLIGHT_STATES = ("pending", "applying")
-
 
 class MutationRef(BaseModel):
     id: str
@@ -59,20 +57,14 @@ class GlobalSnapshot(BaseModel):
 
 
 def _in_flight(ctx: Context, name: str | None) -> dict[str, list[MutationRef]]:
-    # A direct query until the mutation store offers one (issue 8): id, op, state, requested_at.
-    sql = (
-        "SELECT t.name, m.id, m.op, m.state, m.requested_at FROM mutation m "
-        "JOIN topology t ON t.id = m.topology_id WHERE m.state IN (?, ?)"
-    )
-    params: list[str] = list(IN_FLIGHT_STATES)
-    if name is not None:
-        sql += " AND t.name = ?"
-        params.append(name)
-    out: dict[str, list[MutationRef]] = {}
-    for topology, *row in ctx.store.conn.execute(sql + " ORDER BY m.requested_at, m.id", params):
-        ref = MutationRef(id=row[0], op=row[1], state=row[2], requested_at=row[3])
-        out.setdefault(topology, []).append(ref)
-    return out
+    names = [name] if name is not None else ctx.store.topologies_with_open_mutations()
+    return {
+        n: [
+            MutationRef(id=m.id, op=m.op, state=m.state, requested_at=m.requested_at)
+            for m in ctx.store.open_mutations(n)
+        ]
+        for n in names
+    }
 
 
 def _summary(view: StatusView, in_flight: list[MutationRef]) -> TopologySummary:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -66,6 +67,41 @@ class HostReportRow(_Row):
     gathered_at: str
     reachable: bool
     error: str | None
+
+
+class MutationState(StrEnum):
+    PENDING = "pending"
+    APPLYING = "applying"
+    APPLIED = "applied"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+OPEN_STATES = frozenset({MutationState.PENDING, MutationState.APPLYING})
+"""States of a mutation that is not finished: `applying` (claimed) and `pending` (queued)."""
+
+
+class MutationRow(_Row):
+    """One queued batch of ops. `ops` may hold secret values: never shown unmasked."""
+
+    id: str
+    topology: str
+    op: str
+    """The op kind, or `batch` for several ops."""
+    ops: list[dict[str, Any]]
+    state: MutationState
+    version: int | None
+    """The topology version the enqueue produced."""
+    requested_at: str
+    started_at: str | None
+    finished_at: str | None
+    reason: str | None
+    issues: list[dict[str, Any]]
+    lease_owner: str | None
+    lease_expires_at: str | None
+    accepted: bool
+    """The batch is in the desired state (it awaits, or went through, the host apply)."""
+    run_id: str | None
 
 
 class ApiTokenRow(_Row):

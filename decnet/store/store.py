@@ -34,6 +34,7 @@ from decnet.models import (
 from decnet.store import events, topologies
 from decnet.store.bus import EventsMixin
 from decnet.store.layout import LayoutMixin
+from decnet.store.mutations import MutationsMixin
 from decnet.store.rows import (
     EventRow,
     StatusEventRow,
@@ -46,9 +47,9 @@ from decnet.store.topologies import TopologyRef, dumps, new_id
 _INTEGRITY_HINT = "run `decnet topology validate` to list every problem"
 
 
-class Store(RunsMixin, EventsMixin, TokensMixin, LayoutMixin):
+class Store(RunsMixin, EventsMixin, TokensMixin, LayoutMixin, MutationsMixin):
     """The SQLite store: topologies and event appends here; runs and host reports, event reads
-    and retention, API tokens and canvas layout in their mixins."""
+    and retention, API tokens, canvas layout and the mutation queue in their mixins."""
 
     # --- topologies ----------------------------------------------------------------------
 
@@ -128,11 +129,7 @@ class Store(RunsMixin, EventsMixin, TokensMixin, LayoutMixin):
         Status, needs_resync and created_at stay; LAN and decky ids are kept by name."""
         with self.transaction() as conn, _integrity(t.name):
             ref = self._writable(conn, t.name, expected_version, EDITABLE, "edited")
-            rows = topologies.child_rows(t, ref.id, topologies.child_ids(conn, ref.id))
-            # Deckies first: their home_lan_id references the LANs.
-            conn.execute("DELETE FROM decky WHERE topology_id = ?", (ref.id,))
-            conn.execute("DELETE FROM lan WHERE topology_id = ?", (ref.id,))
-            topologies.write_children(conn, rows)
+            topologies.replace_children(conn, ref.id, t)
             conn.execute(
                 "UPDATE topology SET target_host = ?, config = ?, images = ?, "
                 "version = version + 1 WHERE id = ?",

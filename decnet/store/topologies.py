@@ -140,6 +140,15 @@ def write_children(conn: sqlite3.Connection, rows: ChildRows) -> None:
     conn.executemany(MEMBERSHIP_INSERT, rows.memberships)
 
 
+def replace_children(conn: sqlite3.Connection, topology_id: str, t: Topology) -> None:
+    """Replace the LANs, deckies and memberships of a topology by `t`'s (ids kept by name)."""
+    rows = child_rows(t, topology_id, child_ids(conn, topology_id))
+    # Deckies first: their home_lan_id references the LANs.
+    conn.execute("DELETE FROM decky WHERE topology_id = ?", (topology_id,))
+    conn.execute("DELETE FROM lan WHERE topology_id = ?", (topology_id,))
+    write_children(conn, rows)
+
+
 def child_ids(conn: sqlite3.Connection, topology_id: str) -> dict[tuple[str, str], str]:
     ids = {("lan", n): i for i, n in conn.execute(_IDS.format("lan"), (topology_id,))}
     ids.update({("decky", n): i for i, n in conn.execute(_IDS.format("decky"), (topology_id,))})

@@ -287,3 +287,23 @@ async def aframes(response: httpx.Response) -> AsyncIterator[list[dict[str, str]
         *frames, buffer = buffer.split("\r\n\r\n")
         parsed = [parse_frame(f) for f in frames]
         yield [f for f in parsed if f]
+
+
+FINAL = {"succeeded", "failed", "cancelled"}
+
+
+def finished(c: httpx.Client, run_id: str, timeout: float = 300) -> dict[str, Any]:
+    def done() -> dict[str, Any] | None:
+        view: dict[str, Any] = c.get(f"/runs/{run_id}").json()
+        return view if view["state"] in FINAL else None
+
+    result: dict[str, Any] = wait_for(done, timeout=timeout, every=0.5)
+    return result
+
+
+def accepted(r: httpx.Response) -> str:
+    assert r.status_code == 202, r.text
+    run_id = str(r.json()["id"])
+    assert r.headers["location"] == f"{API_PREFIX}/runs/{run_id}"
+    assert r.json()["state"] in ("queued", "running")
+    return run_id

@@ -24,7 +24,9 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiEnv]:
     with Store(settings.db_path) as store:
         _, admin = create_token(store, "admin", Role.ADMIN)
         _, viewer = create_token(store, "viewer", Role.VIEWER)
-    config = ApiConfig(settings=settings, web_dir=str(tmp / "no-web"))
+    # No in-process reconciler here: it would converge what these tests mark on purpose;
+    # tests/api/test_mutations_api.py runs a server with one.
+    config = ApiConfig(settings=settings, web_dir=str(tmp / "no-web"), watch=False)
     server = ThreadedServer(config).start()
     env = ApiEnv(server, settings, admin, viewer)
     try:

@@ -8,15 +8,16 @@ import json
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from api_support import (
     ApiEnv,
     ServeProcess,
+    accepted,
     docker,
     document,
+    finished,
     make_settings,
     remove_settled,
     running_containers,
@@ -36,24 +37,6 @@ pytestmark = [
 ]
 EXPECTED = [("gw", None), ("gw", "http"), ("gw", "ssh"), ("br", None), ("br", "http"),
             ("a", None), ("a", "http")]  # fmt: skip
-FINAL = {"succeeded", "failed", "cancelled"}
-
-
-def finished(c: httpx.Client, run_id: str, timeout: float = 300) -> dict[str, Any]:
-    def done() -> dict[str, Any] | None:
-        view: dict[str, Any] = c.get(f"/runs/{run_id}").json()
-        return view if view["state"] in FINAL else None
-
-    result: dict[str, Any] = wait_for(done, timeout=timeout, every=0.5)
-    return result
-
-
-def accepted(r: httpx.Response) -> str:
-    assert r.status_code == 202, r.text
-    run_id = str(r.json()["id"])
-    assert r.headers["location"] == f"{API_PREFIX}/runs/{run_id}"
-    assert r.json()["state"] in ("queued", "running")
-    return run_id
 
 
 def test_create_validate_deploy_drift_reconcile_teardown(api: ApiEnv, names: list[str]) -> None:

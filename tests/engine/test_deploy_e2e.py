@@ -21,6 +21,7 @@ import pytest
 from e2e_support import (
     DOCKER_SKIP,
     E2E,
+    descendants,
     docker,
     inspect,
     labelled_containers,
@@ -118,25 +119,6 @@ def tcp_ok(from_container: str, ip: str, port: int, attempts: int = 10) -> bool:
 
 def container_env(container: str) -> list[str]:
     return inspect(container)[0]["Config"]["Env"]
-
-
-def descendants(pid: int) -> list[int]:
-    """Every live descendant of `pid` (from /proc), children before grandchildren."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    out, frontier = [], [pid]
-    while frontier:
-        kids = [p for p, pp in parents.items() if pp in frontier]
-        out += kids
-        frontier = kids
-    return out
 
 
 # --- 1. a generated maze -------------------------------------------------------------------

@@ -588,6 +588,10 @@ def present(module: AnsibleModule, docker: Docker, scrub: Scrubber) -> dict:
     problems = runtime_problems(config, containers, set()) + [
         f"service {s} started before its base" for s in stale_services(config, containers)
     ]
+    problems += [
+        f"network {n.get('Name')} is no longer declared"
+        for n in undeclared_networks(config, topo.project, networks)
+    ]
     if same_file and same_hash and not problems:
         return result("unchanged", False, containers, old_hash, "topology is applied and running")
 
@@ -627,6 +631,19 @@ def present(module: AnsibleModule, docker: Docker, scrub: Scrubber) -> dict:
     return result("applied" if changed else "unchanged", changed, containers, desired_hash, msg)
 
 
+def undeclared_networks(config: dict, project: str, networks: list[dict]) -> list[dict]:
+    """Networks of the project that the compose file no longer declares (a removed or renamed
+    LAN): compose leaves them behind."""
+    specs = (config.get("networks") or {}).items()
+    declared = {spec.get("name") or f"{project}_{key}" for key, spec in specs}
+    return [n for n in networks if n.get("Name") not in declared]
+
+
+def prune_networks(topo: Topology, config: dict) -> None:
+    for net in undeclared_networks(config, topo.project, topo.project_state()[1]):
+        topo.docker.must(["network", "rm", net["Id"]], f"removing network {net.get('Name')}")
+
+
 def apply(topo: Topology, config: dict, params: dict) -> None:
     """`compose up`, then verify; restart services left in a dead namespace."""
     before = {c["Id"]: c["State"].get("StartedAt") for c in topo.project_state()[0]}
@@ -634,6 +651,7 @@ def apply(topo: Topology, config: dict, params: dict) -> None:
         ["up", "-d", "--remove-orphans", "--pull", params["pull"], "--quiet-pull"],
         "docker compose up",
     )
+    prune_networks(topo, config)
     containers = topo.project_state()[0]
     stale = stale_services(config, containers)
     if stale:
