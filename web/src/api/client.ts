@@ -59,21 +59,6 @@ export function createApi(options: ApiOptions) {
   };
   client.use(auth);
 
-  /** Routes not yet in docs/openapi.json (the ops routes of issue 8), same auth and errors. */
-  async function raw<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const token = options.token();
-    const headers: Record<string, string> = { "Content-Type": "application/json" };
-    if (token) headers.Authorization = `Bearer ${token}`;
-    const init: RequestInit = { method, headers };
-    if (body !== undefined) init.body = JSON.stringify(body);
-    const response = await fetchImpl(`${baseUrl}${path}`, init);
-    const text = await response.text();
-    const parsed: unknown = text ? JSON.parse(text) : null;
-    if (response.status === 401) options.onUnauthorized();
-    if (!response.ok) throw new ApiError(response.status, parsed);
-    return parsed as T;
-  }
-
   const named = (name: string) => ({ params: { path: { name } } });
   const topo = (name: string) => `/api/v1/topologies/${encodeURIComponent(name)}`;
 
@@ -120,10 +105,21 @@ export function createApi(options: ApiOptions) {
       };
     },
     submitOps: (name: string, ops: Op[], expectedVersion: number): Promise<SubmitResult> =>
-      raw("POST", `${topo(name)}/ops`, { ops, expected_version: expectedVersion }),
+      unwrap(
+        client.POST("/api/v1/topologies/{name}/ops", {
+          ...named(name),
+          body: { ops, expected_version: expectedVersion },
+        }),
+      ) as Promise<SubmitResult>,
     planOps: (name: string, ops: Op[], expectedVersion: number): Promise<PlanView> =>
-      raw("POST", `${topo(name)}/ops?plan=true`, { ops, expected_version: expectedVersion }),
-    mutations: (name: string): Promise<MutationView[]> => raw("GET", `${topo(name)}/mutations`),
+      unwrap(
+        client.POST("/api/v1/topologies/{name}/ops", {
+          params: { path: { name }, query: { plan: true } },
+          body: { ops, expected_version: expectedVersion },
+        }),
+      ) as Promise<PlanView>,
+    mutation: (id: string): Promise<MutationView> =>
+      unwrap(client.GET("/api/v1/mutations/{mutation_id}", { params: { path: { mutation_id: id } } })),
     streamUrl: (name: string | null): string =>
       `${baseUrl}${name === null ? "/api/v1" : topo(name)}/events/stream`,
   };

@@ -259,6 +259,85 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/topologies/{name}/ops": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Submit Ops
+         * @description A batch of ops, all or none: applied at once on a pending topology (200), enqueued on a
+         *     live one (202, the mutation id), or with `plan=true` only validated and planned (200).
+         *     A batch that fails validation is 400 with the issue list; a stale `expected_version` 409.
+         */
+        post: operations["submit_ops_api_v1_topologies__name__ops_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/topologies/{name}/mutations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Mutations
+         * @description The topology's mutations, oldest first (secret config values masked).
+         */
+        get: operations["list_mutations_api_v1_topologies__name__mutations_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mutations/{mutation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Mutation */
+        get: operations["get_mutation_api_v1_mutations__mutation_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mutations/{mutation_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Mutation
+         * @description Cancel a pending mutation (409 once it is being applied or finished).
+         */
+        post: operations["cancel_mutation_api_v1_mutations__mutation_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/topologies/{name}/deploy": {
         parameters: {
             query?: never;
@@ -509,6 +588,67 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AddDecky */
+        AddDecky: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            op: "add_decky";
+            /** Name */
+            name: string;
+            /** Lan */
+            lan: string;
+            /** Services */
+            services?: string[] | null;
+            /** Archetype */
+            archetype?: string | null;
+            /**
+             * Config
+             * @default {}
+             */
+            config?: {
+                [key: string]: {
+                    [key: string]: string | number | boolean;
+                };
+            };
+            /** Ip */
+            ip?: string | null;
+            /**
+             * Forwards L3
+             * @default false
+             */
+            forwards_l3?: boolean;
+            /**
+             * Publish
+             * @default []
+             */
+            publish?: string[];
+            canvas?: components["schemas"]["DeckyCanvas"] | null;
+        };
+        /** AddLan */
+        AddLan: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            op: "add_lan";
+            /** Name */
+            name: string;
+            /** Subnet */
+            subnet?: string | null;
+            /**
+             * Dmz
+             * @default false
+             */
+            dmz?: boolean;
+            /**
+             * Allow Public
+             * @default false
+             */
+            allow_public?: boolean;
+            canvas?: components["schemas"]["LanCanvas"] | null;
+        };
         /** Archetype */
         Archetype: {
             /** Name */
@@ -517,9 +657,33 @@ export interface components {
              * Description
              * @default
              */
-            description: string;
+            description?: string;
             /** Services */
             services: string[];
+        };
+        /** AttachDecky */
+        AttachDecky: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            op: "attach_decky";
+            /** Decky */
+            decky: string;
+            /** Lan */
+            lan: string;
+            /** Ip */
+            ip?: string | null;
+        };
+        /**
+         * Batch
+         * @description Ops submitted together: validated against the state all of them produce, all or none.
+         */
+        Batch: {
+            /** Ops */
+            ops: (components["schemas"]["AddLan"] | components["schemas"]["RemoveLan"] | components["schemas"]["UpdateLan"] | components["schemas"]["AddDecky"] | components["schemas"]["RemoveDecky"] | components["schemas"]["UpdateDecky"] | components["schemas"]["AttachDecky"] | components["schemas"]["DetachDecky"])[];
+            /** Expected Version */
+            expected_version?: number | null;
         };
         /** ConfigParam */
         ConfigParam: {
@@ -536,14 +700,32 @@ export interface components {
              * Secret
              * @default false
              */
-            secret: boolean;
+            secret?: boolean;
             /** Env */
             env: string;
             /**
              * Description
              * @default
              */
-            description: string;
+            description?: string;
+        };
+        /** ContainerChange */
+        ContainerChange: {
+            /** Container */
+            container: string;
+            /** Decky */
+            decky: string;
+            /** Role */
+            role: string;
+            /** Service */
+            service?: string | null;
+            /** Action */
+            action: string;
+            /**
+             * Reasons
+             * @default []
+             */
+            reasons?: string[];
         };
         /**
          * CreateBody
@@ -569,12 +751,12 @@ export interface components {
              * Services
              * @default []
              */
-            services: string[];
+            services?: string[];
             /**
              * Service Config
              * @default {}
              */
-            service_config: {
+            service_config?: {
                 [key: string]: {
                     [key: string]: string | number | boolean;
                 };
@@ -585,12 +767,19 @@ export interface components {
              * Forwards L3
              * @default false
              */
-            forwards_l3: boolean;
+            forwards_l3?: boolean;
             /**
              * Publish
              * @default []
              */
-            publish: string[];
+            publish?: string[];
+            /** X */
+            x?: number | null;
+            /** Y */
+            y?: number | null;
+        };
+        /** DeckyCanvas */
+        DeckyCanvas: {
             /** X */
             x?: number | null;
             /** Y */
@@ -609,12 +798,24 @@ export interface components {
              * Dry Run
              * @default false
              */
-            dry_run: boolean;
+            dry_run?: boolean;
             /**
              * Force
              * @default false
              */
-            force: boolean;
+            force?: boolean;
+        };
+        /** DetachDecky */
+        DetachDecky: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            op: "detach_decky";
+            /** Decky */
+            decky: string;
+            /** Lan */
+            lan: string;
         };
         /** DriftOut */
         DriftOut: {
@@ -699,54 +900,54 @@ export interface components {
              * Depth
              * @default 2
              */
-            depth: number;
+            depth?: number;
             /**
              * Branching
              * @default 2
              */
-            branching: number;
+            branching?: number;
             /**
              * Deckies Min
              * @default 1
              */
-            deckies_min: number;
+            deckies_min?: number;
             /**
              * Deckies Max
              * @default 3
              */
-            deckies_max: number;
+            deckies_max?: number;
             /**
              * Forward P
              * @default 0.5
              */
-            forward_p: number;
+            forward_p?: number;
             /**
              * Cross P
              * @default 0
              */
-            cross_p: number;
+            cross_p?: number;
             /** Services */
             services?: string[] | null;
             /**
              * Publish
              * @default []
              */
-            publish: string[];
+            publish?: string[];
             /**
              * Subnet Pool
              * @default 10.192.0.0/12
              */
-            subnet_pool: string;
+            subnet_pool?: string;
             /**
              * Seed
              * @default 0
              */
-            seed: number;
+            seed?: number;
             /**
              * Host
              * @default localhost
              */
-            host: string;
+            host?: string;
         };
         /**
          * GraphFormat
@@ -779,7 +980,7 @@ export interface components {
             /** Code */
             code: string;
             /** @default error */
-            severity: components["schemas"]["Severity"];
+            severity?: components["schemas"]["Severity"];
             /** Message */
             message: string;
             /** Path */
@@ -819,7 +1020,7 @@ export interface components {
              * Ansible Runs
              * @default []
              */
-            ansible_runs: string[];
+            ansible_runs?: string[];
             /** Result */
             result?: {
                 [key: string]: unknown;
@@ -837,12 +1038,12 @@ export interface components {
              * Is Dmz
              * @default false
              */
-            is_dmz: boolean;
+            is_dmz?: boolean;
             /**
              * Allow Public
              * @default false
              */
-            allow_public: boolean;
+            allow_public?: boolean;
             /** X */
             x?: number | null;
             /** Y */
@@ -864,6 +1065,20 @@ export interface components {
             h?: number | null;
         };
         /**
+         * LanCanvas
+         * @description Where the editor draws a LAN box (cosmetic: never part of the desired hash).
+         */
+        LanCanvas: {
+            /** X */
+            x?: number | null;
+            /** Y */
+            y?: number | null;
+            /** W */
+            w?: number | null;
+            /** H */
+            h?: number | null;
+        };
+        /**
          * LayoutBody
          * @description Canvas coordinates of the listed LANs and deckies; the others keep theirs.
          */
@@ -872,14 +1087,14 @@ export interface components {
              * Lans
              * @default {}
              */
-            lans: {
+            lans?: {
                 [key: string]: components["schemas"]["LanBox"];
             };
             /**
              * Deckies
              * @default {}
              */
-            deckies: {
+            deckies?: {
                 [key: string]: components["schemas"]["DeckyPoint"];
             };
         };
@@ -897,6 +1112,98 @@ export interface components {
             /** Ip */
             ip?: string | null;
         };
+        /**
+         * MutationState
+         * @enum {string}
+         */
+        MutationState: "pending" | "applying" | "applied" | "failed" | "cancelled";
+        /**
+         * MutationView
+         * @description A mutation as shown to people and tools: secret config values masked.
+         */
+        MutationView: {
+            /** Id */
+            id: string;
+            /** Topology */
+            topology: string;
+            /** Op */
+            op: string;
+            /** Ops */
+            ops: {
+                [key: string]: unknown;
+            }[];
+            state: components["schemas"]["MutationState"];
+            /** Version */
+            version: number | null;
+            /** Requested At */
+            requested_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Reason */
+            reason: string | null;
+            /** Issues */
+            issues: {
+                [key: string]: unknown;
+            }[];
+        };
+        /** NetworkChange */
+        NetworkChange: {
+            /** Network */
+            network: string;
+            /** Lan */
+            lan: string;
+            /** Action */
+            action: string;
+        };
+        /**
+         * Plan
+         * @description What applying a change does on the host; `version` is the topology version it was
+         *     computed on (a later apply with that expected_version refuses if the topology moved).
+         */
+        Plan: {
+            /** Topology */
+            topology: string;
+            /** Version */
+            version: number;
+            /**
+             * Containers
+             * @default []
+             */
+            containers?: components["schemas"]["ContainerChange"][];
+            /**
+             * Networks
+             * @default []
+             */
+            networks?: components["schemas"]["NetworkChange"][];
+            /**
+             * Unchanged
+             * @default 0
+             */
+            unchanged?: number;
+            /**
+             * Notes
+             * @default []
+             */
+            notes?: string[];
+        };
+        /**
+         * PlanView
+         * @description Validation result and disruption of a batch, computed without changing anything.
+         */
+        PlanView: {
+            /** Topology */
+            topology: string;
+            status: components["schemas"]["Status"];
+            /** Live */
+            live: boolean;
+            /** Valid */
+            valid: boolean;
+            /** Issues */
+            issues: components["schemas"]["Issue"][];
+            plan: components["schemas"]["Plan"] | null;
+        };
         /** Port */
         Port: {
             /** Port */
@@ -906,7 +1213,7 @@ export interface components {
              * @default tcp
              * @enum {string}
              */
-            proto: "tcp" | "udp";
+            proto?: "tcp" | "udp";
         };
         /**
          * Principal
@@ -918,6 +1225,29 @@ export interface components {
             /** Name */
             name: string;
             role: components["schemas"]["Role"];
+        };
+        /** RemoveDecky */
+        RemoveDecky: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            op: "remove_decky";
+            /** Name */
+            name: string;
+        };
+        /**
+         * RemoveLan
+         * @description Refused while a decky is homed there; visiting bridge deckies are detached.
+         */
+        RemoveLan: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            op: "remove_lan";
+            /** Name */
+            name: string;
         };
         /**
          * Role
@@ -949,7 +1279,7 @@ export interface components {
              * Description
              * @default
              */
-            description: string;
+            description?: string;
             /** Ports */
             ports: components["schemas"]["Port"][];
             /** Image */
@@ -958,12 +1288,12 @@ export interface components {
              * Params
              * @default []
              */
-            params: components["schemas"]["ConfigParam"][];
+            params?: components["schemas"]["ConfigParam"][];
             /**
              * Cap Add
              * @default []
              */
-            cap_add: string[];
+            cap_add?: string[];
         };
         /** SessionBody */
         SessionBody: {
@@ -991,13 +1321,36 @@ export interface components {
          * @enum {string}
          */
         Status: "pending" | "deploying" | "active" | "degraded" | "failed" | "tearing_down" | "torn_down";
+        /** SubmitResult */
+        SubmitResult: {
+            /** Topology */
+            topology: string;
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "applied" | "enqueued";
+            /** Version */
+            version: number;
+            mutation?: components["schemas"]["MutationView"] | null;
+            /**
+             * Warnings
+             * @default []
+             */
+            warnings?: components["schemas"]["Issue"][];
+            /**
+             * Notes
+             * @default []
+             */
+            notes?: string[];
+        };
         /** TeardownBody */
         TeardownBody: {
             /**
              * Force
              * @default false
              */
-            force: boolean;
+            force?: boolean;
         };
         /** TicketOut */
         TicketOut: {
@@ -1069,7 +1422,56 @@ export interface components {
              * Problems
              * @default []
              */
-            problems: components["schemas"]["Issue"][];
+            problems?: components["schemas"]["Issue"][];
+        };
+        /** UpdateDecky */
+        UpdateDecky: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            op: "update_decky";
+            /** Name */
+            name: string;
+            /** Services */
+            services?: string[] | null;
+            /** Config */
+            config?: {
+                [key: string]: {
+                    [key: string]: string | number | boolean | null;
+                };
+            } | null;
+            /** Forwards L3 */
+            forwards_l3?: boolean | null;
+            /** Publish */
+            publish?: string[] | null;
+            /** Home */
+            home?: string | null;
+            canvas?: components["schemas"]["DeckyCanvas"] | null;
+            /**
+             * Force
+             * @default false
+             */
+            force?: boolean;
+        };
+        /** UpdateLan */
+        UpdateLan: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            op: "update_lan";
+            /** Name */
+            name: string;
+            /** Rename */
+            rename?: string | null;
+            /** Subnet */
+            subnet?: string | null;
+            /** Dmz */
+            dmz?: boolean | null;
+            /** Allow Public */
+            allow_public?: boolean | null;
+            canvas?: components["schemas"]["LanCanvas"] | null;
         };
         /** ValidateBody */
         ValidateBody: {
@@ -2251,6 +2653,368 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LayoutOut"];
+                };
+            };
+            /** @description Invalid topology (the issue list) or a bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No, a wrong, an expired or a revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A viewer token on a write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unknown topology, run or route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Version conflict, a status that forbids the action, a busy topology */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Body over the cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Malformed request: the field is named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    submit_ops_api_v1_topologies__name__ops_post: {
+        parameters: {
+            query?: {
+                /** @description Validate and plan only; change nothing. */
+                plan?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description A stored topology. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Batch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubmitResult"] | components["schemas"]["PlanView"];
+                };
+            };
+            /** @description Enqueued on a live topology. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubmitResult"];
+                };
+            };
+            /** @description Invalid topology (the issue list) or a bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No, a wrong, an expired or a revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A viewer token on a write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unknown topology, run or route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Version conflict, a status that forbids the action, a busy topology */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Body over the cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Malformed request: the field is named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    list_mutations_api_v1_topologies__name__mutations_get: {
+        parameters: {
+            query?: {
+                state?: components["schemas"]["MutationState"] | null;
+            };
+            header?: never;
+            path: {
+                /** @description A stored topology. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MutationView"][];
+                };
+            };
+            /** @description Invalid topology (the issue list) or a bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No, a wrong, an expired or a revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A viewer token on a write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unknown topology, run or route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Version conflict, a status that forbids the action, a busy topology */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Body over the cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Malformed request: the field is named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    get_mutation_api_v1_mutations__mutation_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A mutation id. */
+                mutation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MutationView"];
+                };
+            };
+            /** @description Invalid topology (the issue list) or a bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No, a wrong, an expired or a revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A viewer token on a write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unknown topology, run or route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Version conflict, a status that forbids the action, a busy topology */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Body over the cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Malformed request: the field is named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    cancel_mutation_api_v1_mutations__mutation_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A mutation id. */
+                mutation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MutationView"];
                 };
             };
             /** @description Invalid topology (the issue list) or a bad request */

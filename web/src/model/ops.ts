@@ -1,85 +1,19 @@
-// The op vocabulary of docs/mutations.md (decnet/core/ops.py): names, not ids, address
-// everything. Every edit the editor makes is one of these, on pending and live topologies alike.
-import type { ConfigValue } from "../api/types";
+// The op vocabulary of docs/mutations.md (decnet/core/ops.py, types from docs/openapi.json):
+// names, not ids, address everything. Every edit the editor makes is one of these, on pending and live topologies alike.
+import type { components } from "../api/schema";
 
-export interface LanCanvas {
-  x?: number;
-  y?: number;
-  w?: number;
-  h?: number;
-}
+type Schemas = components["schemas"];
 
-export interface DeckyCanvas {
-  x?: number;
-  y?: number;
-}
-
-export interface AddLan {
-  op: "add_lan";
-  name: string;
-  subnet?: string;
-  dmz?: boolean;
-  allow_public?: boolean;
-  canvas?: LanCanvas;
-}
-
-export interface RemoveLan {
-  op: "remove_lan";
-  name: string;
-}
-
-export interface UpdateLan {
-  op: "update_lan";
-  name: string;
-  rename?: string;
-  subnet?: string;
-  dmz?: boolean;
-  allow_public?: boolean;
-  canvas?: LanCanvas;
-}
-
-export interface AddDecky {
-  op: "add_decky";
-  name: string;
-  lan: string;
-  services?: string[];
-  archetype?: string;
-  config?: Record<string, Record<string, ConfigValue>>;
-  ip?: string;
-  forwards_l3?: boolean;
-  publish?: string[];
-  canvas?: DeckyCanvas;
-}
-
-export interface RemoveDecky {
-  op: "remove_decky";
-  name: string;
-}
-
-export interface UpdateDecky {
-  op: "update_decky";
-  name: string;
-  services?: string[];
-  config?: Record<string, Record<string, ConfigValue | null>>;
-  forwards_l3?: boolean;
-  publish?: string[];
-  home?: string;
-  canvas?: DeckyCanvas;
-  force?: boolean;
-}
-
-export interface AttachDecky {
-  op: "attach_decky";
-  decky: string;
-  lan: string;
-  ip?: string;
-}
-
-export interface DetachDecky {
-  op: "detach_decky";
-  decky: string;
-  lan: string;
-}
+export type LanCanvas = Schemas["LanCanvas"];
+export type DeckyCanvas = Schemas["DeckyCanvas"];
+export type AddLan = Schemas["AddLan"];
+export type RemoveLan = Schemas["RemoveLan"];
+export type UpdateLan = Schemas["UpdateLan"];
+export type AddDecky = Schemas["AddDecky"];
+export type RemoveDecky = Schemas["RemoveDecky"];
+export type UpdateDecky = Schemas["UpdateDecky"];
+export type AttachDecky = Schemas["AttachDecky"];
+export type DetachDecky = Schemas["DetachDecky"];
 
 export type Op =
   | AddLan

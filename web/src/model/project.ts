@@ -33,8 +33,9 @@ function mark(w: Work, key: string, how: Mark): void {
   w.marks.set(key, how);
 }
 
-function setCanvas<T extends Lan | Decky>(target: T, canvas: LanCanvas | DeckyCanvas | undefined): T {
+function setCanvas<T extends Lan | Decky>(target: T, canvas: LanCanvas | DeckyCanvas | null | undefined): T {
   if (!canvas) return target;
+  // Like the server: only the keys the op gives move (`{x: 1}` keeps the size).
   const picked = Object.fromEntries(Object.entries(canvas).filter(([, v]) => v !== undefined));
   return { ...target, ...picked };
 }
@@ -48,7 +49,7 @@ function replaceDecky(w: Work, next: Decky): void {
   mark(w, deckyKey(next.name), "changed");
 }
 
-function servicesOf(w: Work, services?: string[], archetype?: string): string[] {
+function servicesOf(w: Work, services?: string[] | null, archetype?: string | null): string[] {
   if (services) return [...services];
   const expanded = archetype ? w.catalog?.archetypes[archetype]?.services : undefined;
   return expanded ? [...expanded] : [];
@@ -108,9 +109,9 @@ function applyLanOp(w: Work, op: Extract<Op, { op: "add_lan" | "remove_lan" | "u
     return;
   }
   let next: Lan = setCanvas({ ...lan }, op.canvas);
-  if (op.subnet !== undefined) next = { ...next, subnet: op.subnet };
-  if (op.dmz !== undefined) next = { ...next, is_dmz: op.dmz };
-  if (op.allow_public !== undefined) next = { ...next, allow_public: op.allow_public };
+  if (op.subnet != null) next = { ...next, subnet: op.subnet };
+  if (op.dmz != null) next = { ...next, is_dmz: op.dmz };
+  if (op.allow_public != null) next = { ...next, allow_public: op.allow_public };
   w.lans = w.lans.map((l) => (l.name === op.name ? next : l));
   mark(w, lanKey(op.name), "changed");
   if (op.rename && op.rename !== op.name && !w.lans.some((l) => l.name === op.rename)) {
@@ -160,8 +161,8 @@ function applyDeckyOp(w: Work, op: Exclude<Op, { op: "add_lan" | "remove_lan" | 
 
 function updateDecky(w: Work, d: Decky, op: Extract<Op, { op: "update_decky" }>): Decky {
   let next: Decky = setCanvas({ ...d }, op.canvas);
-  if (op.forwards_l3 !== undefined) next = { ...next, forwards_l3: op.forwards_l3 };
-  if (op.home !== undefined && op.home !== d.home_lan && w.lans.some((l) => l.name === op.home)) {
+  if (op.forwards_l3 != null) next = { ...next, forwards_l3: op.forwards_l3 };
+  if (op.home != null && op.home !== d.home_lan && w.lans.some((l) => l.name === op.home)) {
     next = moveHome(next, op.home);
   }
   const services = op.services ? [...op.services] : (next.services ?? []);
@@ -170,7 +171,7 @@ function updateDecky(w: Work, d: Decky, op: Extract<Op, { op: "update_decky" }>)
     services,
     service_config: mergeConfig(next.service_config, op.config ?? {}, services),
   };
-  if (op.publish !== undefined) next = { ...next, publish: [...op.publish] };
+  if (op.publish != null) next = { ...next, publish: [...op.publish] };
   return next;
 }
 

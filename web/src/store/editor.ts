@@ -256,6 +256,23 @@ export const editorSlice =
       }
     };
 
+    /** After a reset the events of our mutation may be gone: ask for its state instead. */
+    const recheckMutation = async (): Promise<void> => {
+      const mine = get().applying;
+      if (!mine || (mine.state !== "pending" && mine.state !== "applying")) return;
+      const m = await api.mutation(mine.mutation).catch(() => null);
+      if (!m || m.state === mine.state) return;
+      const t = get().topology;
+      onMutation({
+        id: 0,
+        at: m.finished_at ?? m.requested_at,
+        topic: "mutation",
+        topology: t?.name ?? null,
+        type: `mutation.${m.state}`,
+        payload: { mutation: m.id, state: m.state, reason: m.reason, issues: m.issues },
+      });
+    };
+
     const onSnapshot = (data: Record<string, unknown>, afterReset: boolean): void => {
       const fresh = data.topology as TopologyView | undefined;
       const open = get().topology;
@@ -265,6 +282,7 @@ export const editorSlice =
       if (afterReset) {
         set({ notice: { kind: "warning", text: "The event stream was reset (history pruned); the editor re-read the topology." } });
         void refreshStored();
+        void recheckMutation();
       }
     };
 
