@@ -205,10 +205,14 @@ def wait_for(check: Callable[[], Any], timeout: float = 30, every: float = 0.2) 
 
 
 def drag_to(page: Page, source: Locator, target: Locator, dx: float, dy: float) -> None:
-    """HTML drag and drop from the palette onto the canvas, `dx, dy` into the target."""
+    """HTML drag and drop from the palette onto the canvas, `dx, dy` into the target (negative:
+    from its right/bottom edge). Forced: the point may lie on a card inside the target box,
+    where the drop lands as it would under a user's mouse."""
     box = target.bounding_box()
     assert box is not None, "the drop target is not on screen"
-    source.drag_to(target, target_position={"x": dx, "y": dy})
+    x = dx if dx >= 0 else box["width"] + dx
+    y = dy if dy >= 0 else box["height"] + dy
+    source.drag_to(target, target_position={"x": x, "y": y}, force=True)
 
 
 def sign_in(page: Page, url: str, token: str) -> None:

@@ -28,7 +28,9 @@ def test_a_viewer_cannot_edit(ui: Page, server: Server) -> None:
     expect(ui.get_by_text("Read-only: viewers cannot change anything.")).to_be_visible()
 
     # dragging does nothing; the inspector shows everything, with every field disabled
-    palette.drag_to(ui.get_by_test_id("lan-lan-1"), target_position={"x": 200, "y": 100})
+    palette.drag_to(
+        ui.get_by_test_id("lan-lan-1"), target_position={"x": 200, "y": 100}, force=True
+    )
     ui.get_by_test_id("decky-br").locator(".decky-name").click()
     inspector = ui.get_by_test_id("inspector-decky")
     expect(inspector).to_contain_text("home LAN lan-1")

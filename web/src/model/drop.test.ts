@@ -15,14 +15,26 @@ describe("palette drops", () => {
   });
 
   it("an archetype dropped in a LAN box becomes a decky there, centred on the point", () => {
-    const p = { x: lan1.x + 150, y: lan1.y + 120 };
-    const result = dropEdit({ kind: "archetype", name: "linux-server" }, p, t, layout);
+    const roomy = topology();
+    roomy.lans = roomy.lans.map((l) => (l.name === "lan-1" ? { ...l, x: 0, y: 400, w: 900, h: 500 } : l));
+    const p = { x: 600, y: 400 + 300 };
+    const result = dropEdit({ kind: "archetype", name: "linux-server" }, p, roomy, autoLayout(roomy));
     expect(result).toEqual({
       edit: {
         label: "add linux-server-1 (linux-server) to lan-1",
-        ops: [{ op: "add_decky", name: "linux-server-1", lan: "lan-1", archetype: "linux-server", canvas: { x: Math.round(150 - CARD_W / 2), y: Math.round(120 - CARD_H / 2) } }],
+        ops: [{ op: "add_decky", name: "linux-server-1", lan: "lan-1", archetype: "linux-server", canvas: { x: Math.round(600 - CARD_W / 2), y: Math.round(300 - CARD_H / 2) } }],
       },
     });
+  });
+
+  it("a card is never dropped onto another: it takes the LAN's first free slot", () => {
+    const card = cardBox(layout, "a", "lan-1");
+    const p = { x: (card?.x ?? 0) + CARD_W / 2, y: (card?.y ?? 0) + CARD_H / 2 };
+    const result = dropEdit({ kind: "archetype", name: "linux-server" }, p, t, layout);
+    const canvas = "edit" in result ? (result.edit.ops[0] as { canvas: { x: number; y: number } }).canvas : null;
+    const taken = [...layout.deckies.values()];
+    expect(canvas).not.toBeNull();
+    expect(taken.some((q) => Math.abs(q.x - (canvas?.x ?? 0)) < CARD_W && Math.abs(q.y - (canvas?.y ?? 0)) < CARD_H)).toBe(false);
   });
 
   it("an archetype dropped outside every LAN says where to drop it", () => {

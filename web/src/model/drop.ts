@@ -4,7 +4,7 @@
 // decky card and letting go inside another LAN moves its home there.
 import type { TopologyView } from "../api/types";
 import * as build from "./builders";
-import { CARD_H, CARD_W, type Layout, type Point, boxSizeFor, deckyAt, lanAt } from "./layout";
+import { CARD_H, CARD_W, type Layout, type Point, boxSizeFor, deckyAt, freeSpot, lanAt } from "./layout";
 
 export const MIME = "application/x-decnet";
 
@@ -40,7 +40,8 @@ export function dropEdit(item: PaletteItem, p: Point, t: TopologyView, layout: L
     const lan = lanAt(layout, p);
     const box = lan ? layout.lans.get(lan) : undefined;
     if (!lan || !box) return { error: `drop the ${item.name} archetype onto a LAN box` };
-    const at = { x: Math.max(0, p.x - box.x - CARD_W / 2), y: Math.max(0, p.y - box.y - CARD_H / 2) };
+    const wanted = { x: Math.max(0, p.x - box.x - CARD_W / 2), y: Math.max(0, p.y - box.y - CARD_H / 2) };
+    const at = freeSpot(layout, t, lan, wanted);
     const edit = build.dropArchetype(t, lan, item.name, at);
     return edit ? { edit } : { error: `cannot add a decky to ${lan}` };
   }

@@ -37,6 +37,13 @@ describe("autoLayout", () => {
     expect(layout.lans.get("lan-1")?.y).toBeGreaterThan(900);
   });
 
+  it("a stored box too small for its cards is drawn large enough", () => {
+    const t = topology();
+    t.lans = t.lans.map((l) => (l.name === "lan-1" ? { ...l, x: 0, y: 300, w: 300, h: 150 } : l));
+    t.deckies = t.deckies.map((d) => (d.name === "a" ? { ...d, x: 400, y: 200 } : d));
+    expect(autoLayout(t).lans.get("lan-1")).toEqual({ x: 0, y: 300, w: 400 + CARD_W + 16, h: 200 + CARD_H + 16 });
+  });
+
   it("grows boxes with their deckies", () => {
     expect(boxSizeFor(40).w).toBeGreaterThan(boxSizeFor(2).w);
     expect(boxSizeFor(40).h).toBeGreaterThan(boxSizeFor(2).h);

@@ -148,11 +148,30 @@ function placeDeckies(members: Map<string, Decky[]>, layout: Layout): void {
   }
 }
 
+/** A box grows (never shrinks) to hold its cards: one dropped or moved past its edge stays
+ * inside. Only drawn: the stored size changes when the user resizes the box. */
+function growToFit(members: Map<string, Decky[]>, layout: Layout): void {
+  for (const [lan, deckies] of members) {
+    const box = layout.lans.get(lan);
+    if (!box) continue;
+    let w = box.w;
+    let h = box.h;
+    for (const d of deckies) {
+      const p = layout.deckies.get(d.name);
+      if (!p) continue;
+      w = Math.max(w, p.x + CARD_W + PAD);
+      h = Math.max(h, p.y + CARD_H + PAD);
+    }
+    if (w !== box.w || h !== box.h) layout.lans.set(lan, { ...box, w, h });
+  }
+}
+
 export function autoLayout(t: TopologyView): Layout {
   const layout: Layout = { lans: new Map(), deckies: new Map(), placed: { lans: [], deckies: [] } };
   const members = homed(t);
   placeLans(t, members, layout);
   placeDeckies(members, layout);
+  growToFit(members, layout);
   return layout;
 }
 
@@ -193,11 +212,28 @@ export function cardBox(layout: Layout, decky: string, home: string): Box | null
   return lan && at ? { x: lan.x + at.x, y: lan.y + at.y, w: CARD_W, h: CARD_H } : null;
 }
 
-/** Which decky card contains a canvas point. */
+/** Which decky card contains a canvas point (the last drawn, i.e. topmost, when cards overlap). */
 export function deckyAt(layout: Layout, t: TopologyView, p: Point): string | null {
+  let found: string | null = null;
   for (const d of t.deckies) {
     const b = cardBox(layout, d.name, d.home_lan);
-    if (b && p.x >= b.x && p.y >= b.y && p.x <= b.x + b.w && p.y <= b.y + b.h) return d.name;
+    if (b && p.x >= b.x && p.y >= b.y && p.x <= b.x + b.w && p.y <= b.y + b.h) found = d.name;
   }
-  return null;
+  return found;
+}
+
+/** Where a new card goes in a LAN: at `at` (relative to the box) unless a card is there; then
+ * the first free slot of the LAN's grid. */
+export function freeSpot(layout: Layout, t: TopologyView, lan: string, at: Point): Point {
+  const taken = t.deckies
+    .filter((d) => d.home_lan === lan)
+    .map((d) => layout.deckies.get(d.name))
+    .filter((p): p is Point => p !== undefined);
+  if (!taken.some((p) => overlaps(p, at))) return at;
+  const box = layout.lans.get(lan);
+  const columns = box ? Math.max(1, Math.floor((box.w - 2 * PAD + GAP) / (CARD_W + GAP))) : 1;
+  for (let i = 0; ; i += 1) {
+    const spot = slot(i, columns);
+    if (!taken.some((p) => overlaps(p, spot))) return spot;
+  }
 }

@@ -41,7 +41,7 @@ const sameInputs = (a: Inputs, b: Inputs): boolean =>
 
 function deployBlockedBy(stage: Stage, issues: Issue[], editable: boolean): string | null {
   if (!editable) return "viewers cannot deploy";
-  if (stage.entries.length) return "the stage holds edits that were not applied: fix or discard them first";
+  if (stage.entries.length) return "edits not applied: fix, undo or discard them first";
   if (hasErrors(issues)) return "the topology has errors: see the problems panel";
   return null;
 }
