@@ -47,6 +47,8 @@ class TopologySummary(BaseModel):
     applied_hash: str | None
     needs_resync: bool
     in_flight: list[MutationRef]
+    last_run: dict[str, Any] | None = None
+    """The last Ansible run that touched the topology (the editor's list shows it)."""
 
 
 class GlobalSnapshot(BaseModel):
@@ -77,6 +79,7 @@ def _summary(view: StatusView, in_flight: list[MutationRef]) -> TopologySummary:
         applied_hash=view.applied_hash,
         needs_resync=view.needs_resync,
         in_flight=in_flight,
+        last_run=view.last_run.model_dump(mode="json") if view.last_run else None,
     )
 
 
