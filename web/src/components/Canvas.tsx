@@ -105,8 +105,16 @@ export function Canvas({ view }: { view: EditorView }) {
     const topLeft = { x: home.x + node.position.x, y: home.y + node.position.y };
     const result = deckyDrag(t, view.layout, d.name, topLeft);
     if (!result) return;
-    if (result.kind === "layout") void moveElement("decky", d.name, result.canvas);
-    else void edit(build.moveHome(t, d.name, result.lan, result.canvas, view.live));
+    if (result.kind === "layout") {
+      void moveElement("decky", d.name, result.canvas);
+      return;
+    }
+    const live = `Moving ${d.name} to ${result.lan} recreates its base container on the host (its IP stack restarts under an intruder). Stage it anyway?`;
+    if (view.live && !window.confirm(live)) {
+      setDrag(null); // back where it was
+      return;
+    }
+    void edit(build.moveHome(t, d.name, result.lan, result.canvas, view.live));
   };
 
   const onDrop = (e: DragEvent): void => {
