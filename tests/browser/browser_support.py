@@ -222,13 +222,13 @@ def sign_in(page: Page, url: str, token: str) -> None:
     page.get_by_test_id("who").wait_for()
 
 
-def shot(page: Page, name: str) -> Path:
-    """A screenshot artifact (artifacts/browser/); with DECNET_DOC_SCREENSHOTS=1 also the
-    copy docs/editor.md shows (docs/img/)."""
+def shot(page: Page, name: str, *, doc: bool = False) -> Path:
+    """A screenshot artifact (artifacts/browser/); a `doc` one is also copied to docs/img/
+    (what docs/editor.md shows) when DECNET_DOC_SCREENSHOTS=1."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path))
-    if os.environ.get("DECNET_DOC_SCREENSHOTS") == "1":
+    if doc and os.environ.get("DECNET_DOC_SCREENSHOTS") == "1":
         DOC_IMAGES.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, DOC_IMAGES / f"{name}.png")
     return path

@@ -37,7 +37,7 @@ def test_create_a_topology_from_the_generator(ui: Page, server: Server) -> None:
         return t if placed else None
 
     assert wait_for(laid_out)["version"] == stored["version"]
-    shot(ui, "editor-generated")
+    shot(ui, "editor-generated", doc=True)
 
 
 @pytest.mark.usefixtures("needs_ops")
@@ -95,7 +95,7 @@ def test_an_invalid_edit_is_shown_on_its_element_and_blocks_deploy(
     expect(card).to_have_attribute("data-issue-codes", "IP_OUT_OF_SUBNET")
     expect(ui.get_by_test_id("inspector-decky")).to_contain_text("IP_OUT_OF_SUBNET")
     expect(ui.get_by_test_id("deploy")).to_be_disabled()
-    shot(ui, "editor-invalid-ip")
+    shot(ui, "editor-invalid-ip", doc=True)
 
     after = server.topology(name)  # nothing refused reached the database
     assert after["version"] == before["version"]

@@ -100,7 +100,7 @@ def test_two_staged_live_edits_are_planned_and_applied_as_one_batch(
     expect(dialog.get_by_test_id("plan-unchanged")).to_contain_text(
         f"{len(before)} containers unchanged"
     )
-    shot(ui, "editor-review")
+    shot(ui, "editor-review", doc=True)
     dialog.get_by_test_id("review-apply").click()
 
     expect(ui.get_by_test_id("notice")).to_contain_text("Applied", timeout=DEPLOY_TIMEOUT * 1000)
@@ -122,4 +122,4 @@ def test_two_staged_live_edits_are_planned_and_applied_as_one_batch(
         "http",
         "telnet",
     ]
-    shot(ui, "editor-applied")
+    shot(ui, "editor-applied", doc=True)

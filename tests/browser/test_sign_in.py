@@ -12,7 +12,7 @@ def test_without_a_token_the_app_asks_to_sign_in(ui: Page, server: Server) -> No
     expect(ui.get_by_test_id("signin")).to_be_visible()
     expect(ui.get_by_text("decnet token create")).to_be_visible()
     assert ui.evaluate("sessionStorage.getItem('decnet.token')") is None
-    shot(ui, "sign-in")
+    shot(ui, "sign-in", doc=True)
 
 
 def test_the_one_time_login_url_signs_in_once(ui: Page, server: Server, console: Console) -> None:
@@ -21,7 +21,7 @@ def test_the_one_time_login_url_signs_in_once(ui: Page, server: Server, console:
     expect(ui.get_by_test_id("who")).to_contain_text("admin")
     assert "login=" not in ui.url  # the code leaves the address bar at once
     expect(ui.get_by_test_id("new-topology")).to_be_enabled()
-    shot(ui, "topology-list")
+    shot(ui, "topology-list", doc=True)
 
     again = ui.context.new_page()
     console.allow(r"status of 401")  # the used code's answer, provoked on purpose

@@ -41,7 +41,7 @@ def test_a_viewer_cannot_edit(ui: Page, server: Server) -> None:
     ui.get_by_test_id("lan-lan-1").locator(".lan-head").click()
     expect(ui.get_by_test_id("lan-subnet")).to_be_disabled()
     expect(ui.get_by_test_id("lan-dmz-flag")).to_be_disabled()
-    shot(ui, "editor-viewer")
+    shot(ui, "editor-viewer", doc=True)
 
     after = server.topology(name)
     assert after["version"] == before["version"]

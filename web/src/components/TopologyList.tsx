@@ -42,7 +42,8 @@ function Row({ t, admin, onDelete }: { t: TopologySummary; admin: boolean; onDel
       <td className="num">{t.lans}</td>
       <td className="num">{t.deckies}</td>
       <td>{lastRun ? `${lastRun.kind} ${lastRun.state}${lastRun.at ? ` · ${lastRun.at.slice(0, 19).replace("T", " ")}` : ""}` : "—"}</td>
-      <td className="actions">
+      <td>
+        <div className="actions">
         <button type="button" disabled={!admin || !DEPLOYABLE.has(t.status)} title={why(DEPLOYABLE.has(t.status), "deploy")} onClick={() => void deploy(t.name)}>
           Deploy
         </button>
@@ -61,6 +62,7 @@ function Row({ t, admin, onDelete }: { t: TopologySummary; admin: boolean; onDel
         >
           Delete
         </button>
+        </div>
       </td>
     </tr>
   );
