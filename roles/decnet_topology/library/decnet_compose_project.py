@@ -27,8 +27,8 @@ description:
     or belonging to the project (dependent containers first, at most O(concurrency) at a time),
     then its networks (force-disconnecting stale endpoints whose container no longer exists),
     then the topology's directory; anything left is reported with its cause.
-  - Transient daemon errors (C(resource temporarily unavailable), C(task ...: already exists),
-    ...) are retried up to O(retries) times. Every run writes a progress file
+  - Transient daemon errors (C(resource temporarily unavailable), an C(already exists) of a
+    containerd task, ...) are retried up to O(retries) times. Every run writes a progress file
     (C(BASE_DIR/.progress/NAME.json)) that M(decnet_topology_wait) reads.
   - Runs of this module on one host take a host-wide lock (C(BASE_DIR/.lock)), so topologies
     launched together (async) are applied one after the other.
@@ -190,6 +190,10 @@ PROJECT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,127}$")
 MASK = "********"
 SHOWN = 5
 """How many names a message lists before `and N more`."""
+LOG_LINES = 2
+"""What a failure quotes of a crashed container's output: its last lines..."""
+LOG_WIDTH = 160
+"""... each cut to this many characters."""
 INSTALL_HINT = (
     "install Docker Engine and the compose v2 plugin (docker-compose >= 2.18 in "
     "/usr/local/lib/docker/cli-plugins/), or run playbooks/prepare.yml to check the host"
@@ -434,7 +438,9 @@ class Docker:
         version = (int(match.group(1)), int(match.group(2)))
         if version < MIN_COMPOSE:
             need = ".".join(str(p) for p in MIN_COMPOSE)
-            raise Failure(f"docker compose {out.strip()} is too old (need >= {need}); {INSTALL_HINT}")
+            raise Failure(
+                f"docker compose {out.strip()} is too old (need >= {need}); {INSTALL_HINT}"
+            )
         return out.strip()
 
     def inspect(self, kind: list[str], ids: list[str]) -> list[dict]:
@@ -571,8 +577,11 @@ def fingerprint(containers: list[dict], networks: list[dict]) -> set:
     return marks | {("net", n["Id"]) for n in networks}
 
 
-def runtime_problems(config: dict, containers: list[dict], started_now: set[str]) -> list[str]:
-    """What is wrong with the running project compared with the config (empty = healthy)."""
+def runtime_problems(
+    config: dict, containers: list[dict], started_now: set[str], logs=lambda c: ""
+) -> list[str]:
+    """What is wrong with the running project compared with the config (empty = healthy);
+    `logs(container)` adds what a failed container last printed."""
     services = config.get("services") or {}
     by_service: dict[str, list[dict]] = {}
     for c in containers:
@@ -588,10 +597,10 @@ def runtime_problems(config: dict, containers: list[dict], started_now: set[str]
         name = found[0]["Name"].lstrip("/")
         if not state.get("Running") or state.get("Restarting"):
             status, code = state.get("Status"), state.get("ExitCode")
-            problems.append(f"container {name} is {status} (exit code {code})")
+            problems.append(f"container {name} is {status} (exit code {code}){logs(found[0])}")
         elif found[0]["Id"] in started_now and found[0].get("RestartCount", 0) > 0:
             code = state.get("ExitCode")
-            problems.append(f"container {name} keeps restarting (exit code {code})")
+            problems.append(f"container {name} keeps restarting (exit code {code}){logs(found[0])}")
     for svc in sorted(set(by_service) - set(services)):
         problems.append(f"unexpected container(s) of service {svc}")
     return problems
@@ -762,7 +771,8 @@ class Topology:
         """Everything of the topology: its label or its compose project."""
         found: dict[str, list[dict]] = {"c": [], "n": []}
         for label in (f"{TOPOLOGY_LABEL}={self.name}", f"{PROJECT_LABEL}={self.project}"):
-            for key, objs in (("c", self.docker.containers(label)), ("n", self.docker.networks(label))):
+            pairs = (("c", self.docker.containers(label)), ("n", self.docker.networks(label)))
+            for key, objs in pairs:
                 seen = {o["Id"] for o in found[key]}
                 found[key] += [o for o in objs if o["Id"] not in seen]
         return found["c"], found["n"]
@@ -844,7 +854,9 @@ def remove_objects(topo: Topology, containers: list[dict], networks: list[dict])
         errors = pool.map("remove", group, remove_container, lambda ok: progress.bump())
         causes += [errors[i] for i in sorted(errors)]
     progress.update("networks", 0, len(networks))
-    errors = pool.map("network", networks, lambda n: remove_network(docker, n), lambda ok: progress.bump())
+    errors = pool.map(
+        "network", networks, lambda n: remove_network(docker, n), lambda ok: progress.bump()
+    )
     causes += [errors[i] for i in sorted(errors)]
     alive_c = set(docker.ids("container")) if containers else set()
     alive_n = set(docker.ids("network")) if networks else set()
@@ -1002,9 +1014,22 @@ def apply(topo: Topology, config: dict, params: dict) -> None:
     if started and params["settle"] > 0:
         time.sleep(params["settle"])
         containers = topo.project_state()[0]
-    problems = runtime_problems(config, containers, started)
+    problems = runtime_problems(config, containers, started, lambda c: last_output(topo.docker, c))
     if problems:
         raise Failure("verification after compose up failed: " + "; ".join(problems))
+
+
+def last_output(docker: Docker, container: dict) -> str:
+    """`: last output: ...` of a failed container (its last lines, cut), masked like any text:
+    a crashing service often says why, and may say it with its configuration."""
+    rc, out, err = docker.run(["logs", "--tail", str(LOG_LINES), container["Id"]])
+    lines = []
+    for line in (out + err).splitlines():  # a restarting container repeats itself
+        if line.strip() and line.strip()[:LOG_WIDTH] not in lines:
+            lines.append(line.strip()[:LOG_WIDTH])
+    if rc != 0 or not lines:
+        return ""
+    return f": last output: {docker.scrub(' | '.join(lines[-LOG_LINES:]))}"
 
 
 def create(topo: Topology, config: dict, params: dict) -> None:
@@ -1024,16 +1049,17 @@ def create(topo: Topology, config: dict, params: dict) -> None:
         params["pull"],
         "--quiet-pull",
     ]
+    done: set[str] = set()
+
+    def on_line(line: str) -> None:
+        match = CREATED_LINE.match(line)
+        if match and match.group(1) not in done:
+            done.add(match.group(1))
+            topo.progress.update(done=len(done))
+
     for tries in range(topo.docker.retries + 1):
-        done: set[str] = set()
+        done.clear()
         topo.progress.update("create", 0, total)
-
-        def on_line(line: str) -> None:
-            match = CREATED_LINE.match(line)
-            if match and match.group(1) not in done:
-                done.add(match.group(1))
-                topo.progress.update(done=len(done))
-
         rc, out = topo.docker.stream(args, topo.dir, on_line)
         if rc == 0:
             return
@@ -1049,9 +1075,8 @@ def start(topo: Topology, config: dict, containers: list[dict]) -> None:
     running = sum(1 for c in containers if c["State"].get("Running"))
     topo.progress.update("start", running, total)
     for group in start_levels(config):
-        todo = [
-            by_service[s] for s in group if s in by_service and not by_service[s]["State"].get("Running")
-        ]
+        present_ = [by_service[s] for s in group if s in by_service]
+        todo = [c for c in present_ if not c["State"].get("Running")]
         errors = topo.pool.map(
             "start", todo, lambda c: _op(topo.docker, ["start"], c), lambda ok: topo.progress.bump()
         )

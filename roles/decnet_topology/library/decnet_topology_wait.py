@@ -15,7 +15,7 @@ description:
     C(poll=0), one job per topology. Each call waits up to O(wait) seconds for every job to
     finish, then returns the progress file of each topology (phase, done, total) and, once all
     jobs are finished, their results (the job files are removed).
-  - Each poll is one C(runner_retry) event for ansible-runner: that is how progress reaches the
+  - Each poll is one C(runner_retry) event for ansible-runner; that is how progress reaches the
     controller while the jobs run (modules cannot stream).
 version_added: "0.1.0"
 options:
@@ -25,8 +25,9 @@ options:
     elements: str
     required: true
   jobs:
-    description: The C(results_file) of each launched job, in the order of O(names) (empty when
-      the launch itself failed).
+    description:
+      - The C(results_file) of each launched job, in the order of O(names) (empty when the
+        launch itself failed).
     type: list
     elements: str
     required: true
