@@ -110,7 +110,7 @@ _REPORT_STATUS = {"failed": "failed"}
 
 _NOISE = re.compile(r"^(exit status \d+|[@*=#-]{3,})$")
 _DECORATION = re.compile(r"^[@*#|]+\s*|\s*[@*#|]+$")
-MESSAGE_LIMIT = 600
+MESSAGE_LIMIT = 1500
 """Characters of a message kept for a reason or an event (a failure lists at most a few names;
 the rest is in the artifacts)."""
 
@@ -126,7 +126,9 @@ def summarize_message(text: str) -> str:
         line = _DECORATION.sub("", raw.strip()).strip()
         if line and not _NOISE.match(line) and line not in kept:
             kept.append(line)
-    joined = "; ".join(kept)
+    joined = ""
+    for line in kept:  # a line ending in `:` introduces the next one
+        joined += (" " if joined.endswith(":") else "; " if joined else "") + line
     return joined if len(joined) <= MESSAGE_LIMIT else joined[: MESSAGE_LIMIT - 1] + "…"
 
 

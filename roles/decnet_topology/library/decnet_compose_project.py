@@ -190,6 +190,8 @@ PROJECT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,127}$")
 MASK = "********"
 SHOWN = 5
 """How many names a message lists before `and N more`."""
+CAUSE_WIDTH = 800
+"""Characters of a failure's cause kept before the rollback's note (which must stay visible)."""
 LOG_LINES = 2
 """What a failure quotes of a crashed container's output: its last lines..."""
 LOG_WIDTH = 160
@@ -323,6 +325,10 @@ def essential(output: str) -> str:
     lines = [ln.strip() for ln in output.strip().splitlines()]
     kept = [ln for ln in lines if ln and not PROGRESS_LINE.match(ln) and not NOISE_LINE.match(ln)]
     return "; ".join(kept) or "; ".join(ln for ln in lines if ln)
+
+
+def clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def listing(names: list[str], what: str) -> str:
@@ -897,7 +903,13 @@ def endpoints(docker: Docker, net_id: str) -> tuple[list[str], list[str]]:
     if rc != 0:
         return [], []
     attached = (json.loads(out) or [{}])[0].get("Containers") or {}
-    existing = set(docker.ids("container"))
+    return split_endpoints(attached, set(docker.ids("container")))
+
+
+def split_endpoints(attached: dict, existing: set) -> tuple[list[str], list[str]]:
+    """An endpoint is stale when no container with its key's id exists (docker shows such
+    endpoints under the old id or as `ep-ENDPOINT`); it is disconnected by name, the only
+    handle `network disconnect -f` accepts for it."""
     stale, live = [], []
     for cid, ep in sorted(attached.items()):
         name = (ep or {}).get("Name") or cid
@@ -975,7 +987,7 @@ def present(module: AnsibleModule, topo: Topology, scrub: Scrubber) -> dict:
     except Failure as exc:
         existed = {c["Id"] for c in containers} | {n["Id"] for n in networks}
         note, left = rollback(topo, was_applied, old_content, existed)
-        raise Failure(f"{exc}{note}", left) from exc
+        raise Failure(f"{clip(str(exc), CAUSE_WIDTH)}{note}", left) from exc
 
     containers, networks = topo.project_state()
     record = {
@@ -1016,7 +1028,8 @@ def apply(topo: Topology, config: dict, params: dict) -> None:
         containers = topo.project_state()[0]
     problems = runtime_problems(config, containers, started, lambda c: last_output(topo.docker, c))
     if problems:
-        raise Failure("verification after compose up failed: " + "; ".join(problems))
+        more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+        raise Failure("verification after compose up failed: " + "; ".join(problems[:3]) + more)
 
 
 def last_output(docker: Docker, container: dict) -> str:
