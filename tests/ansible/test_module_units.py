@@ -75,3 +75,21 @@ def test_pool_never_exceeds_its_size() -> None:
     errors = pool.map("start", list(range(12)), work)
     assert errors == {4: "boom"}
     assert state["max"] == 3 == pool.peak["start"]
+
+
+def test_per_container_calls_map_to_the_engine_api() -> None:
+    assert M.api_request(["start", "abc"]) == ("POST", "/containers/abc/start", None)
+    assert M.api_request(["stop", "-t", "10", "abc"]) == ("POST", "/containers/abc/stop?t=10", None)
+    assert M.api_request(["rm", "-f", "-v", "abc"]) == (
+        "DELETE",
+        "/containers/abc?force=1&v=1",
+        None,
+    )
+    assert M.api_request(["network", "disconnect", "-f", "n1", "decnet-a-gw"]) == (
+        "POST",
+        "/networks/n1/disconnect",
+        {"Container": "decnet-a-gw", "Force": True},
+    )
+    assert M.api_request(["compose", "up"]) is None  # everything else goes through the CLI
+    assert M.EngineAPI.local({"DOCKER_HOST": "tcp://127.0.0.1:2375"}, 5) is None
+    assert M.EngineAPI.local({"DOCKER_CONTEXT": "remote"}, 5) is None
