@@ -686,8 +686,9 @@ def runtime_problems(
             status, code = state.get("Status"), state.get("ExitCode")
             problems.append(f"container {name} is {status} (exit code {code}){logs(found[0])}")
         elif found[0]["Id"] in started_now and found[0].get("RestartCount", 0) > 0:
-            code = state.get("ExitCode")
-            problems.append(f"container {name} keeps restarting (exit code {code}){logs(found[0])}")
+            # running again between two crashes: docker has reset ExitCode to 0 by now
+            count = found[0].get("RestartCount", 0)
+            problems.append(f"container {name} keeps restarting ({count} restarts){logs(found[0])}")
     for svc in sorted(set(by_service) - set(services)):
         problems.append(f"unexpected container(s) of service {svc}")
     return problems
