@@ -94,6 +94,14 @@ options:
     type: str
     choices: [never, missing, always]
     default: never
+  quick:
+    description:
+      - Only find out whether there is work: return C(unchanged) (or C(absent)) when there is
+        none, else C(pending) without changing anything, taking no lock. The role runs this
+        synchronously first and launches an async job only for the topologies that need one,
+        so a no-op re-apply stays one module call.
+    type: bool
+    default: false
   settle:
     description:
       - Seconds to wait after containers were (re)started before checking that they stay up
@@ -123,7 +131,8 @@ RETURN = r"""
 status:
   description:
     - What happened.
-    - One of applied, unchanged, would_apply, removed, absent, would_remove, failed.
+    - One of applied, unchanged, would_apply, removed, absent, would_remove, failed, and
+      pending (O(quick) found work to do).
   returned: always
   type: str
 containers:
@@ -1048,6 +1057,8 @@ def present(module: AnsibleModule, topo: Topology, scrub: Scrubber) -> dict:
     if same_file and same_hash and not problems:
         topo.progress.update("done", total, total)
         return result("unchanged", False, containers, old_hash, "topology is applied and running")
+    if params["quick"]:
+        return result("pending", False, containers, old_hash, "the topology needs an apply")
 
     preflight(docker, config, topo.project)
     if module.check_mode:
@@ -1240,6 +1251,8 @@ def absent(module: AnsibleModule, topo: Topology) -> dict:
     if not (os.path.exists(topo.dir) or containers or networks):
         topo.progress.update("done")
         return result("absent", False, [], None, "topology is not present")
+    if module.params["quick"]:
+        return result("pending", False, containers, None, "the topology needs a teardown")
     if module.check_mode:
         return result("would_remove", True, containers, None, "would remove the topology")
     left = remove_objects(topo, containers, networks)
@@ -1291,6 +1304,7 @@ def main() -> None:
             "stop_timeout": {"type": "int", "default": 10},
             "pull": {"type": "str", "default": "never", "choices": ["never", "missing", "always"]},
             "settle": {"type": "float", "default": 1.0},
+            "quick": {"type": "bool", "default": False},
         },
         required_if=[("state", "present", ["compose_content"])],
         supports_check_mode=True,
@@ -1309,10 +1323,11 @@ def main() -> None:
     _register_no_log(module, scrub)
     size = params["concurrency"] if params["concurrency"] > 0 else default_concurrency()
     pool = Pool(size)
-    progress = Progress(params["base_dir"], name, params["state"], enabled=not module.check_mode)
+    quiet = module.check_mode or params["quick"]  # reads only: no lock, no progress file
+    progress = Progress(params["base_dir"], name, params["state"], enabled=not quiet)
     topo = Topology(module, Docker(module, scrub), pool, progress)
     try:
-        lock = host_lock(params["base_dir"], progress) if not module.check_mode else _no_lock()
+        lock = host_lock(params["base_dir"], progress) if not quiet else _no_lock()
         with lock:
             if params["state"] == "absent":
                 outcome = absent(module, topo)
@@ -1323,13 +1338,14 @@ def main() -> None:
         progress.update("failed")
         module.fail_json(
             msg=f"topology {name}: {scrub(str(exc))}",
+            topology=name,
             status="failed",
             containers=[],
             applied_hash=(applied or {}).get("applied_hash"),
             concurrency={"limit": pool.size, "peak": pool.peak},
             left=exc.left or {"containers": [], "networks": [], "causes": []},
         )
-    module.exit_json(concurrency={"limit": pool.size, "peak": pool.peak}, **outcome)
+    module.exit_json(topology=name, concurrency={"limit": pool.size, "peak": pool.peak}, **outcome)
 
 
 @contextlib.contextmanager
