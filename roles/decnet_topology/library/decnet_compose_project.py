@@ -96,7 +96,7 @@ options:
     default: never
   quick:
     description:
-      - Only find out whether there is work: return C(unchanged) (or C(absent)) when there is
+      - Only find out whether there is work, returning C(unchanged) (or C(absent)) when there is
         none, else C(pending) without changing anything, taking no lock. The role runs this
         synchronously first and launches an async job only for the topologies that need one,
         so a no-op re-apply stays one module call.
