@@ -8,4 +8,6 @@ step ruff;         ruff check decnet tests bench && ruff format --check decnet t
 step mypy;         mypy
 step ansible-lint; ansible-lint --offline roles playbooks
 step molecule;     (cd roles/decnet_topology && molecule test)
-step pytest;       pytest -p no:cacheprovider "$@"
+# Three workers: most real-engine tests wait on Docker and Ansible, not on the 2 cores; the
+# testbed and the fixed-name Ansible bundles each stay on one worker (tests/conftest.py).
+step pytest;       pytest -p no:cacheprovider -n "${DECNET_TEST_WORKERS:-3}" --dist loadgroup "$@"

@@ -142,7 +142,7 @@ def test_secret_is_masked_exactly_in_reason_events_and_artifacts(
     report = deploy(host.ctx, [t.name])
     (out,) = report.topologies
     assert out.status == Status.FAILED
-    ssh = next(name for key, name in host.names(t).items() if key.endswith("-ssh"))
+    ssh = next(name for key, name in host.names(t).items() if key.endswith(".ssh"))
     reason = flat(out.reason)
     # the names and the non-secret banner read as they are; only the password is masked
     crashed = (f"container {ssh} is restarting (exit code 3)", f"container {ssh} keeps restarting")
