@@ -11,4 +11,6 @@ step ansible-lint; ansible-lint --offline roles playbooks
 step web;          (cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } \
                      && npm run --silent typecheck && npm run --silent lint && npm test --silent)
 step molecule;     (cd roles/decnet_topology && molecule test)
-step pytest;       pytest -p no:cacheprovider "$@"
+# Three workers: most real-engine tests wait on Docker and Ansible, not on the 2 cores; the
+# testbed and the fixed-name Ansible bundles each stay on one worker (tests/conftest.py).
+step pytest;       pytest -p no:cacheprovider -n "${DECNET_TEST_WORKERS:-3}" --dist loadgroup "$@"

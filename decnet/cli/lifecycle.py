@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -39,13 +40,31 @@ ALL_OPTION = typer.Option(False, "--all", help="Every topology the command appli
 FORCE_OPTION = typer.Option(
     False, "--force", help="Take over a topology stuck in a run even if its lease looks alive."
 )
+CONCURRENCY_OPTION = typer.Option(
+    None,
+    "--concurrency",
+    min=1,
+    max=256,
+    help="Docker operations (create, start, stop, remove) in flight at once per topology "
+    "(default: 4 per CPU of the host, or decnet_topology_concurrency in the inventory).",
+)
+TIMEOUT_OPTION = typer.Option(
+    None,
+    "--timeout",
+    min=1,
+    max=86400,
+    help="Seconds a docker command may run without progress before it is stopped "
+    "(default 300, or decnet_topology_timeout in the inventory).",
+)
 
 
 class Progress:
-    """A live per-host view of the run: the task each host is on and its counters."""
+    """A live per-host view of the run: the task each host is on, its counters, and the
+    progress of its topologies (containers done out of the total, per phase)."""
 
     def __init__(self, console: Console) -> None:
         self.rows: dict[str, dict[str, object]] = {}
+        self.work: dict[str, dict[str, Mapping[str, Any]]] = {}
         self.live = Live(self._table(), console=console, transient=False, auto_refresh=False)
         self.started = False
 
@@ -58,13 +77,37 @@ class Progress:
 
     def _table(self) -> Table:
         out = Table(
-            "host", "task", "ok", "changed", "failed", title="ansible", title_justify="left"
+            "host",
+            "task",
+            "ok",
+            "changed",
+            "failed",
+            "progress",
+            title="ansible",
+            title_justify="left",
         )
         for host, row in sorted(self.rows.items()):
             out.add_row(
-                host, str(row["task"]), str(row["ok"]), str(row["changed"]), str(row["failed"])
+                host,
+                str(row["task"]),
+                str(row["ok"]),
+                str(row["changed"]),
+                str(row["failed"]),
+                self._progress(host),
             )
         return out
+
+    def _progress(self, host: str) -> str:
+        """`corp: start 120/1000` for each topology still at work (finished ones drop out)."""
+        parts = []
+        for name, doc in sorted(self.work.get(host, {}).items()):
+            phase = str(doc.get("phase", ""))
+            if phase in ("done", "failed"):
+                continue
+            total = int(doc.get("total", 0) or 0)
+            count = f" {int(doc.get('done', 0) or 0)}/{total}" if total else ""
+            parts.append(f"{name}: {phase}{count}")
+        return "\n".join(parts)
 
     def __call__(self, event: RunnerEvent) -> None:
         if event.host is None:
@@ -73,6 +116,10 @@ class Progress:
             self.live.start()
             self.started = True
         row = self.rows.setdefault(event.host, {"task": "", "ok": 0, "changed": 0, "failed": 0})
+        if event.kind == "progress":
+            self.work.setdefault(event.host, {}).update(event.progress)
+            self.live.update(self._table(), refresh=True)
+            return
         row["task"] = event.task + (f" [{event.item}]" if event.item else "")
         if event.kind in ("ok", "changed", "failed"):
             row[event.kind] = int(str(row[event.kind])) + 1
@@ -167,6 +214,8 @@ def deploy(
     failed: bool = typer.Option(
         False, "--failed", help="Only the named (or, with --all, every) failed topology: a retry."
     ),
+    concurrency: int | None = CONCURRENCY_OPTION,
+    timeout: int | None = TIMEOUT_OPTION,
     json_out: bool = common.JSON_OPTION,
 ) -> None:
     """Deploy topologies to their hosts (validate, render, run playbooks/deploy.yml)."""
@@ -177,6 +226,8 @@ def deploy(
         limit=limit,
         serial=serial,
         max_fail_percentage=max_fail_percentage,
+        concurrency=concurrency,
+        timeout=timeout,
     )
     _rollout(ctx, partial(deploy_topologies, failed_only=failed), names or [], all_, opts, json_out)
 
@@ -188,10 +239,14 @@ def teardown(
     all_: bool = ALL_OPTION,
     inventory: Path | None = INVENTORY_OPTION,
     force: bool = FORCE_OPTION,
+    concurrency: int | None = CONCURRENCY_OPTION,
+    timeout: int | None = TIMEOUT_OPTION,
     json_out: bool = common.JSON_OPTION,
 ) -> None:
     """Remove topologies from their hosts: exactly what carries their labels."""
-    opts = RolloutOptions(inventory=inventory, force=force)
+    opts = RolloutOptions(
+        inventory=inventory, force=force, concurrency=concurrency, timeout=timeout
+    )
     _rollout(ctx, teardown_topologies, names or [], all_, opts, json_out)
 
 

@@ -392,7 +392,23 @@ def verify_rendered(topology_name: str, text: str, model: Mapping[str, Any]) -> 
 # --- one topology, and the bundle -----------------------------------------------------------
 
 
-def _meta(topology: Topology, model: Mapping[str, Any], digest: str) -> dict[str, Any]:
+def secret_env(model: Mapping[str, Any], catalog: Catalog) -> dict[str, list[str]]:
+    """Per compose service, the environment variables holding a secret (catalogue params with
+    `secret: true`): the module masks exactly their values in what it reports."""
+    found: dict[str, list[str]] = {}
+    for key, svc in model["services"].items():
+        spec = catalog.services.get(svc.get("labels", {}).get("decnet.service", ""))
+        if spec is None:
+            continue
+        names = sorted(p.env for p in spec.params if p.secret and p.env in svc["environment"])
+        if names:
+            found[key] = names
+    return dict(sorted(found.items()))
+
+
+def _meta(
+    topology: Topology, model: Mapping[str, Any], digest: str, catalog: Catalog
+) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "topology": topology.name,
@@ -401,6 +417,7 @@ def _meta(topology: Topology, model: Mapping[str, Any], digest: str) -> dict[str
         "desired_hash": digest,
         "containers": sorted(s["container_name"] for s in model["services"].values()),
         "networks": sorted(n["name"] for n in model["networks"].values()),
+        "secret_env": secret_env(model, catalog),
     }
 
 
@@ -415,7 +432,7 @@ def _render_with(
     text = template.render(model=model)
     verify_rendered(topology.name, text, model)
     digest = desired_hash(topology, catalog, dict(site_images), secret_key=secret_key)
-    return RenderedTopology(compose=text, meta=_meta(topology, model, digest))
+    return RenderedTopology(compose=text, meta=_meta(topology, model, digest, catalog))
 
 
 def render_topology(

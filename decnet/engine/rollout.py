@@ -77,6 +77,11 @@ class RolloutOptions:
     serial: str | None = None
     max_fail_percentage: int | None = None
     keep_bundle: bool = False
+    concurrency: int | None = None
+    """Docker operations in flight per topology on a host (None: the role's default, from the
+    host's CPU count or the inventory's decnet_topology_concurrency)."""
+    timeout: int | None = None
+    """Seconds a docker command may go without progress (None: the role's default)."""
     failure_status: Status = Status.FAILED
     """Where a topology goes when its apply fails: `degraded` for a live change (the
     reconciler's rounds), `failed` for a deploy."""
@@ -141,6 +146,11 @@ def _extravars(bundle_dir: Path, opts: RolloutOptions) -> dict[str, Any]:
         extra["decnet_serial"] = opts.serial
     if opts.max_fail_percentage is not None:
         extra["decnet_max_fail_percentage"] = opts.max_fail_percentage
+    # extravars beat the inventory: only what the command line set is passed
+    if opts.concurrency is not None:
+        extra["decnet_topology_concurrency"] = opts.concurrency
+    if opts.timeout is not None:
+        extra["decnet_topology_timeout"] = opts.timeout
     return extra
 
 
@@ -170,21 +180,52 @@ def _outcome_for(
     return out
 
 
-def _record_event(ctx: Context, run_id: str, event: RunnerEvent) -> None:
-    if event.kind in ("task_start", "stats"):
-        return
-    ctx.store.append_event(
-        f"task.{event.kind}",
-        {
-            "run": run_id,
-            "host": event.host,
-            "task": event.task,
-            "item": event.item,
-            "msg": event.msg,
-        },
-        topology=event.item,
-        topic="run",
-    )
+class _EventRecorder:
+    """Writes the run's task events to the event table; progress only when it moved."""
+
+    def __init__(self, ctx: Context, run_id: str) -> None:
+        self.ctx, self.run_id = ctx, run_id
+        self.last: dict[tuple[str | None, str], tuple[str, int, int]] = {}
+
+    def __call__(self, event: RunnerEvent) -> None:
+        if event.kind in ("task_start", "stats"):
+            return
+        if event.kind == "progress":
+            self.progress(event)
+            return
+        self.ctx.store.append_event(
+            f"task.{event.kind}",
+            {
+                "run": self.run_id,
+                "host": event.host,
+                "task": event.task,
+                "item": event.item,
+                "msg": event.msg,
+            },
+            topology=event.item,
+            topic="run",
+        )
+
+    def progress(self, event: RunnerEvent) -> None:
+        for name, doc in sorted(event.progress.items()):
+            key = (event.host, name)
+            seen = (str(doc.get("phase", "")), int(doc.get("done", 0)), int(doc.get("total", 0)))
+            if self.last.get(key) == seen:
+                continue
+            self.last[key] = seen
+            self.ctx.store.append_event(
+                "task.progress",
+                {
+                    "run": self.run_id,
+                    "host": event.host,
+                    "topology": name,
+                    "phase": seen[0],
+                    "done": seen[1],
+                    "total": seen[2],
+                },
+                topology=name,
+                topic="run",
+            )
 
 
 def rollout(
@@ -292,8 +333,10 @@ def _execute(
         "run.started", {"run": run_id, "kind": kind.name, "hosts": hosts}, topic="run"
     )
 
+    record = _EventRecorder(ctx, run_id)
+
     def sink(event: RunnerEvent) -> None:
-        _record_event(ctx, run_id, event)
+        record(event)
         on_event(event)
 
     try:

@@ -226,7 +226,9 @@ class Watcher:
                     on_round(results)
                 on_round(self.converge_all())
                 return
-            last_drift = -self.opts.drift_every
+            # The first scan waits a period: a (re)started watcher has a queue to serve first,
+            # and a server starting up should not open with an Ansible run on every host.
+            last_drift = time.monotonic()
             while not stop():
                 if self.opts.drift_every and time.monotonic() - last_drift >= self.opts.drift_every:
                     last_drift = time.monotonic()

@@ -7,7 +7,9 @@ Every run gets a fresh private data dir, since a reused one leaks old extravars.
 
 from __future__ import annotations
 
+import configparser
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -43,11 +45,13 @@ class RunnerEvent:
     """One task-level happening, already scrubbed: what the event bus and the display see."""
 
     kind: str
-    """task_start | ok | changed | failed | unreachable | skipped | stats"""
+    """task_start | ok | changed | failed | unreachable | skipped | stats | progress"""
     host: str | None = None
     task: str = ""
     item: str | None = None
     msg: str = ""
+    progress: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """kind=progress: per topology of the host, {phase, done, total} (decnet_topology_wait)."""
 
 
 @dataclass
@@ -104,11 +108,51 @@ _KEPT_RESULT_KEYS = ("topology", "status", "changed", "applied_hash", "container
 _REPORT_STATUS = {"failed": "failed"}
 
 
+_NOISE = re.compile(r"^(exit status \d+|[@*=#-]{3,})$")
+_DECORATION = re.compile(r"^[@*#|]+\s*|\s*[@*#|]+$")
+MESSAGE_LIMIT = 1500
+"""Characters of a message kept for a reason or an event (a failure lists at most a few names;
+the rest is in the artifacts)."""
+
+
+def summarize_message(text: str) -> str:
+    """One line, the cause first: the lines joined, decoration (ssh's @@@ banners) and
+    `exit status N` trailers dropped, cut at MESSAGE_LIMIT.
+
+    docker and compose put the cause first and trail it with `exit status 1`; ssh frames its
+    cause in banners: the last line alone is rarely the reason."""
+    kept = []
+    for raw in text.strip().splitlines():
+        line = _DECORATION.sub("", raw.strip()).strip()
+        if line and not _NOISE.match(line) and line not in kept:
+            kept.append(line)
+    joined = ""
+    for line in kept:  # a line ending in `:` introduces the next one
+        joined += (" " if joined.endswith(":") else "; " if joined else "") + line
+    return joined if len(joined) <= MESSAGE_LIMIT else joined[: MESSAGE_LIMIT - 1] + "…"
+
+
 def _message(res: Mapping[str, Any]) -> str:
     msg = res.get("msg") or res.get("stderr") or res.get("reason") or ""
     if not isinstance(msg, str):
         msg = str(msg)
-    return msg.strip().splitlines()[-1] if msg.strip() else ""
+    return summarize_message(msg)
+
+
+def _progress(res: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """decnet_topology_wait's per-topology progress, reduced to plain, bounded values."""
+    raw = res.get("progress")
+    found: dict[str, dict[str, Any]] = {}
+    for name, doc in raw.items() if isinstance(raw, Mapping) else ():
+        if not isinstance(doc, Mapping):
+            continue
+        done, total = doc.get("done"), doc.get("total")
+        found[str(name)] = {
+            "phase": str(doc.get("phase", ""))[:20],
+            "done": done if isinstance(done, int) else 0,
+            "total": total if isinstance(total, int) else 0,
+        }
+    return found
 
 
 class _Collector:
@@ -147,12 +191,30 @@ class _Collector:
     def task_start(self, data: Mapping[str, Any]) -> None:
         self.emit("task_start", data)
 
+    def retry(self, data: Mapping[str, Any]) -> None:
+        """One poll of decnet_topology_wait (an `until` retry): the jobs' progress."""
+        self.progress(data, data.get("res") or {})
+
+    def progress(self, data: Mapping[str, Any], res: Mapping[str, Any]) -> None:
+        found = _progress(res)
+        if found:
+            host = data.get("host")
+            self.on_event(
+                RunnerEvent(
+                    kind="progress",
+                    host=str(host) if host else None,
+                    task=str(data.get("task", "")),
+                    progress=found,
+                )
+            )
+
     def ok(self, data: Mapping[str, Any]) -> None:
         _, outcome = self._host(data)
         res = data.get("res") or {}
         facts = (res.get("ansible_facts") or {}).get("ansible_local")
         if facts is not None:
             outcome.facts = dict(facts)
+        self.progress(data, res)
         self.emit("changed" if res.get("changed") else "ok", data, _message(res))
 
     def failed(self, data: Mapping[str, Any]) -> None:
@@ -184,7 +246,7 @@ class _Collector:
             status = _REPORT_STATUS.get(str(report.get("status")), status)
             if status == "ok" and report.get("changed") in (True, "True", "true"):
                 status = "changed"
-            msg = scrub(str(report.get("message") or ""), self.job.secrets)
+            msg = scrub(summarize_message(str(report.get("message") or "")), self.job.secrets)
         else:
             kept, msg = {}, scrub(_message(res), self.job.secrets)
         outcome.items[label] = ItemOutcome(status=status, msg=msg, result=kept)
@@ -206,6 +268,7 @@ class _Collector:
 
 _HANDLERS: dict[str, Callable[[_Collector, Mapping[str, Any]], None]] = {
     "playbook_on_task_start": _Collector.task_start,
+    "runner_retry": _Collector.retry,
     "runner_on_ok": _Collector.ok,
     "runner_on_failed": _Collector.failed,
     "runner_on_unreachable": _Collector.unreachable,
@@ -216,16 +279,31 @@ _HANDLERS: dict[str, Callable[[_Collector, Mapping[str, Any]], None]] = {
 }
 
 
+def host_key_checking(config: Path, environ: Mapping[str, str]) -> str:
+    """Ansible's own choice: ANSIBLE_HOST_KEY_CHECKING if the user set it, else ansible.cfg's
+    `host_key_checking`, else on. (ansible-runner turns checking off unless it is set.) An
+    inventory still opts a host out with `ansible_host_key_checking` or its ssh arguments."""
+    if environ.get("ANSIBLE_HOST_KEY_CHECKING"):
+        return environ["ANSIBLE_HOST_KEY_CHECKING"]
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(config, encoding="utf-8")
+    except configparser.Error:
+        return "True"
+    return parser.get("defaults", "host_key_checking", fallback="True").strip() or "True"
+
+
 def ansible_env(forks: int) -> dict[str, str]:
     """The environment of every run: our config, our roles, pipelining; never a secret."""
     venv_bin = str(Path(sys.executable).parent)
+    config = PROJECT_ROOT / "ansible.cfg"
     return {
         "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
-        "ANSIBLE_CONFIG": str(PROJECT_ROOT / "ansible.cfg"),
+        "ANSIBLE_CONFIG": str(config),
         "ANSIBLE_ROLES_PATH": str(PROJECT_ROOT / "roles"),
         "ANSIBLE_PIPELINING": "True",
         "ANSIBLE_FORKS": str(forks),
-        "ANSIBLE_HOST_KEY_CHECKING": "False",
+        "ANSIBLE_HOST_KEY_CHECKING": host_key_checking(config, os.environ),
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "ANSIBLE_NOCOLOR": "1",
     }

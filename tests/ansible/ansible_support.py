@@ -76,6 +76,8 @@ class Decky:
     image: str = IMAGE
     ports: list[str] = field(default_factory=list)
     command: tuple[str, ...] = ("sleep", "1000000")
+    service_command: tuple[str, ...] | None = None
+    """The services' command (default: `command`); `$$` for a literal `$`, as compose wants."""
 
 
 @dataclass
@@ -88,6 +90,9 @@ class Topo:
     deckies: list[Decky]
     desired_hash: str = "0" * 64
     shared_bundle: Path | None = None
+    legacy_meta: bool = False
+    """meta.json without `secret_env` (a bundle from before the field): the module masks every
+    environment value then."""
 
     @property
     def bundle(self) -> Path:
@@ -125,13 +130,14 @@ class Topo:
         return "\n".join(lines) + "\n"
 
     def _service(self, key: str, d: Decky, svc: str | None) -> list[str]:
+        command = d.service_command if svc and d.service_command else d.command
         out = [
             f"  {_q(key)}:",
             f"    container_name: {_q(f'decnet-{self.name}-{key}')}",
             f"    image: {_q(d.image)}",
             "    init: true",
             '    restart: "unless-stopped"',
-            f"    command: {json.dumps(list(d.command))}",
+            f"    command: {json.dumps(list(command))}",
             "    environment:",
         ]
         env = {"DECNET_PORTS": ""} if svc is None else {"DECNET_SERVICE": svc, **d.env}
@@ -152,6 +158,43 @@ class Topo:
             out += [f'      "decnet.service": {_q(svc)}']
         return out
 
+    def container_names(self) -> list[str]:
+        names = []
+        for d in self.deckies:
+            names.append(f"decnet-{self.name}-{d.name}")
+            names += [f"decnet-{self.name}-{d.name}-{svc}" for svc in d.services]
+        return sorted(names)
+
+    def secret_env(self) -> dict[str, list[str]]:
+        """Like the renderer: per compose service, the env names that hold secrets (here: every
+        `*_PASSWORD`)."""
+        found = {}
+        for d in self.deckies:
+            for svc in d.services:
+                names = sorted(k for k in d.env if k.endswith("_PASSWORD"))
+                if names:
+                    found[f"{d.name}-{svc}"] = names
+        return found
+
+    @property
+    def facts_dir(self) -> Path:
+        return self.root / "facts.d"
+
+    def prepare(self) -> Run:
+        """prepare.yml with this topology's base dir and a private facts dir."""
+        return run_ansible(
+            [
+                str(VENV_BIN / "ansible-playbook"),
+                "-i",
+                str(REPO / "inventory" / "localhost.yml"),
+                str(REPO / "playbooks" / "prepare.yml"),
+                "-e",
+                f"decnet_base_dir={self.base_dir}",
+                "-e",
+                f"decnet_facts_dir={self.facts_dir}",
+            ]
+        )
+
     def write_bundle(self, hosts: dict[str, list[str]] | None = None) -> None:
         """Write bundle.json and hosts/localhost/NAME/{compose.yml,meta.json} (mode 0600)."""
         topo = self.bundle / "hosts" / "localhost" / self.name
@@ -165,14 +208,17 @@ class Topo:
             "host": "localhost",
             "project": f"decnet-{self.name}",
             "desired_hash": self.desired_hash,
-            "containers": [],
+            "containers": self.container_names(),
             "networks": [f"decnet-{self.name}-dmz"],
         }
+        if not self.legacy_meta:
+            meta["secret_env"] = self.secret_env()
         (topo / "meta.json").write_text(json.dumps(meta))
         for path in (topo / "compose.yml", topo / "meta.json"):
             path.chmod(0o600)
 
     def playbook(self, name: str, *args: str, check: bool = False) -> Run:
+        """deploy/teardown/check.yml on this topology's bundle, base dir and facts dir."""
         cmd = [
             str(VENV_BIN / "ansible-playbook"),
             "-i",
@@ -183,7 +229,11 @@ class Topo:
             "-e",
             f"decnet_topology_base_dir={self.base_dir}",
             "-e",
+            f"decnet_facts_dir={self.facts_dir}",
+            "-e",
             "decnet_topology_settle=0.5",
+            "-e",
+            "decnet_topology_poll_interval=0.5",
             *args,
         ]
         if check:

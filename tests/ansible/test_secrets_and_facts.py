@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -171,3 +172,45 @@ def test_fact_file_content_is_data_only(tmp_path: Path) -> None:
     assert run.rc == 0, run.out
     broken = json.loads((tree / "localhost").read_text())["ansible_facts"]["ansible_local"]
     assert isinstance(broken["decnet"], str)
+
+
+CRASH = (
+    "sh",
+    "-c",
+    'echo "banner $${DECNET_SSH_BANNER}, login failed for root/$${DECNET_SSH_PASSWORD}" >&2;'
+    " exit 3",
+)
+
+
+@pytest.mark.parametrize("secret", ["zq", "Q"])
+def test_exact_secrets_are_masked_at_any_length_and_nothing_else(make_topo, secret: str) -> None:
+    """meta.json's secret_env names the secret: its value is masked however short, and the
+    names and non-secret values around it stay readable (the crash's output is quoted)."""
+    banner = "SSH-2.0-Banner"
+    env = {"DECNET_SSH_PASSWORD": secret, "DECNET_SSH_BANNER": banner}
+    topo = make_topo([Decky("gw", 2, ["ssh"], env=env, service_command=CRASH)])
+    topo.write_bundle()
+    run = topo.deploy("-v", "-e", "decnet_topology_no_log=false")
+    assert run.rc != 0
+    out = " ".join(run.out.split())  # undo the YAML callback's line folding
+    crashed = re.search(
+        rf"container decnet-{topo.name}-gw-ssh (is (exited|restarting) \(exit code 3\)|"
+        rf"keeps restarting \(\d+ restarts\)): "
+        rf"last output: banner {banner}, login failed for root/\*{{8}}",
+        out,
+    )
+    assert crashed, run.out
+    assert f"root/{secret}" not in out
+    assert "rolled back: removed the 2 container(s) and 1 network(s)" in out, run.out
+
+
+def test_a_bundle_without_secret_env_masks_every_environment_value(make_topo) -> None:
+    env = {"DECNET_SSH_PASSWORD": "hunter2", "DECNET_SSH_BANNER": "SSH-2.0-Banner"}
+    topo = make_topo([Decky("gw", 2, ["ssh"], env=env, service_command=CRASH)])
+    topo.legacy_meta = True
+    topo.write_bundle()
+    run = topo.deploy()
+    assert run.rc != 0
+    out = " ".join(run.out.split())
+    assert "last output: banner ********, login failed for root/********" in out, run.out
+    assert "hunter2" not in run.out and "SSH-2.0-Banner" not in run.out

@@ -14,22 +14,34 @@ short_description: Apply or tear down one decnet topology as a Docker Compose pr
 description:
   - One round trip per topology. With O(state=present) it runs a pre-flight (engine answers,
     compose v2 >= 2.18, published host ports free, network subnets and docker names not taken by
-    anything outside the project), writes the compose file atomically (mode 0600), runs
-    C(docker compose up -d --remove-orphans), verifies every service is running and records
+    anything outside the project), writes the compose file atomically (mode 0600), creates the
+    containers with C(docker compose up --no-start), starts them itself, dependencies first, at
+    most O(concurrency) at a time, verifies every service is running and records
     C(applied.json) with the applied hash.
   - Re-applying an unchanged topology whose containers all run executes nothing but reads and
     reports C(changed=false).
-  - If C(up) or the verification fails and the topology had never been applied, everything this
-    attempt created is removed again; if it had been applied before, the previous record is kept.
-  - With O(state=absent) it runs C(docker compose down) and removes every container and network
-    labelled C(decnet.topology=NAME), then the topology's directory.
+  - If the apply or the verification fails and the topology had never been applied, everything
+    this attempt created is removed again and the message says exactly what, if anything, is
+    left; if it had been applied before, the previous record is kept.
+  - With O(state=absent) it stops and removes every container labelled C(decnet.topology=NAME)
+    or belonging to the project (dependent containers first, at most O(concurrency) at a time),
+    then its networks (force-disconnecting stale endpoints whose container no longer exists),
+    then the topology's directory; anything left is reported with its cause.
+  - Transient daemon errors (C(resource temporarily unavailable), an C(already exists) of a
+    containerd task, ...) are retried up to O(retries) times. Every run writes a progress file
+    (C(BASE_DIR/.progress/NAME.json)) that M(decnet_topology_wait) reads.
+  - Runs of this module on one host take a host-wide lock (C(BASE_DIR/.lock)), so topologies
+    launched together (async) are applied one after the other.
   - Uses only the Python standard library on the host and the docker CLI with its compose plugin.
 version_added: "0.1.0"
 options:
   name:
-    description: Topology name; the compose project is C(decnet-NAME).
+    description: Topology name.
     type: str
     required: true
+  project:
+    description: Compose project name (meta.json's C(project)); defaults to C(decnet-NAME).
+    type: str
   state:
     description: Whether the topology should be applied or removed.
     type: str
@@ -45,19 +57,51 @@ options:
       - The topology's desired hash (SPEC 5), recorded in C(applied.json) after a successful apply.
       - Defaults to the SHA-256 of O(compose_content).
     type: str
+  secret_env:
+    description:
+      - Which environment variables of which compose service hold secrets (meta.json's
+        C(secret_env)); exactly their values, of any length, are masked in every message.
+      - When omitted (a bundle without the field), every environment value of 3 or more
+        characters is masked, as a precaution.
+    type: dict
   base_dir:
     description: Directory holding one sub-directory per topology.
     type: path
     default: /var/lib/decnet/topologies
+  concurrency:
+    description:
+      - Docker operations (create, start, stop, remove) in flight at once.
+      - 0 derives it from the host's CPU count (4 per CPU, from 2 to 32).
+    type: int
+    default: 0
   timeout:
-    description: Seconds allowed for each docker command.
+    description:
+      - Seconds a docker command may run without progress before it is killed (a compose run
+        makes progress with every container it creates; a single container operation must end
+        within it).
     type: int
     default: 300
+  retries:
+    description: How many times an operation that failed with a transient daemon error is retried.
+    type: int
+    default: 3
+  stop_timeout:
+    description: Seconds a container gets to stop before it is killed (docker stop -t).
+    type: int
+    default: 10
   pull:
     description: Compose pull policy for images missing on the host.
     type: str
     choices: [never, missing, always]
     default: never
+  quick:
+    description:
+      - Only find out whether there is work, returning C(unchanged) (or C(absent)) when there is
+        none, else C(pending) without changing anything, taking no lock. The role runs this
+        synchronously first and launches an async job only for the topologies that need one,
+        so a no-op re-apply stays one module call.
+    type: bool
+    default: false
   settle:
     description:
       - Seconds to wait after containers were (re)started before checking that they stay up
@@ -73,6 +117,8 @@ EXAMPLES = r"""
     name: demo
     compose_content: "{{ lookup('ansible.builtin.file', 'bundle/hosts/h1/demo/compose.yml') }}"
     desired_hash: "{{ meta.desired_hash }}"
+    secret_env: "{{ meta.secret_env }}"
+    concurrency: 8
   no_log: true
 
 - name: Tear one topology down
@@ -85,7 +131,8 @@ RETURN = r"""
 status:
   description:
     - What happened.
-    - One of applied, unchanged, would_apply, removed, absent, would_remove, failed.
+    - One of applied, unchanged, would_apply, removed, absent, would_remove, failed, and
+      pending (O(quick) found work to do).
   returned: always
   type: str
 containers:
@@ -97,49 +144,100 @@ applied_hash:
   description: The hash recorded on the host after the run (null when nothing is recorded).
   returned: always
   type: str
+concurrency:
+  description:
+    - The limit used and, per operation (create, start, restart, remove, network), the most
+      docker calls that were in flight at once.
+  returned: always
+  type: dict
+left:
+  description: What a failed teardown or rollback left behind (containers, networks by name).
+  returned: on failure
+  type: dict
 msg:
-  description: A one-line summary or the reason of a failure (compose's stderr, scrubbed).
+  description: A one-line summary or the reason of a failure (the cause first, secrets masked).
   returned: always
   type: str
 """
 
 import contextlib
 import errno
+import fcntl
 import hashlib
+import http.client
 import ipaddress
 import json
 import os
+import queue
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.decnet_host import (
+    APPLIED_FILE,
+    BASE_DIR,
+    COMPOSE_FILE,
+    LOCK_FILE,
+    MIN_COMPOSE,
+    PROJECT_LABEL,
+    PROJECT_PREFIX,
+    SERVICE_LABEL,
+    TOPOLOGY_LABEL,
+    Progress,
+    atomic_write,
+    make_dir,
+)
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
-MIN_COMPOSE = (2, 18)
-PROJECT_LABEL = "com.docker.compose.project"
-SERVICE_LABEL = "com.docker.compose.service"
-TOPOLOGY_LABEL = "decnet.topology"
+PROJECT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,127}$")
 MASK = "********"
+SHOWN = 5
+"""How many names a message lists before `and N more`."""
+CAUSE_WIDTH = 800
+"""Characters of a failure's cause kept before the rollback's note (which must stay visible)."""
+LOG_LINES = 2
+"""What a failure quotes of a crashed container's output: its last lines..."""
+LOG_WIDTH = 160
+"""... each cut to this many characters."""
 INSTALL_HINT = (
     "install Docker Engine and the compose v2 plugin (docker-compose >= 2.18 in "
     "/usr/local/lib/docker/cli-plugins/), or run playbooks/prepare.yml to check the host"
 )
+# Daemon errors that say "try again", seen under load (thread exhaustion in dockerd, a
+# containerd task not yet cleaned up, a removal racing another one).
+TRANSIENT = re.compile(
+    r"resource temporarily unavailable|task \S+: already exists|connection reset by peer|"
+    r"i/o timeout|context deadline exceeded|TLS handshake timeout|device or resource busy|"
+    r"is already in progress|too many open files|Cannot connect to the Docker daemon",
+    re.IGNORECASE,
+)
+GONE = re.compile(r"No such container|No such network|not found", re.IGNORECASE)
 
 
 class Failure(Exception):
     """A failure with a message that is safe to show (already scrubbed)."""
 
+    def __init__(self, msg: str, left: dict | None = None) -> None:
+        super().__init__(msg)
+        self.left = left
+
 
 # --------------------------------------------------------------------------- secrets
 
 
-def secret_candidates(content: str) -> set[str]:
-    """Values of every `environment:` entry of a compose text (where secrets live)."""
-    found: set[str] = set()
+def env_entries(content: str) -> list[tuple[str, str]]:
+    """(name, value) of every `environment:` entry of a compose text (where secrets live).
+
+    Read before `docker compose config` parses the file, since its errors may quote values."""
+    found = []
     env_indent = None
     for line in content.splitlines():
         stripped = line.strip()
@@ -152,45 +250,68 @@ def secret_candidates(content: str) -> set[str]:
             if re.match(r"^[\"']?environment[\"']?\s*:\s*$", stripped):
                 env_indent = indent
             continue
-        value = _env_value(stripped)
-        if value:
-            found.add(value)
-            found.add(value.replace("$$", "$"))
-    return {v for v in found if len(v) >= 3}
+        entry = _env_entry(stripped)
+        if entry is not None:
+            found.append(entry)
+    return found
 
 
-def _env_value(entry: str) -> str:
+def _unquote(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        inner = text[1:-1]
+        if text[0] == '"':
+            with contextlib.suppress(ValueError):
+                inner = json.loads(text)
+        return inner
+    return text
+
+
+def _env_entry(entry: str) -> tuple[str, str] | None:
     if entry.startswith("- "):
-        entry = entry[2:].strip().strip("\"'")
-        return entry.split("=", 1)[1] if "=" in entry else ""
+        item = _unquote(entry[2:])
+        key, sep, value = item.partition("=")
+        return (key, value) if sep else None
     match = re.match(r"^(\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^:]+):\s*(.*)$", entry)
     if not match:
-        return ""
-    value = match.group(2).strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        inner = value[1:-1]
-        if value[0] == '"':
-            with contextlib.suppress(ValueError):
-                inner = json.loads(value)
-        return inner
-    return value
+        return None
+    return _unquote(match.group(1)), _unquote(match.group(2))
 
 
 class Scrubber:
-    """Removes secret values from any text before it leaves the module."""
+    """Masks secret values in any text before it leaves the module.
 
-    def __init__(self, content: str) -> None:
-        self.values = sorted(secret_candidates(content), key=len, reverse=True)
+    With `secret_env` ({compose service: [env names]}) exactly those values are secret, whatever
+    their length; without it (an old or hand-made bundle) every environment value of 3+
+    characters is, as a precaution."""
+
+    def __init__(self, content: str, secret_env: dict | None) -> None:
+        self.secret_env = None
+        if secret_env is not None:
+            self.secret_env = {str(k): {str(n) for n in (v or [])} for k, v in secret_env.items()}
+        names = None
+        if self.secret_env is not None:
+            names = set().union(*self.secret_env.values()) if self.secret_env else set()
+        self.values: list[str] = []
+        self._add(v for k, v in env_entries(content) if names is None or k in names)
 
     def add_config(self, config: dict) -> None:
+        found = []
+        for svc, spec in (config.get("services") or {}).items():
+            env = spec.get("environment") or {}
+            if self.secret_env is None:
+                found += [v for v in env.values() if isinstance(v, str)]
+            else:
+                found += [env.get(n) for n in self.secret_env.get(svc, ())]
+        self._add(v for v in found if isinstance(v, str))
+
+    def _add(self, values) -> None:
         more = set(self.values)
-        for svc in (config.get("services") or {}).values():
-            env = svc.get("environment") or {}
-            for value in env.values():
-                if isinstance(value, str) and len(value) >= 3:
-                    more.add(value)
-                    more.add(value.replace("$$", "$"))
-        self.values = sorted(more, key=len, reverse=True)
+        for value in values:
+            if not value or (self.secret_env is None and len(value) < 3):
+                continue
+            more.update({value, value.replace("$$", "$")})
+        self.values = sorted((v for v in more if v), key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
         for value in self.values:
@@ -200,29 +321,121 @@ class Scrubber:
 
 # --------------------------------------------------------------------------- docker
 
-PROGRESS = re.compile(
+PROGRESS_LINE = re.compile(
     r"^\s*(Network|Container|Volume|Image)\s+\S+\s+(Creating|Created|Starting|Started|Stopping|"
     r"Stopped|Removing|Removed|Recreate|Recreated|Running|Waiting|Healthy|Pulling|Pulled|"
-    r"Skipped.*|Error)\s*$"
+    r"Skipped.*|Error|Resource is still in use)\s*$"
 )
+CREATED_LINE = re.compile(r"^\s*Container\s+(\S+)\s+(Created|Recreated|Running|Started)\s*$")
+NOISE_LINE = re.compile(r"^\s*exit status \d+\s*$")
 
 
-def essential(stderr: str) -> str:
-    """compose's stderr without its progress lines (what is left is the error)."""
-    lines = [line for line in stderr.strip().splitlines() if not PROGRESS.match(line)]
-    return "\n".join(lines).strip() or stderr.strip()
+def essential(output: str) -> str:
+    """A docker command's output without compose's progress lines and `exit status N`
+    trailers, as one line: what is left is the error, its cause first."""
+    lines = [ln.strip() for ln in output.strip().splitlines()]
+    kept = [ln for ln in lines if ln and not PROGRESS_LINE.match(ln) and not NOISE_LINE.match(ln)]
+    return "; ".join(kept) or "; ".join(ln for ln in lines if ln)
+
+
+def clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def listing(names: list[str], what: str) -> str:
+    """`3 containers (a, b, c)`, at most SHOWN names then `and N more`."""
+    shown = ", ".join(names[:SHOWN])
+    more = f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
+    noun = what if len(names) == 1 else what + "s"
+    return f"{len(names)} {noun} ({shown}{more})"
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self.socket_path)
+        self.sock = sock
+
+
+class EngineAPI:
+    """The few Engine API calls made once per container, over the daemon's unix socket."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        self.path, self.timeout = path, timeout
+
+    @classmethod
+    def local(cls, env: dict, timeout: float) -> EngineAPI | None:
+        """The local socket the CLI would use, or None (a remote DOCKER_HOST or a context:
+        then everything goes through the CLI)."""
+        if env.get("DOCKER_CONTEXT"):
+            return None
+        host = env.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        if not host.startswith("unix://"):
+            return None
+        path = host[len("unix://") :]
+        return cls(path, timeout) if os.path.exists(path) else None
+
+    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, str]:
+        conn = _UnixHTTPConnection(self.path, self.timeout)
+        try:
+            payload = json.dumps(body) if body is not None else None
+            headers = {"Content-Type": "application/json"} if payload else {}
+            conn.request(method, path, body=payload, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read().decode("utf-8", "replace")
+        except socket.timeout as exc:  # noqa: UP041 (an OSError, not TimeoutError, before 3.10)
+            what = path.split("?")[0].rsplit("/", 1)[-1]
+            raise Failure(f"docker {what} did not finish within {self.timeout}s") from exc
+        except OSError as exc:
+            return 1, f"Cannot connect to the Docker daemon at unix://{self.path} ({exc})"
+        finally:
+            conn.close()
+        if resp.status < 300 or resp.status == 304:
+            return 0, ""
+        try:
+            message = json.loads(data).get("message") or data
+        except (ValueError, AttributeError):
+            message = data
+        return 1, f"Error response from daemon: {message.strip()}"
+
+
+def api_request(args: list[str]) -> tuple[str, str, dict | None] | None:
+    """The Engine API form of the CLI calls `attempt` makes (None: use the CLI). No `match`:
+    managed hosts may run a Python older than 3.10."""
+    q = urllib.parse.quote
+    n = len(args)
+    if n == 2 and args[0] == "start":
+        return "POST", f"/containers/{q(args[1])}/start", None
+    if n == 4 and args[0] in ("stop", "restart") and args[1] == "-t":
+        return "POST", f"/containers/{q(args[3])}/{args[0]}?t={q(args[2])}", None
+    if n == 4 and args[:3] == ["rm", "-f", "-v"]:
+        return "DELETE", f"/containers/{q(args[3])}?force=1&v=1", None
+    if n == 3 and args[:2] == ["network", "rm"]:
+        return "DELETE", f"/networks/{q(args[2])}", None
+    if n == 5 and args[:3] == ["network", "disconnect", "-f"]:
+        return "POST", f"/networks/{q(args[3])}/disconnect", {"Container": args[4], "Force": True}
+    return None
 
 
 class Docker:
-    """The docker CLI, with a timeout per call and an environment free of COMPOSE_* overrides."""
+    """The docker CLI: a timeout per call, retries of transient errors, an environment free of
+    COMPOSE_* overrides."""
 
-    def __init__(self, module: AnsibleModule, timeout: int, scrub: Scrubber) -> None:
+    def __init__(self, module: AnsibleModule, scrub: Scrubber) -> None:
+        params = module.params
         self.module = module
-        self.timeout = timeout
+        self.timeout = params["timeout"]
+        self.retries = max(0, params["retries"])
         self.scrub = scrub
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
         self.env["LC_ALL"] = "C"
         self.docker = module.get_bin_path("docker")
+        self.api = EngineAPI.local(self.env, self.timeout)
 
     def run(self, args: list[str], stdin: str | None = None, cwd: str | None = None):
         if not self.docker:
@@ -242,17 +455,76 @@ class Docker:
             raise Failure(f"docker {args[0]} did not finish within {self.timeout}s") from exc
         return proc.returncode, proc.stdout, proc.stderr
 
+    def attempt(self, args: list[str]) -> tuple[int, str]:
+        """Run one container or network operation, retrying transient daemon errors with a
+        growing pause; (rc, error text). Through the Engine API when it is a local socket
+        (a docker CLI process per container is most of the CPU on a small host), else the CLI."""
+        request = api_request(args) if self.api else None
+        for tries in range(self.retries + 1):
+            try:
+                if request is not None and self.api is not None:
+                    rc, err = self.api.call(*request)
+                else:
+                    rc, _, err = self.run(args)
+            except Failure as exc:
+                return 1, str(exc)
+            if rc == 0 or not TRANSIENT.search(err) or tries == self.retries:
+                return rc, err
+            time.sleep(min(8, 2**tries))
+        return 1, "unreachable"
+
     def must(self, args: list[str], what: str, **kw) -> str:
         rc, out, err = self.run(args, **kw)
         if rc != 0:
-            raise Failure(f"{what} failed: {self.scrub(essential(err) or out.strip())}")
+            raise Failure(f"{what} failed: {self.scrub(essential(err or out))}")
         return out
+
+    def stream(self, args: list[str], cwd: str | None, on_line) -> tuple[int, str]:
+        """Run a long command, handing each output line to `on_line`; killed when no line
+        arrives for `timeout` seconds (no progress), whatever its total time."""
+        if not self.docker:
+            raise Failure(f"the docker CLI is not installed on this host: {INSTALL_HINT}")
+        proc = subprocess.Popen(
+            [self.docker, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=self.env,
+            cwd=cwd,
+            start_new_session=True,
+        )
+        lines: queue.Queue = queue.Queue()
+
+        def pump() -> None:
+            for line in proc.stdout:
+                lines.put(line)
+            lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+        out = []
+        while True:
+            try:
+                line = lines.get(timeout=self.timeout)
+            except queue.Empty:
+                with contextlib.suppress(OSError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                raise Failure(
+                    f"docker {' '.join(args[:1])} made no progress for {self.timeout}s and was "
+                    f"stopped (raise decnet_topology_timeout / decnet deploy --timeout)"
+                ) from None
+            if line is None:
+                break
+            out.append(line)
+            on_line(line)
+        return proc.wait(), "".join(out)
 
     def check_engine(self) -> str:
         rc, out, err = self.run(["version", "--format", "{{.Server.Version}}"])
         if rc != 0 or not out.strip():
             raise Failure(
-                f"the Docker engine does not answer ({err.strip() or 'no server version'}); "
+                f"the Docker engine does not answer ({essential(err) or 'no server version'}); "
                 f"start dockerd or {INSTALL_HINT}"
             )
         rc, out, err = self.run(["compose", "version", "--short"])
@@ -261,7 +533,10 @@ class Docker:
             raise Failure(f"docker compose v2 is not available ({err.strip()}); {INSTALL_HINT}")
         version = (int(match.group(1)), int(match.group(2)))
         if version < MIN_COMPOSE:
-            raise Failure(f"docker compose {out.strip()} is too old (need >= 2.18); {INSTALL_HINT}")
+            need = ".".join(str(p) for p in MIN_COMPOSE)
+            raise Failure(
+                f"docker compose {out.strip()} is too old (need >= {need}); {INSTALL_HINT}"
+            )
         return out.strip()
 
     def inspect(self, kind: list[str], ids: list[str]) -> list[dict]:
@@ -278,45 +553,70 @@ class Docker:
             return found
         return json.loads(out)
 
-    def containers(self, label: str | None = None, running_only: bool = False) -> list[dict]:
-        args = ["ps", "-q", "--no-trunc"]
-        if not running_only:
+    def ids(self, kind: str, label: str | None = None, running_only: bool = False) -> list[str]:
+        args = ["ps", "-q", "--no-trunc"] if kind == "container" else ["network", "ls", "-q"]
+        if kind == "container" and not running_only:
             args.append("-a")
+        if kind == "network":
+            args.append("--no-trunc")
         if label:
             args += ["--filter", f"label={label}"]
-        ids = self.must(args, "docker ps").split()
-        return self.inspect(["container"], ids)
+        return self.must(args, f"docker {' '.join(args[:2])}").split()
+
+    def containers(self, label: str | None = None, running_only: bool = False) -> list[dict]:
+        return self.inspect(["container"], self.ids("container", label, running_only))
 
     def networks(self, label: str | None = None) -> list[dict]:
-        args = ["network", "ls", "-q", "--no-trunc"]
-        if label:
-            args += ["--filter", f"label={label}"]
-        ids = self.must(args, "docker network ls").split()
-        return self.inspect(["network"], ids)
+        return self.inspect(["network"], self.ids("network", label))
+
+
+# --------------------------------------------------------------------------- bounded work
+
+
+def default_concurrency() -> int:
+    # Measured on 2 cores / engine 20.10: ~8 container starts in flight keep the load near 50;
+    # unbounded, 1,000 starts exhausted dockerd's threads.
+    return min(32, max(2, 4 * (os.cpu_count() or 1)))
+
+
+class Pool:
+    """At most `size` docker calls in flight; remembers the peak per kind of operation."""
+
+    def __init__(self, size: int) -> None:
+        self.size = max(1, size)
+        self.peak: dict[str, int] = {}
+
+    def map(self, op: str, items: list, fn, on_done=lambda ok: None) -> dict:
+        """fn(item) -> None (done) or an error text; returns {index: error} of the failures."""
+        lock = threading.Lock()
+        state = {"now": 0, "max": 0}
+
+        def one(item):
+            with lock:
+                state["now"] += 1
+                state["max"] = max(state["max"], state["now"])
+            try:
+                return fn(item)
+            except Failure as exc:
+                return str(exc)
+            finally:
+                with lock:
+                    state["now"] -= 1
+
+        errors = {}
+        if items:
+            with ThreadPoolExecutor(max_workers=min(self.size, len(items))) as ex:
+                futures = {ex.submit(one, item): i for i, item in enumerate(items)}
+                for fut in as_completed(futures):
+                    err = fut.result()
+                    if err is not None:
+                        errors[futures[fut]] = err
+                    on_done(err is None)
+        self.peak[op] = max(self.peak.get(op, 0), state["max"])
+        return errors
 
 
 # --------------------------------------------------------------------------- files
-
-
-def atomic_write(path: str, data: str, mode: int = 0o600) -> None:
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def read_text(path: str) -> str | None:
@@ -338,9 +638,17 @@ def read_applied(path: str) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def make_dir(path: str) -> None:
-    os.makedirs(path, mode=0o700, exist_ok=True)
-    os.chmod(path, 0o700)
+@contextlib.contextmanager
+def host_lock(base_dir: str, progress: Progress):
+    """One apply or teardown at a time per host (async jobs of one play run side by side)."""
+    make_dir(base_dir)
+    progress.update("queued")
+    fd = os.open(os.path.join(base_dir, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 # --------------------------------------------------------------------------- state
@@ -365,8 +673,11 @@ def fingerprint(containers: list[dict], networks: list[dict]) -> set:
     return marks | {("net", n["Id"]) for n in networks}
 
 
-def runtime_problems(config: dict, containers: list[dict], started_now: set[str]) -> list[str]:
-    """What is wrong with the running project compared with the config (empty = healthy)."""
+def runtime_problems(
+    config: dict, containers: list[dict], started_now: set[str], logs=lambda c: ""
+) -> list[str]:
+    """What is wrong with the running project compared with the config (empty = healthy);
+    `logs(container)` adds what a failed container last printed."""
     services = config.get("services") or {}
     by_service: dict[str, list[dict]] = {}
     for c in containers:
@@ -382,10 +693,11 @@ def runtime_problems(config: dict, containers: list[dict], started_now: set[str]
         name = found[0]["Name"].lstrip("/")
         if not state.get("Running") or state.get("Restarting"):
             status, code = state.get("Status"), state.get("ExitCode")
-            problems.append(f"container {name} is {status} (exit code {code})")
+            problems.append(f"container {name} is {status} (exit code {code}){logs(found[0])}")
         elif found[0]["Id"] in started_now and found[0].get("RestartCount", 0) > 0:
-            code = state.get("ExitCode")
-            problems.append(f"container {name} keeps restarting (exit code {code})")
+            # running again between two crashes: docker has reset ExitCode to 0 by now
+            count = found[0].get("RestartCount", 0)
+            problems.append(f"container {name} keeps restarting ({count} restarts){logs(found[0])}")
     for svc in sorted(set(by_service) - set(services)):
         problems.append(f"unexpected container(s) of service {svc}")
     return problems
@@ -528,28 +840,39 @@ def _labels(obj: dict) -> dict:
     return (obj.get("Config") or {}).get("Labels") or {}
 
 
-# --------------------------------------------------------------------------- present
+# --------------------------------------------------------------------------- the topology
 
 
 class Topology:
-    def __init__(self, module: AnsibleModule, docker: Docker) -> None:
+    def __init__(self, module: AnsibleModule, docker: Docker, pool: Pool, progress: Progress):
         params = module.params
         self.module = module
         self.docker = docker
+        self.pool = pool
+        self.progress = progress
         self.name = params["name"]
-        self.project = f"decnet-{self.name}"
+        self.project = params["project"] or f"{PROJECT_PREFIX}{self.name}"
         self.base_dir = params["base_dir"]
         self.dir = os.path.join(self.base_dir, self.name)
-        self.compose_file = os.path.join(self.dir, "compose.yml")
-        self.applied_file = os.path.join(self.dir, "applied.json")
+        self.compose_file = os.path.join(self.dir, COMPOSE_FILE)
+        self.applied_file = os.path.join(self.dir, APPLIED_FILE)
 
-    def compose(self, args: list[str], what: str) -> str:
-        base = ["compose", "-p", self.project, "-f", self.compose_file]
-        return self.docker.must([*base, *args], what, cwd=self.dir)
+    def compose_args(self) -> list[str]:
+        return ["compose", "-p", self.project, "-f", self.compose_file]
 
     def project_state(self) -> tuple[list[dict], list[dict]]:
         label = f"{PROJECT_LABEL}={self.project}"
         return self.docker.containers(label), self.docker.networks(label)
+
+    def all_objects(self) -> tuple[list[dict], list[dict]]:
+        """Everything of the topology: its label or its compose project."""
+        found: dict[str, list[dict]] = {"c": [], "n": []}
+        for label in (f"{TOPOLOGY_LABEL}={self.name}", f"{PROJECT_LABEL}={self.project}"):
+            pairs = (("c", self.docker.containers(label)), ("n", self.docker.networks(label)))
+            for key, objs in pairs:
+                seen = {o["Id"] for o in found[key]}
+                found[key] += [o for o in objs if o["Id"] not in seen]
+        return found["c"], found["n"]
 
     def load_config(self, content: str) -> dict:
         with tempfile.TemporaryDirectory(prefix="decnet-config-") as empty:
@@ -565,13 +888,155 @@ class Topology:
         return config
 
 
-def present(module: AnsibleModule, docker: Docker, scrub: Scrubber) -> dict:
+def _name(obj: dict) -> str:
+    return (obj.get("Name") or obj.get("Id", "")[:12]).lstrip("/")
+
+
+def _service_of(container: dict) -> str:
+    return _labels(container).get(SERVICE_LABEL, "")
+
+
+def start_levels(config: dict) -> list[list[str]]:
+    """Services grouped so that each group only needs the groups before it (its network_mode
+    base and its depends_on), in start order."""
+    services = config.get("services") or {}
+    needs = {}
+    for svc, spec in services.items():
+        mode = spec.get("network_mode") or ""
+        deps = set(spec.get("depends_on") or {})
+        if mode.startswith("service:"):
+            deps.add(mode.split(":", 1)[1])
+        needs[svc] = {d for d in deps if d in services and d != svc}
+    level: dict[str, int] = {}
+
+    def depth(svc: str, path: frozenset) -> int:
+        if svc not in level:
+            if svc in path:  # compose refuses cycles; never loop on one anyway
+                return 0
+            level[svc] = 1 + max((depth(d, path | {svc}) for d in needs[svc]), default=-1)
+        return level[svc]
+
+    for svc in sorted(services):
+        depth(svc, frozenset())
+    groups: list[list[str]] = [[] for _ in range(max(level.values(), default=-1) + 1)]
+    for svc in sorted(services):
+        groups[level[svc]].append(svc)
+    return groups
+
+
+# --------------------------------------------------------------------------- removal
+
+
+def remove_objects(topo: Topology, containers: list[dict], networks: list[dict]) -> dict:
+    """Stop and remove `containers` (dependents first) and then `networks`, at most
+    `concurrency` at a time; returns what is really left: {"containers": [...], "networks":
+    [...], "causes": [...]} (empty lists when everything went)."""
+    docker, pool, progress = topo.docker, topo.pool, topo.progress
+    stop_timeout = str(max(0, topo.module.params["stop_timeout"]))
+    progress.update("remove", 0, len(containers))
+
+    def remove_container(c: dict) -> str | None:
+        # stop first (the container's own shutdown), then rm -f, which also covers a stop that
+        # failed or timed out
+        docker.attempt(["stop", "-t", stop_timeout, c["Id"]])
+        rc, err = docker.attempt(["rm", "-f", "-v", c["Id"]])
+        if rc == 0 or GONE.search(err):
+            return None
+        return f"container {_name(c)}: {essential(err)}"
+
+    dependents = [c for c in containers if _net_mode(c).startswith("container:")]
+    rest = [c for c in containers if not _net_mode(c).startswith("container:")]
+    causes = []
+    for group in (dependents, rest):
+        errors = pool.map("remove", group, remove_container, lambda ok: progress.bump())
+        causes += [errors[i] for i in sorted(errors)]
+    progress.update("networks", 0, len(networks))
+    errors = pool.map(
+        "network", networks, lambda n: remove_network(docker, n), lambda ok: progress.bump()
+    )
+    causes += [errors[i] for i in sorted(errors)]
+    alive_c = set(docker.ids("container")) if containers else set()
+    alive_n = set(docker.ids("network")) if networks else set()
+    return {
+        "containers": sorted(_name(c) for c in containers if c["Id"] in alive_c),
+        "networks": sorted(_name(n) for n in networks if n["Id"] in alive_n),
+        "causes": [topo.docker.scrub(c) for c in causes],
+    }
+
+
+def _net_mode(container: dict) -> str:
+    return (container.get("HostConfig") or {}).get("NetworkMode") or ""
+
+
+def remove_network(docker: Docker, net: dict) -> str | None:
+    rc, err = docker.attempt(["network", "rm", net["Id"]])
+    if rc == 0 or GONE.search(err):
+        return None
+    if "active endpoints" not in err:
+        return f"network {_name(net)}: {essential(err)}"
+    stale, live = endpoints(docker, net["Id"])
+    for endpoint in stale:
+        # an endpoint whose container is gone (dockerd lost track under load): only a forced
+        # disconnect (or a dockerd restart) frees the network
+        docker.attempt(["network", "disconnect", "-f", net["Id"], endpoint])
+    if stale:
+        rc, err = docker.attempt(["network", "rm", net["Id"]])
+        if rc == 0 or GONE.search(err):
+            return None
+        stale, live = endpoints(docker, net["Id"])
+    holders = ", ".join(live + [f"{s} (stale)" for s in stale]) or "none listed"
+    return f"network {_name(net)}: has active endpoints ({holders})"
+
+
+def endpoints(docker: Docker, net_id: str) -> tuple[list[str], list[str]]:
+    """(stale endpoint names, names of live containers) attached to a network."""
+    rc, out, _ = docker.run(["network", "inspect", net_id])
+    if rc != 0:
+        return [], []
+    attached = (json.loads(out) or [{}])[0].get("Containers") or {}
+    return split_endpoints(attached, set(docker.ids("container")))
+
+
+def split_endpoints(attached: dict, existing: set) -> tuple[list[str], list[str]]:
+    """An endpoint is stale when no container with its key's id exists (docker shows such
+    endpoints under the old id or as `ep-ENDPOINT`); it is disconnected by name, the only
+    handle `network disconnect -f` accepts for it."""
+    stale, live = [], []
+    for cid, ep in sorted(attached.items()):
+        name = (ep or {}).get("Name") or cid
+        (live if cid in existing else stale).append(name)
+    return stale, live
+
+
+def describe_left(left: dict) -> str:
+    parts = []
+    if left["containers"]:
+        parts.append(listing(left["containers"], "container"))
+    if left["networks"]:
+        parts.append(listing(left["networks"], "network"))
+    text = " and ".join(parts) or "nothing"
+    causes = left["causes"][:SHOWN]
+    if causes:
+        more = f"; and {len(left['causes']) - SHOWN} more" if len(left["causes"]) > SHOWN else ""
+        text += ": " + "; ".join(causes) + more
+    return text
+
+
+def is_clean(left: dict) -> bool:
+    return not left["containers"] and not left["networks"]
+
+
+# --------------------------------------------------------------------------- present
+
+
+def present(module: AnsibleModule, topo: Topology, scrub: Scrubber) -> dict:
     params = module.params
     content = params["compose_content"]
     if content is None:
         raise Failure("compose_content is required with state=present")
-    topo = Topology(module, docker)
+    docker = topo.docker
     desired_hash = params["desired_hash"] or _sha256(content)
+    topo.progress.update("check")
     docker.check_engine()
     config = topo.load_config(content)
     scrub.add_config(config)
@@ -592,8 +1057,12 @@ def present(module: AnsibleModule, docker: Docker, scrub: Scrubber) -> dict:
         f"network {n.get('Name')} is no longer declared"
         for n in undeclared_networks(config, topo.project, networks)
     ]
+    total = len(config.get("services") or {})
     if same_file and same_hash and not problems:
+        topo.progress.update("done", total, total)
         return result("unchanged", False, containers, old_hash, "topology is applied and running")
+    if params["quick"]:
+        return result("pending", False, containers, old_hash, "the topology needs an apply")
 
     preflight(docker, config, topo.project)
     if module.check_mode:
@@ -607,7 +1076,6 @@ def present(module: AnsibleModule, docker: Docker, scrub: Scrubber) -> dict:
         return result("would_apply", True, containers, old_hash, f"would apply: {why}")
 
     before = fingerprint(containers, networks)
-    make_dir(topo.base_dir)
     make_dir(topo.dir)
     try:
         if not same_file:
@@ -615,8 +1083,8 @@ def present(module: AnsibleModule, docker: Docker, scrub: Scrubber) -> dict:
         apply(topo, config, params)
     except Failure as exc:
         existed = {c["Id"] for c in containers} | {n["Id"] for n in networks}
-        rollback(topo, was_applied, old_content, existed)
-        raise Failure(f"{exc}{_rollback_note(was_applied)}") from exc
+        note, left = rollback(topo, was_applied, old_content, existed)
+        raise Failure(f"{clip(str(exc), CAUSE_WIDTH)}{note}", left) from exc
 
     containers, networks = topo.project_state()
     record = {
@@ -628,6 +1096,7 @@ def present(module: AnsibleModule, docker: Docker, scrub: Scrubber) -> dict:
         atomic_write(topo.applied_file, json.dumps(record, sort_keys=True) + "\n")
     changed = not same_file or not same_hash or fingerprint(containers, networks) != before
     msg = "topology applied" if changed else "topology is applied and running"
+    topo.progress.update("done", total, total)
     return result("applied" if changed else "unchanged", changed, containers, desired_hash, msg)
 
 
@@ -640,108 +1109,181 @@ def undeclared_networks(config: dict, project: str, networks: list[dict]) -> lis
 
 
 def prune_networks(topo: Topology, config: dict) -> None:
-    for net in undeclared_networks(config, topo.project, topo.project_state()[1]):
-        topo.docker.must(["network", "rm", net["Id"]], f"removing network {net.get('Name')}")
+    """Remove what `undeclared_networks` finds, once compose moved the containers off them."""
+    left = [
+        problem
+        for net in undeclared_networks(config, topo.project, topo.project_state()[1])
+        if (problem := remove_network(topo.docker, net)) is not None
+    ]
+    if left:
+        raise Failure("a network the topology no longer declares is left: " + "; ".join(left))
 
 
 def apply(topo: Topology, config: dict, params: dict) -> None:
-    """`compose up`, then verify; restart services left in a dead namespace."""
+    """Create (compose up --no-start), start level by level, restart services left in a dead
+    namespace, verify."""
     before = {c["Id"]: c["State"].get("StartedAt") for c in topo.project_state()[0]}
-    topo.compose(
-        ["up", "-d", "--remove-orphans", "--pull", params["pull"], "--quiet-pull"],
-        "docker compose up",
-    )
+    create(topo, config, params)
     prune_networks(topo, config)
     containers = topo.project_state()[0]
-    stale = stale_services(config, containers)
+    start(topo, config, containers)
+    containers = topo.project_state()[0]
+    stale = set(stale_services(config, containers))
     if stale:
-        topo.compose(["restart", *stale], "docker compose restart")
+        targets = [c for c in containers if _service_of(c) in stale]
+        restart_timeout = str(max(0, params["stop_timeout"]))
+        errors = topo.pool.map(
+            "restart", targets, lambda c: _op(topo.docker, ["restart", "-t", restart_timeout], c)
+        )
+        if errors:
+            raise Failure("could not restart " + _failures(errors))
         containers = topo.project_state()[0]
     started = {c["Id"] for c in containers if before.get(c["Id"]) != c["State"].get("StartedAt")}
+    topo.progress.update("verify")
     if started and params["settle"] > 0:
         time.sleep(params["settle"])
         containers = topo.project_state()[0]
-    problems = runtime_problems(config, containers, started)
+    problems = runtime_problems(config, containers, started, lambda c: last_output(topo.docker, c))
     if problems:
-        raise Failure("verification after compose up failed: " + "; ".join(problems))
+        more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+        raise Failure("verification after compose up failed: " + "; ".join(problems[:3]) + more)
 
 
-def rollback(topo: Topology, was_applied: bool, old_content: str | None, existed: set) -> None:
-    """Undo a failed attempt.
+def last_output(docker: Docker, container: dict) -> str:
+    """`: last output: ...` of a failed container (its last lines, cut), masked like any text:
+    a crashing service often says why, and may say it with its configuration."""
+    rc, out, err = docker.run(["logs", "--tail", str(LOG_LINES), container["Id"]])
+    lines = []
+    for line in (out + err).splitlines():  # a restarting container repeats itself
+        if line.strip() and line.strip()[:LOG_WIDTH] not in lines:
+            lines.append(line.strip()[:LOG_WIDTH])
+    if rc != 0 or not lines:
+        return ""
+    return f": last output: {docker.scrub(' | '.join(lines[-LOG_LINES:]))}"
+
+
+def create(topo: Topology, config: dict, params: dict) -> None:
+    """`docker compose up --no-start`: creates and recreates (compose's --parallel caps it),
+    starts nothing. Retried on transient daemon errors; killed after `timeout` s without a line."""
+    total = len(config.get("services") or {})
+    args = [
+        *topo.compose_args(),
+        "--parallel",
+        str(topo.pool.size),
+        "--progress",
+        "plain",
+        "up",
+        "--no-start",
+        "--remove-orphans",
+        "--pull",
+        params["pull"],
+        "--quiet-pull",
+    ]
+    done: set[str] = set()
+
+    def on_line(line: str) -> None:
+        match = CREATED_LINE.match(line)
+        if match and match.group(1) not in done:
+            done.add(match.group(1))
+            topo.progress.update(done=len(done))
+
+    for tries in range(topo.docker.retries + 1):
+        done.clear()
+        topo.progress.update("create", 0, total)
+        rc, out = topo.docker.stream(args, topo.dir, on_line)
+        if rc == 0:
+            return
+        if not TRANSIENT.search(out) or tries == topo.docker.retries:
+            raise Failure(f"docker compose up failed: {topo.docker.scrub(essential(out))}")
+        time.sleep(min(8, 2**tries))
+
+
+def start(topo: Topology, config: dict, containers: list[dict]) -> None:
+    """Start what is not running, dependencies first, `concurrency` at a time."""
+    by_service = {_service_of(c): c for c in containers}
+    total = len(config.get("services") or {})
+    running = sum(1 for c in containers if c["State"].get("Running"))
+    topo.progress.update("start", running, total)
+    for group in start_levels(config):
+        present_ = [by_service[s] for s in group if s in by_service]
+        todo = [c for c in present_ if not c["State"].get("Running")]
+        errors = topo.pool.map(
+            "start", todo, lambda c: _op(topo.docker, ["start"], c), lambda ok: topo.progress.bump()
+        )
+        if errors:
+            raise Failure("could not start " + _failures(errors))
+
+
+def _op(docker: Docker, args: list[str], container: dict) -> str | None:
+    rc, err = docker.attempt([*args, container["Id"]])
+    if rc == 0:
+        return None
+    return f"{_name(container)}: {docker.scrub(essential(err))}"
+
+
+def _failures(errors: dict) -> str:
+    texts = [errors[i] for i in sorted(errors)]
+    shown = "; ".join(texts[:SHOWN])
+    more = f"; and {len(texts) - SHOWN} more" if len(texts) > SHOWN else ""
+    return f"{len(texts)} container{'s' if len(texts) != 1 else ''}: {shown}{more}"
+
+
+def rollback(
+    topo: Topology, was_applied: bool, old_content: str | None, existed: set
+) -> tuple[str, dict | None]:
+    """Undo a failed attempt; returns the note for the message and what is left.
 
     Applied before: keep its record, put the previous compose file back, touch no container.
-    Never applied and nothing existed: remove everything of the project and the directory.
-    Never applied but objects existed (e.g. a record lost): remove only what this attempt created.
-    """
+    Never applied: remove what this attempt created (everything of the project when nothing
+    existed before), and say exactly what could not be removed."""
     if old_content is not None:
         with contextlib.suppress(OSError):
             atomic_write(topo.compose_file, old_content)
     if was_applied:
-        return
-    if not existed:
-        remove_everything(topo, f"{PROJECT_LABEL}={topo.project}")
-        return
-    containers, networks = topo.project_state()
-    new_containers = [c["Id"] for c in containers if c["Id"] not in existed]
-    if new_containers:
-        topo.docker.run(["rm", "-f", "-v", *new_containers])
-    for net in networks:
-        if net["Id"] not in existed:
-            topo.docker.run(["network", "rm", net["Id"]])
-
-
-def _rollback_note(was_applied: bool) -> str:
-    if was_applied:
-        return " (the previously applied state stays recorded; re-run to converge)"
-    return " (rolled back: the containers and networks of this attempt were removed)"
+        return " (the previously applied state stays recorded; re-run to converge)", None
+    topo.progress.update("rollback")
+    containers, networks = topo.all_objects() if not existed else topo.project_state()
+    containers = [c for c in containers if c["Id"] not in existed]
+    networks = [n for n in networks if n["Id"] not in existed]
+    try:
+        left = remove_objects(topo, containers, networks)
+    except Failure as exc:
+        left = {
+            "containers": sorted(_name(c) for c in containers),
+            "networks": sorted(_name(n) for n in networks),
+            "causes": [str(exc)],
+        }
+    if not existed and is_clean(left):
+        shutil.rmtree(topo.dir, ignore_errors=True)
+    if is_clean(left):
+        what = f"{len(containers)} container(s) and {len(networks)} network(s)"
+        return f" (rolled back: removed the {what} of this attempt)", None
+    return (
+        f" (rollback incomplete: {describe_left(left)}; they are still on the host: run "
+        f"decnet teardown)",
+        left,
+    )
 
 
 # --------------------------------------------------------------------------- absent
 
 
-def remove_everything(topo: Topology, label: str) -> list[str]:
-    """compose down, then every container and network with `label`, then the directory."""
-    docker = topo.docker
-    leftovers = []
-    args = ["compose", "-p", topo.project]
-    if os.path.exists(topo.compose_file):
-        args += ["-f", topo.compose_file]
-    docker.run([*args, "down", "--remove-orphans", "-t", "10"], cwd=_existing(topo.dir))
-    ids = [c["Id"] for c in docker.containers(label)]
-    if ids:
-        rc, _, err = docker.run(["rm", "-f", "-v", *ids])
-        if rc != 0:
-            leftovers.append(f"containers: {err.strip()}")
-    nets = [n["Id"] for n in docker.networks(label)]
-    for net in nets:
-        rc, _, err = docker.run(["network", "rm", net])
-        if rc != 0:
-            leftovers.append(f"network {net[:12]}: {err.strip()}")
-    shutil.rmtree(topo.dir, ignore_errors=True)
-    return leftovers
-
-
-def _existing(path: str) -> str | None:
-    return path if os.path.isdir(path) else None
-
-
-def absent(module: AnsibleModule, docker: Docker) -> dict:
-    topo = Topology(module, docker)
-    label = f"{TOPOLOGY_LABEL}={topo.name}"
-    docker.check_engine()
-    containers = docker.containers(label)
-    networks = docker.networks(label)
-    project_containers, project_networks = topo.project_state()
-    exists = os.path.exists(topo.dir) or containers or networks or project_containers
-    exists = exists or project_networks
-    if not exists:
+def absent(module: AnsibleModule, topo: Topology) -> dict:
+    topo.progress.update("check")
+    topo.docker.check_engine()
+    containers, networks = topo.all_objects()
+    if not (os.path.exists(topo.dir) or containers or networks):
+        topo.progress.update("done")
         return result("absent", False, [], None, "topology is not present")
+    if module.params["quick"]:
+        return result("pending", False, containers, None, "the topology needs a teardown")
     if module.check_mode:
         return result("would_remove", True, containers, None, "would remove the topology")
-    leftovers = remove_everything(topo, label)
-    remaining = docker.containers(label) + docker.networks(label)
-    if remaining or leftovers:
-        raise Failure("teardown left objects behind: " + "; ".join(leftovers or ["see docker"]))
+    left = remove_objects(topo, containers, networks)
+    shutil.rmtree(topo.dir, ignore_errors=True)
+    if not is_clean(left):
+        raise Failure(f"teardown left {describe_left(left)}", left)
+    topo.progress.update("done")
     return result("removed", True, [], None, "topology removed")
 
 
@@ -763,6 +1305,8 @@ def _sha256(text: str) -> str:
 
 
 def _register_no_log(module: AnsibleModule, scrub: Scrubber) -> None:
+    # Ansible censors no_log values in every field of the result (a status, a name): only long
+    # values go there; the messages are masked by the scrubber, whatever the length.
     for value in scrub.values:
         if len(value) >= 6:
             module.no_log_values.add(value)
@@ -772,39 +1316,65 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec={
             "name": {"type": "str", "required": True},
+            "project": {"type": "str"},
             "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
             "compose_content": {"type": "str", "no_log": True},
             "desired_hash": {"type": "str"},
-            "base_dir": {"type": "path", "default": "/var/lib/decnet/topologies"},
+            "secret_env": {"type": "dict", "no_log": False},
+            "base_dir": {"type": "path", "default": BASE_DIR},
+            "concurrency": {"type": "int", "default": 0},
             "timeout": {"type": "int", "default": 300},
+            "retries": {"type": "int", "default": 3},
+            "stop_timeout": {"type": "int", "default": 10},
             "pull": {"type": "str", "default": "never", "choices": ["never", "missing", "always"]},
             "settle": {"type": "float", "default": 1.0},
+            "quick": {"type": "bool", "default": False},
         },
         required_if=[("state", "present", ["compose_content"])],
         supports_check_mode=True,
     )
-    name = module.params["name"]
+    params = module.params
+    name = params["name"]
     if not NAME_RE.match(name):
         module.fail_json(
             msg=f"invalid topology name {name!r}: must match {NAME_RE.pattern}", status="failed"
         )
-    scrub = Scrubber(module.params["compose_content"] or "")
+    if params["project"] is not None and not PROJECT_RE.match(params["project"]):
+        module.fail_json(msg=f"invalid compose project name {params['project']!r}", status="failed")
+    if params["timeout"] < 1:
+        module.fail_json(msg=f"timeout must be at least 1 second, got {params['timeout']}")
+    scrub = Scrubber(params["compose_content"] or "", params["secret_env"])
     _register_no_log(module, scrub)
-    docker = Docker(module, module.params["timeout"], scrub)
+    size = params["concurrency"] if params["concurrency"] > 0 else default_concurrency()
+    pool = Pool(size)
+    quiet = module.check_mode or params["quick"]  # reads only: no lock, no progress file
+    progress = Progress(params["base_dir"], name, params["state"], enabled=not quiet)
+    topo = Topology(module, Docker(module, scrub), pool, progress)
     try:
-        if module.params["state"] == "absent":
-            outcome = absent(module, docker)
-        else:
-            outcome = present(module, docker, scrub)
+        lock = host_lock(params["base_dir"], progress) if not quiet else _no_lock()
+        with lock:
+            if params["state"] == "absent":
+                outcome = absent(module, topo)
+            else:
+                outcome = present(module, topo, scrub)
     except Failure as exc:
-        applied = read_applied(os.path.join(module.params["base_dir"], name, "applied.json"))
+        applied = read_applied(os.path.join(params["base_dir"], name, APPLIED_FILE))
+        progress.update("failed")
         module.fail_json(
             msg=f"topology {name}: {scrub(str(exc))}",
+            topology=name,
             status="failed",
             containers=[],
             applied_hash=(applied or {}).get("applied_hash"),
+            concurrency={"limit": pool.size, "peak": pool.peak},
+            left=exc.left or {"containers": [], "networks": [], "causes": []},
         )
-    module.exit_json(**outcome)
+    module.exit_json(topology=name, concurrency={"limit": pool.size, "peak": pool.peak}, **outcome)
+
+
+@contextlib.contextmanager
+def _no_lock():
+    yield
 
 
 if __name__ == "__main__":

@@ -1,0 +1,25 @@
+"""Groups for parallel runs (`pytest -n N --dist loadgroup`, what scripts/check.sh runs).
+
+Most tests stand alone: each has its own database and DECNET_HOME, unique topology names and
+random subnet pools on the shared Docker engine, so they run side by side. Two kinds share
+something and stay together on one worker, in file order:
+- `testbed`: the network-namespace hosts are one per machine (a session fixture with a lock);
+- `ansible`: tests/ansible applies fixed bundles (`mt-x`) with plain ansible-playbook.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+_ANSIBLE = Path(__file__).parent / "ansible"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "testbed" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("testbed"))
+        elif _ANSIBLE in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.xdist_group("ansible"))
