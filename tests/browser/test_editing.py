@@ -4,6 +4,7 @@ dragging, and see validation on the element an invalid edit touches."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from browser_support import Server, document, drag_to, shot, sign_in, wait_for
@@ -100,3 +101,34 @@ def test_an_invalid_edit_is_shown_on_its_element_and_blocks_deploy(
     after = server.topology(name)  # nothing refused reached the database
     assert after["version"] == before["version"]
     assert [lan["is_dmz"] for lan in after["lans"]] == [True, False]
+
+
+def test_a_resized_lan_box_keeps_its_size_after_a_reload(ui: Page, server: Server) -> None:
+    name = server.new_name()
+    server.create_document(document(name))
+    sign_in(ui, f"{server.url}/#/t/{name}", server.admin)
+
+    def lan_1() -> dict[str, Any]:
+        return next(x for x in server.topology(name)["lans"] if x["name"] == "lan-1")
+
+    laid_out = wait_for(lambda: lan_1() if lan_1()["w"] is not None else None)  # the auto-layout
+    node = ui.locator(".react-flow__node[data-id='lan:lan-1']")
+    ui.get_by_test_id("lan-lan-1").locator(".lan-head").click()  # the handles show when selected
+    handle = node.locator(".react-flow__resize-control.handle.bottom.right")
+    box = handle.bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    ui.mouse.move(x, y)
+    ui.mouse.down()
+    ui.mouse.move(x + 60, y + 40, steps=8)
+    ui.mouse.move(x + 120, y + 80, steps=8)
+    ui.mouse.up()
+
+    stored = wait_for(lambda: lan_1() if lan_1()["w"] > laid_out["w"] else None)
+    assert stored["h"] > laid_out["h"]
+    ui.reload()
+    node.wait_for()
+    # the box is drawn at the stored size (the node's own pixels, before the viewport's zoom)
+    expect(node).to_have_css("width", f"{int(stored['w'])}px")
+    expect(node).to_have_css("height", f"{int(stored['h'])}px")
+    shot(ui, "editor-resized-lan")

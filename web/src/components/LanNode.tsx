@@ -2,10 +2,16 @@ import { Handle, type NodeProps, NodeResizer, Position } from "@xyflow/react";
 import { memo } from "react";
 import { tooltip } from "../model/issues";
 import type { LanNode as LanNodeType } from "../model/graph";
+import { resizedBox } from "../model/layout";
+import { useStore } from "../store";
 import { MIN_LAN } from "./canvasEvents";
 
 function LanNodeView({ data, selected }: NodeProps<LanNodeType>) {
   const { lan, mark, issues, deckies, editable } = data;
+  const moveElement = useStore((s) => s.moveElement);
+  // The canvas only previews a resize; its end is what the layout route stores.
+  const onResizeEnd = (_e: unknown, r: { x: number; y: number; width: number; height: number }): void =>
+    void moveElement("lan", lan.name, resizedBox(r, MIN_LAN));
   const classes = ["lan-box", lan.is_dmz ? "dmz" : "", mark ? `staged staged-${mark}` : "", issues.length ? "has-issues" : ""];
   return (
     <div
@@ -14,7 +20,7 @@ function LanNodeView({ data, selected }: NodeProps<LanNodeType>) {
       data-testid={`lan-${lan.name}`}
       data-issue-codes={issues.map((i) => i.issue.code).join(" ") || undefined}
     >
-      {editable && <NodeResizer isVisible={selected} minWidth={MIN_LAN.w} minHeight={MIN_LAN.h} lineClassName="resize-line" handleClassName="resize-handle" />}
+      {editable && <NodeResizer isVisible={selected} minWidth={MIN_LAN.w} minHeight={MIN_LAN.h} lineClassName="resize-line" handleClassName="resize-handle" onResizeEnd={onResizeEnd} />}
       <Handle type="target" id="attach" position={Position.Bottom} className="attach-handle" isConnectable={editable} />
       <div className="lan-head">
         <span className="lan-name">{lan.name}</span>

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { TopologyView } from "../api/types";
 import { decky, lan, topology } from "./fixtures";
-import { autoLayout, boxSizeFor, CARD_H, CARD_W, cardBox, deckyAt, lanAt, lanDepths, layoutBody } from "./layout";
+import { autoLayout, boxSizeFor, CARD_H, CARD_W, cardBox, deckyAt, lanAt, lanDepths, layoutBody, resizedBox } from "./layout";
 
 function big(n: number): TopologyView {
   const base = topology();
@@ -94,5 +94,9 @@ describe("autoLayout", () => {
       }
     }
     expect(layout.deckies.size).toBe(1000);
+  });
+
+  it("a resized box is stored in whole pixels and never below the minimum", () => {
+    expect(resizedBox({ x: 10.4, y: 20.6, width: 400.5, height: 80 }, { w: 220, h: 120 })).toEqual({ x: 10, y: 21, w: 401, h: 120 });
   });
 });

@@ -205,6 +205,12 @@ export function layoutBody(layout: Layout): {
   return { lans, deckies };
 }
 
+/** A resized LAN box as the layout route stores it: whole pixels, never below the minimum
+ * (React Flow reports fractions while zoomed). */
+export function resizedBox(r: { x: number; y: number; width: number; height: number }, min: { w: number; h: number }): Box {
+  return { x: Math.round(r.x), y: Math.round(r.y), w: Math.max(min.w, Math.round(r.width)), h: Math.max(min.h, Math.round(r.height)) };
+}
+
 /** A decky card's box on the canvas (absolute: its home LAN's corner plus its offset). */
 export function cardBox(layout: Layout, decky: string, home: string): Box | null {
   const lan = layout.lans.get(home);
