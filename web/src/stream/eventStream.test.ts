@@ -90,6 +90,30 @@ describe("EventStream", () => {
     expect(h.snapshots.map(([, reset]) => reset)).toEqual([false, false]);
   });
 
+  it("a resumed stream delivers the events replayed after its fresh snapshot", async () => {
+    const h = harness([
+      sse([frame("snapshot", { latest_event_id: 10 }), frame("x", ev(11), 11)]),
+      // the gap: 12–14 happened while away; the fresh snapshot already counts them
+      sse([frame("snapshot", { latest_event_id: 14 }), frame("x", ev(12), 12), frame("x", ev(13), 13), frame("x", ev(14), 14)]),
+    ]);
+    h.stream.start();
+    await h.done;
+    expect(h.requests[1]?.["Last-Event-ID"]).toBe("11");
+    expect(h.events).toEqual([11, 12, 13, 14]);
+    expect(h.requests[2]?.["Last-Event-ID"]).toBe("14");
+  });
+
+  it("after a reset the stream starts over from the snapshot's newest id", async () => {
+    const h = harness([
+      sse([frame("snapshot", { latest_event_id: 10 }), frame("x", ev(11), 11)]),
+      sse([frame("reset", { since: 11, reason: "older than the kept history" }), frame("snapshot", { latest_event_id: 90 }), frame("x", ev(91), 91)]),
+    ]);
+    h.stream.start();
+    await h.done;
+    expect(h.events).toEqual([11, 91]);
+    expect(h.requests[2]?.["Last-Event-ID"]).toBe("91");
+  });
+
   it("skips events the snapshot already holds", async () => {
     const h = harness([sse([frame("snapshot", { latest_event_id: 20 }), frame("x", ev(18), 18), frame("x", ev(20), 20), frame("x", ev(21), 21)])]);
     h.stream.start();

@@ -128,8 +128,11 @@ export class EventStream {
     if (msg.event === "reset") {
       this.resetPending = true;
     } else if (msg.event === "snapshot") {
+      // A resumed stream sends a fresh snapshot and then exactly the events after our
+      // Last-Event-ID: keep our id, or those replayed events would be skipped as held by the
+      // snapshot. Only a first connection (or one after a reset) starts from the snapshot.
       const latest = data.latest_event_id;
-      if (typeof latest === "number") this.last = latest;
+      if (typeof latest === "number" && (this.last === null || this.resetPending)) this.last = latest;
       this.options.handlers.snapshot(data, this.resetPending);
       this.resetPending = false;
       this.attempt = 0;
@@ -137,8 +140,8 @@ export class EventStream {
     } else if (msg.event === "closed") {
       return typeof data.reason === "string" ? data.reason : "closed by the server";
     } else if (msg.id !== undefined) {
-      // An event the snapshot already holds (its id is not above the snapshot's newest id)
-      // is skipped: replaying it would move the state back for a moment.
+      // On a first connection, an event the snapshot already holds (its id is not above the
+      // snapshot's newest id) is skipped: replaying it would move the state back for a moment.
       const id = Number(msg.id);
       if (this.last !== null && id <= this.last) return null;
       this.last = id;
