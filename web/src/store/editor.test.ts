@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Api } from "../api/client";
 import { ApiError } from "../api/errors";
-import type { PlanView, SubmitResult } from "../api/liveTypes";
+import type { MutationView, PlanView, SubmitResult } from "../api/liveTypes";
 import type { Issue, TopologyView } from "../api/types";
 import * as build from "../model/builders";
 import { catalog, topology } from "../model/fixtures";
@@ -18,6 +18,8 @@ interface Fake {
   server: { topology: TopologyView };
   planIssues: Issue[];
   submitError: unknown;
+  /** What `GET /mutations/{id}` answers. */
+  mutations: Map<string, MutationView>;
   push(frame: string): void;
 }
 
@@ -33,6 +35,7 @@ function fake(initial: TopologyView): Fake {
     server: { topology: initial },
     planIssues: [],
     submitError: null,
+    mutations: new Map(),
     push(text) {
       if (controller) controller.enqueue(new TextEncoder().encode(text));
       else pending.push(text);
@@ -64,8 +67,10 @@ function fake(initial: TopologyView): Fake {
     validateStored: async () => ({ valid: true, issues: [] }),
     drift: async () => ({ findings: [], hosts: {} }),
     putLayout: async () => ({}),
-    mutation: async () => {
-      throw new Error("not used");
+    mutation: async (id: string) => {
+      const m = f.mutations.get(id);
+      if (!m) throw new ApiError(404, { error: { code: "not_found", message: id } });
+      return structuredClone(m);
     },
     planOps: async (_name: string, ops: Op[]) => {
       f.planned.push(ops);
@@ -190,6 +195,83 @@ describe("editing a live topology", () => {
     f.push(frame("topology.status", { id: 11, at: "2026-05-01T00:00:00", topic: "topology", topology: "corp", type: "topology.status", payload: { from: "deploying", to: "active" } }, 11));
     await vi.advanceTimersByTimeAsync(10);
     expect(store.getState().topology?.status).toBe("active");
+    store.getState().closeEditor();
+  });
+});
+
+const mutation = (state: MutationView["state"], reason: string | null = null): MutationView =>
+  ({ id: "m1", topology: "corp", op: "batch", ops: [], state, version: 4, requested_at: "t", started_at: null, finished_at: null, reason, issues: [] }) as unknown as MutationView;
+
+/** A live topology with one staged edit whose plan is in. */
+async function staged() {
+  const o = await opened(topology({ status: "active" }));
+  await o.store.getState().edit(build.dropService(o.store.getState().topology as TopologyView, "a", "smb"));
+  await vi.advanceTimersByTimeAsync(300);
+  return o;
+}
+
+describe("following the applied mutation", () => {
+  it("an outcome that came before the submit answered is read once and applied", async () => {
+    const { f, store } = await staged();
+    f.mutations.set("m1", mutation("applied")); // its events went by while we had no id
+    await store.getState().apply();
+    await vi.advanceTimersByTimeAsync(10);
+    expect(store.getState().applying?.state).toBe("applied");
+    expect(store.getState().sent).toEqual([]);
+    store.getState().closeEditor();
+  });
+
+  it("a snapshot after a gap (a resume) re-reads the mutation being applied", async () => {
+    const { f, store } = await staged();
+    f.mutations.set("m1", mutation("pending"));
+    await store.getState().apply();
+    await vi.advanceTimersByTimeAsync(10);
+    expect(store.getState().applying?.state).toBe("pending");
+    f.mutations.set("m1", mutation("failed", "host said no"));
+    f.push(frame("snapshot", { latest_event_id: 20, topology: f.server.topology }));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(store.getState().applying?.state).toBe("failed");
+    expect(store.getState().stage.entries).toHaveLength(1); // staged again
+    store.getState().closeEditor();
+  });
+
+  it("after a reset the kept stage is planned again", async () => {
+    const { f, store } = await staged();
+    const before = f.planned.length;
+    f.push(frame("reset", { since: 10, reason: "older than the kept history" }) + frame("snapshot", { latest_event_id: 90, topology: f.server.topology }));
+    await vi.advanceTimersByTimeAsync(300);
+    expect(f.planned.length).toBe(before + 1);
+    expect(store.getState().notice?.text).toContain("reset");
+    store.getState().closeEditor();
+  });
+});
+
+describe("the review", () => {
+  it("an edit or an undo while it is open drops its plan; Apply waits for the plan of what is staged", async () => {
+    const { f, store } = await staged();
+    await store.getState().review();
+    expect(store.getState().plan).not.toBeNull();
+    await store.getState().edit(build.dropService(store.getState().topology as TopologyView, "gw", "smb"));
+    expect(store.getState().plan).toBeNull();
+    await store.getState().apply(); // the shown plan was of one edit: nothing is sent
+    expect(f.submitted).toEqual([]);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(store.getState().plan).not.toBeNull();
+    store.getState().undo();
+    expect(store.getState().plan).toBeNull();
+    await vi.advanceTimersByTimeAsync(300);
+    await store.getState().apply();
+    expect(f.submitted.map((x) => x.ops.length)).toEqual([1]);
+    store.getState().closeEditor();
+  });
+
+  it("an invalid plan is never applied", async () => {
+    const { f, store } = await opened(topology({ status: "active" }));
+    f.planIssues = [{ code: "DMZ_MULTIPLE", severity: "error", message: "second DMZ", path: "lans[lan-1].is_dmz" }];
+    await store.getState().edit(build.updateLan(store.getState().topology as TopologyView, "lan-1", { dmz: true }));
+    await store.getState().review();
+    await store.getState().apply();
+    expect(f.submitted).toEqual([]);
     store.getState().closeEditor();
   });
 });

@@ -20,6 +20,10 @@ import type { AppState } from "./index";
 export const LIVE_STATUSES = new Set(["active", "degraded"]);
 export const isLive = (t: TopologyView | null): boolean => t !== null && LIVE_STATUSES.has(t.status);
 
+/** The plan shown is the plan of the current stage (not of one before an undo or a new edit). */
+export const planIsCurrent = (s: Pick<EditorSlice, "plan" | "planStage" | "stage">): boolean =>
+  s.plan !== null && s.planStage === s.stage;
+
 export interface Notice {
   kind: "info" | "error" | "warning";
   text: string;
@@ -42,6 +46,8 @@ export interface EditorSlice {
   storedIssues: Issue[];
   batchIssues: Issue[];
   plan: PlanView | null;
+  /** The stage `plan` was computed for: Apply sends only a plan of what is staged now. */
+  planStage: stage.Stage | null;
   reviewOpen: boolean;
   applying: Applying | null;
   selected: string | null;
@@ -75,6 +81,7 @@ const empty = {
   storedIssues: [],
   batchIssues: [],
   plan: null,
+  planStage: null,
   reviewOpen: false,
   applying: null,
   selected: null,
@@ -131,15 +138,16 @@ export const editorSlice =
     /** The plan (and so the issue list) of what is staged; live: debounced as you draw. */
     const replan = async (): Promise<void> => {
       const t = get().topology;
-      const ops = stage.batchOf(get().stage);
+      const planned = get().stage;
+      const ops = stage.batchOf(planned);
       const seq = ++planSeq;
       if (!t || ops.length === 0) {
-        set({ plan: null, batchIssues: [] });
+        set({ plan: null, planStage: null, batchIssues: [] });
         return;
       }
       try {
         const plan = await api.planOps(t.name, ops, t.version);
-        if (seq === planSeq) set({ plan, batchIssues: plan.issues });
+        if (seq === planSeq) set({ plan, planStage: planned, batchIssues: plan.issues });
       } catch (err) {
         if (seq !== planSeq) return;
         if (err instanceof ApiError && err.versionConflict) await conflict(t);
@@ -148,6 +156,8 @@ export const editorSlice =
     };
 
     const schedulePlan = (): void => {
+      // An open review must never show (and Apply must never send) the plan of another stage.
+      if (get().reviewOpen) set({ plan: null, planStage: null });
       if (planTimer) clearTimeout(planTimer);
       planTimer = setTimeout(() => void replan(), 250);
     };
@@ -256,12 +266,15 @@ export const editorSlice =
       }
     };
 
-    /** After a reset the events of our mutation may be gone: ask for its state instead. */
+    /** The events of our mutation may never reach us (they came before we knew its id, or a
+     * reset pruned them): ask for its state instead. */
     const recheckMutation = async (): Promise<void> => {
       const mine = get().applying;
       if (!mine || (mine.state !== "pending" && mine.state !== "applying")) return;
       const m = await api.mutation(mine.mutation).catch(() => null);
-      if (!m || m.state === mine.state) return;
+      const now = get().applying;
+      // An event may have moved it on meanwhile: apply only what is news.
+      if (!m || now?.mutation !== m.id || m.state === now.state || now.state === "applied" || now.state === "failed" || now.state === "cancelled") return;
       const t = get().topology;
       onMutation({
         id: 0,
@@ -279,10 +292,13 @@ export const editorSlice =
       if (!fresh || fresh.name !== get().name) return;
       // The same state again (a reconnect, or the GET came first) would recompute the canvas.
       if (!open || JSON.stringify(open) !== JSON.stringify(fresh)) set({ topology: fresh });
+      // Any snapshot (a resume too) may follow a gap in which our mutation finished.
+      void recheckMutation();
       if (afterReset) {
         set({ notice: { kind: "warning", text: "The event stream was reset (history pruned); the editor re-read the topology." } });
         void refreshStored();
-        void recheckMutation();
+        // The stage is kept, but its plan was computed on the state before the reset.
+        schedulePlan();
       }
     };
 
@@ -378,13 +394,13 @@ export const editorSlice =
       },
 
       discard() {
-        set({ stage: stage.discard(get().stage), plan: null, batchIssues: [], reviewOpen: false });
+        set({ stage: stage.discard(get().stage), plan: null, planStage: null, batchIssues: [], reviewOpen: false });
         planSeq += 1;
       },
 
       async review() {
         if (stage.batchOf(get().stage).length === 0) return;
-        set({ reviewOpen: true, plan: null });
+        set({ reviewOpen: true, plan: null, planStage: null });
         await replan();
       },
 
@@ -396,6 +412,8 @@ export const editorSlice =
         const t = get().topology;
         const ops = stage.batchOf(get().stage);
         if (!t || ops.length === 0 || get().applying?.state === "pending" || get().applying?.state === "applying") return;
+        // Only what the user reviewed is sent: a valid plan of exactly this stage.
+        if (!planIsCurrent(get()) || !get().plan?.valid) return;
         set({ busy: true });
         try {
           const result = await api.submitOps(t.name, ops, get().plan?.plan?.version ?? t.version);
@@ -405,12 +423,15 @@ export const editorSlice =
             stage: stage.discard(get().stage),
             reviewOpen: false,
             plan: null,
+            planStage: null,
             batchIssues: [],
             topology: { ...t, version: result.version },
             applying: id ? { mutation: id, state: "pending", reason: null } : null,
             notice: { kind: "info", text: `Sent ${ops.length} op${ops.length > 1 ? "s" : ""} as one batch; applying…` },
           });
-          if (!id) void reload();
+          // Its outcome may have come over the stream before we knew its id: ask once.
+          if (id) void recheckMutation();
+          else void reload();
         } catch (err) {
           if (err instanceof ApiError && err.versionConflict) await conflict(t);
           else set({ batchIssues: err instanceof ApiError ? err.issues : [], notice: { kind: "error", text: explain(err) } });
@@ -427,6 +448,7 @@ export const editorSlice =
         const amended = stage.amendCanvas(get().stage, kind, name, canvas);
         if (amended) {
           set({ stage: amended });
+          schedulePlan();
           return;
         }
         await get().saveLayout(kind === "lan" ? { lans: { [name]: canvas } } : { deckies: { [name]: canvas } });
