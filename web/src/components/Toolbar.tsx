@@ -12,13 +12,11 @@ function StageBar({ view }: { view: EditorView }) {
   const stage = useStore((s) => s.stage);
   const sent = useStore((s) => s.sent);
   const applying = useStore((s) => s.applying);
-  const plan = useStore((s) => s.plan);
-  const busy = useStore((s) => s.busy);
-  const { undo, redo, review, apply, discard } = useStore.getState();
+  const { undo, redo, review, discard } = useStore.getState();
   const count = stage.entries.length;
   const inFlight = applying && (applying.state === "pending" || applying.state === "applying");
-  const invalid = plan !== null && !plan.valid;
-  const blocked = !view.editable ? VIEWER : count === 0 ? "stage an edit first" : inFlight ? "a change is being applied" : invalid ? "the staged change has errors: see the problems panel" : undefined;
+  // Apply lives only in the review: nothing is sent without its plan on screen.
+  const blocked = !view.editable ? VIEWER : count === 0 ? "stage an edit first" : inFlight ? "a change is being applied" : undefined;
   return (
     <div className="stagebar" data-testid="stagebar">
       <span className={count ? "tag amber" : "tag"} data-testid="stage-count">
@@ -35,11 +33,8 @@ function StageBar({ view }: { view: EditorView }) {
       <button type="button" disabled={!canRedo(stage)} onClick={redo} title="Ctrl+Shift+Z" data-testid="redo">
         Redo
       </button>
-      <button type="button" disabled={!!blocked && count === 0} onClick={() => void review()} title="Ctrl+S" data-testid="review">
-        Review
-      </button>
-      <button type="button" className="primary" disabled={!!blocked || busy} title={blocked} onClick={() => void apply()} data-testid="apply">
-        Apply
+      <button type="button" className="primary" disabled={!!blocked} onClick={() => void review()} title={blocked ?? "review the plan, then apply it (Ctrl+S)"} data-testid="review">
+        Review &amp; apply…
       </button>
       <button type="button" disabled={count === 0} onClick={discard} data-testid="discard">
         Discard

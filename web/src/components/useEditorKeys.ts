@@ -24,9 +24,8 @@ export function useEditorKeys(): void {
       } else if (action === "undo") s.undo();
       else if (action === "redo") s.redo();
       else if (action === "save") {
-        if (!view.live || !s.stage.entries.length) return;
-        if (s.reviewOpen && s.plan?.valid) void s.apply();
-        else void s.review();
+        // Opens the review; only its own button applies what it shows.
+        if (view.live && s.stage.entries.length && !s.reviewOpen) void s.review();
       } else if (action === "delete" && s.selected && view.editable) {
         const [kind, name] = s.selected.split(":");
         if (kind === "lan" || kind === "decky") void s.edit(build.remove(view.projection.topology, kind, name ?? ""));
