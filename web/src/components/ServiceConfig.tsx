@@ -20,7 +20,8 @@ function Param({ p, current, disabled, onSet }: { p: ConfigParam; current: unkno
   const [text, setText] = useState<string | null>(null);
   const isSet = current !== undefined && current !== null;
   const commit = (): void => {
-    if (text !== null) onSet(text);
+    const value = build.fieldCommit(p, text);
+    if (value !== null) onSet(value);
     setText(null);
   };
   if (p.type === "bool") {
@@ -49,6 +50,11 @@ function Param({ p, current, disabled, onSet }: { p: ConfigParam; current: unkno
         onKeyDown={(e) => e.key === "Enter" && commit()}
         data-testid={`config-${p.key}`}
       />
+      {p.secret && isSet && !disabled && (
+        <button type="button" className="link" onClick={() => onSet("")} data-testid={`config-clear-${p.key}`}>
+          clear
+        </button>
+      )}
     </label>
   );
 }

@@ -95,6 +95,14 @@ describe("op builders", () => {
     expect(build.parseConfigValue(catalog, "http", "nope", "x")).toHaveProperty("error");
   });
 
+  it("leaving an empty secret field keeps the stored secret; other fields commit their text", () => {
+    expect(build.fieldCommit({ secret: true }, "")).toBeNull();
+    expect(build.fieldCommit({ secret: true }, null)).toBeNull();
+    expect(build.fieldCommit({ secret: true }, "hunter2")).toBe("hunter2");
+    expect(build.fieldCommit({ secret: false }, "")).toBe(""); // back to the default
+    expect(build.fieldCommit({ secret: false }, null)).toBeNull();
+  });
+
   it("a blank topology is a DMZ with a gateway", () => {
     expect(build.blankDocument("x", ["http"])).toMatchObject({
       name: "x",

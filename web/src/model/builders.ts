@@ -187,6 +187,14 @@ export function setConfig(
 }
 
 /** Parse one config input as the service's schema types it (strict, as the API is). */
+/** What leaving a config field commits: its text, or nothing. A secret field starts empty
+ * (the API never returns the value), so an empty one means "unchanged", never "delete": only
+ * its explicit clear button removes a stored secret. */
+export function fieldCommit(param: { secret?: boolean }, text: string | null): string | null {
+  if (text === null) return null;
+  return param.secret && text === "" ? null : text;
+}
+
 export function parseConfigValue(
   catalog: Catalog,
   service: string,
