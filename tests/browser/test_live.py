@@ -90,8 +90,14 @@ def test_two_staged_live_edits_are_planned_and_applied_as_one_batch(
     expect(card.locator(".chip")).to_have_text(["ssh", "http", "telnet"])
     assert server.topology(maze)["version"] == version  # staged: nothing sent yet
 
-    ui.get_by_test_id("review").click()
+    expect(ui.get_by_test_id("apply")).to_have_count(0)  # the review's button is the only Apply
+    ui.get_by_test_id("canvas").click(position={"x": 5, "y": 5})  # keys act outside a field
+    ui.keyboard.press("Control+s")  # opens the review, applies nothing
     dialog = ui.get_by_test_id("review-dialog")
+    expect(dialog).to_be_visible()
+    ui.keyboard.press("Control+s")
+    expect(dialog.get_by_test_id("plan-container")).to_have_count(4)
+    assert server.topology(maze)["version"] == version
     rows = dialog.get_by_test_id("plan-container")
     expect(rows).to_have_count(4)  # base + ssh + http + telnet, all created
     for i in range(4):

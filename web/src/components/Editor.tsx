@@ -67,7 +67,7 @@ export function Editor({ name }: { name: string }) {
         <Toolbar view={view} />
         <Notice />
         <div className="editor-body">
-          <Palette editable={view.editable} />
+          <Palette readOnly={view.readOnly} />
           <Canvas view={view} />
           <aside className="side">
             <Inspector view={view} />

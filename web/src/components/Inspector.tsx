@@ -6,8 +6,6 @@ import { useStore } from "../store";
 import type { EditorView } from "../store/view";
 import { ServiceConfig } from "./ServiceConfig";
 
-const VIEWER = "viewers cannot change anything";
-
 /** A text field that sends its value on Enter or when it loses focus (not on every key). */
 function Field(props: { label: string; value: string; disabled: boolean; why?: string; onCommit(v: string): void; testid?: string; placeholder?: string }) {
   const [text, setText] = useState<string | null>(null);
@@ -52,6 +50,7 @@ function Issues({ view, keyName }: { view: EditorView; keyName: string }) {
 function LanInspector({ lan, t, view }: { lan: Lan; t: TopologyView; view: EditorView }) {
   const edit = useStore((s) => s.edit);
   const ro = !view.editable;
+  const why = view.readOnly ?? undefined;
   const liveWhy = "a live LAN's subnet and DMZ flag are its Docker network's: add a new LAN instead";
   const members = t.deckies.filter((d) => d.memberships.some((m) => m.lan === lan.name));
   return (
@@ -60,17 +59,17 @@ function LanInspector({ lan, t, view }: { lan: Lan; t: TopologyView; view: Edito
         LAN {lan.name} {lan.is_dmz && <span className="tag dmz-tag">DMZ</span>}
       </h2>
       <Issues view={view} keyName={`lan:${lan.name}`} />
-      <Field label="name" value={lan.name} disabled={ro} why={VIEWER} onCommit={(v) => void edit(build.updateLan(t, lan.name, { rename: v }))} testid="lan-rename" />
+      <Field label="name" value={lan.name} disabled={ro} why={why} onCommit={(v) => void edit(build.updateLan(t, lan.name, { rename: v }))} testid="lan-rename" />
       <Field
         label="subnet"
         value={lan.subnet ?? ""}
         placeholder="allocated"
         disabled={ro || view.live}
-        why={ro ? VIEWER : liveWhy}
+        why={ro ? why : liveWhy}
         onCommit={(v) => void edit(build.updateLan(t, lan.name, { subnet: v }))}
         testid="lan-subnet"
       />
-      <label className="check" title={ro ? VIEWER : view.live ? liveWhy : undefined}>
+      <label className="check" title={ro ? why : view.live ? liveWhy : undefined}>
         <input
           type="checkbox"
           checked={lan.is_dmz ?? false}
@@ -83,7 +82,7 @@ function LanInspector({ lan, t, view }: { lan: Lan; t: TopologyView; view: Edito
       <p>
         {members.length} deckies on this LAN: {members.map((d) => d.name).join(", ") || "none"}
       </p>
-      <button type="button" className="danger" disabled={ro} title={ro ? VIEWER : "Delete"} onClick={() => void edit(build.remove(t, "lan", lan.name))}>
+      <button type="button" className="danger" disabled={ro} title={ro ? why : "Delete"} onClick={() => void edit(build.remove(t, "lan", lan.name))}>
         Remove LAN
       </button>
     </section>
@@ -93,6 +92,7 @@ function LanInspector({ lan, t, view }: { lan: Lan; t: TopologyView; view: Edito
 function Memberships({ d, t, view }: { d: Decky; t: TopologyView; view: EditorView }) {
   const edit = useStore((s) => s.edit);
   const ro = !view.editable;
+  const why = view.readOnly ?? undefined;
   return (
     <div className="memberships">
       <h3>Memberships</h3>
@@ -104,8 +104,8 @@ function Memberships({ d, t, view }: { d: Decky; t: TopologyView; view: EditorVi
             </span>
           ) : (
             <>
-              <Field label={`${m.lan} IP`} value={m.ip ?? ""} placeholder="allocated" disabled={ro} why={VIEWER} onCommit={(v) => void edit(build.setMembershipIp(t, d.name, m.lan, v))} testid={`ip-${m.lan}`} />
-              <button type="button" disabled={ro} title={ro ? VIEWER : "detach from this LAN"} onClick={() => void edit(build.detach(t, d.name, m.lan))}>
+              <Field label={`${m.lan} IP`} value={m.ip ?? ""} placeholder="allocated" disabled={ro} why={why} onCommit={(v) => void edit(build.setMembershipIp(t, d.name, m.lan, v))} testid={`ip-${m.lan}`} />
+              <button type="button" disabled={ro} title={ro ? why : "detach from this LAN"} onClick={() => void edit(build.detach(t, d.name, m.lan))}>
                 Detach
               </button>
             </>
@@ -119,6 +119,7 @@ function Memberships({ d, t, view }: { d: Decky; t: TopologyView; view: EditorVi
 function DeckyInspector({ d, t, view }: { d: Decky; t: TopologyView; view: EditorView }) {
   const edit = useStore((s) => s.edit);
   const ro = !view.editable;
+  const why = view.readOnly ?? undefined;
   const [publish, setPublish] = useState<string | null>(null);
   const savePublish = (e: FormEvent): void => {
     e.preventDefault();
@@ -139,12 +140,12 @@ function DeckyInspector({ d, t, view }: { d: Decky; t: TopologyView; view: Edito
         home LAN <b>{d.home_lan}</b>
         {d.archetype ? ` · archetype ${d.archetype}` : ""}
       </p>
-      <label className="check" title={ro ? VIEWER : undefined}>
+      <label className="check" title={ro ? why : undefined}>
         <input type="checkbox" checked={d.forwards_l3 ?? false} disabled={ro} onChange={(e) => flipForwarding(e.target.checked)} data-testid="decky-forwards" />
         forwards L3 (IP forwarding on)
       </label>
       <form onSubmit={savePublish}>
-        <label title={ro ? VIEWER : "host:container[/udp], gateways (DMZ-homed) only"}>
+        <label title={ro ? why : "host:container[/udp], gateways (DMZ-homed) only"}>
           publish
           <input value={publish ?? (d.publish ?? []).join(", ")} disabled={ro} placeholder="e.g. 2222:22" onChange={(e) => setPublish(e.target.value)} onBlur={savePublish} />
         </label>
@@ -154,7 +155,7 @@ function DeckyInspector({ d, t, view }: { d: Decky; t: TopologyView; view: Edito
       {(d.services ?? []).map((s) => (
         <ServiceConfig key={s} decky={d} service={s} t={t} view={view} />
       ))}
-      <button type="button" className="danger" disabled={ro} title={ro ? VIEWER : "Delete"} onClick={() => void edit(build.remove(t, "decky", d.name))}>
+      <button type="button" className="danger" disabled={ro} title={ro ? why : "Delete"} onClick={() => void edit(build.remove(t, "decky", d.name))}>
         Remove decky
       </button>
     </section>

@@ -3,9 +3,8 @@ import { encodeItem, MIME, type PaletteItem } from "../model/drop";
 import { groupServices, portsLabel } from "../model/serviceKinds";
 import { useStore } from "../store";
 
-const VIEWER = "viewers cannot change anything";
-
-function Item({ item, label, detail, editable }: { item: PaletteItem; label: string; detail?: string; editable: boolean }) {
+function Item({ item, label, detail, readOnly }: { item: PaletteItem; label: string; detail?: string; readOnly: string | null }) {
+  const editable = readOnly === null;
   const onDragStart = (e: DragEvent): void => {
     e.dataTransfer.setData(MIME, encodeItem(item));
     e.dataTransfer.effectAllowed = "copy";
@@ -15,7 +14,7 @@ function Item({ item, label, detail, editable }: { item: PaletteItem; label: str
       className={`palette-item palette-${item.kind}${editable ? "" : " disabled"}`}
       draggable={editable}
       onDragStart={onDragStart}
-      title={editable ? `drag onto the canvas${detail ? `: ${detail}` : ""}` : VIEWER}
+      title={editable ? `drag onto the canvas${detail ? `: ${detail}` : ""}` : readOnly}
       data-testid={`palette-${item.kind}-${item.name}`}
     >
       <span>{label}</span>
@@ -24,20 +23,24 @@ function Item({ item, label, detail, editable }: { item: PaletteItem; label: str
   );
 }
 
-export function Palette({ editable }: { editable: boolean }) {
+export function Palette({ readOnly }: { readOnly: string | null }) {
   const catalog = useStore((s) => s.catalog);
   const services = catalog ? groupServices(Object.values(catalog.services)) : [];
   const archetypes = catalog ? Object.values(catalog.archetypes) : [];
   return (
     <nav className="palette" aria-label="palette">
-      {!editable && <p className="readonly-note">Read-only: {VIEWER}.</p>}
+      {readOnly && (
+        <p className="readonly-note" data-testid="readonly-note">
+          Read-only: {readOnly}.
+        </p>
+      )}
       <h3>Networks</h3>
-      <Item item={{ kind: "lan", name: "lan" }} label="LAN" detail="drop on empty canvas" editable={editable} />
-      <Item item={{ kind: "dmz", name: "dmz" }} label="DMZ" detail="the one LAN facing outside" editable={editable} />
+      <Item item={{ kind: "lan", name: "lan" }} label="LAN" detail="drop on empty canvas" readOnly={readOnly} />
+      <Item item={{ kind: "dmz", name: "dmz" }} label="DMZ" detail="the one LAN facing outside" readOnly={readOnly} />
       <h3>Archetypes</h3>
       <p className="palette-hint">drop onto a LAN</p>
       {archetypes.map((a) => (
-        <Item key={a.name} item={{ kind: "archetype", name: a.name }} label={a.name} detail={a.services.join(", ")} editable={editable} />
+        <Item key={a.name} item={{ kind: "archetype", name: a.name }} label={a.name} detail={a.services.join(", ")} readOnly={readOnly} />
       ))}
       <h3>Services</h3>
       <p className="palette-hint">drop onto a decky</p>
@@ -45,7 +48,7 @@ export function Palette({ editable }: { editable: boolean }) {
         <div key={g.kind} className="palette-group">
           <h4>{g.kind}</h4>
           {g.services.map((s) => (
-            <Item key={s.name} item={{ kind: "service", name: s.name }} label={s.name} detail={portsLabel(s)} editable={editable} />
+            <Item key={s.name} item={{ kind: "service", name: s.name }} label={s.name} detail={portsLabel(s)} readOnly={readOnly} />
           ))}
         </div>
       ))}

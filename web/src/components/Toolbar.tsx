@@ -1,12 +1,11 @@
 import { useState } from "react";
+import { blockedWhy } from "../model/lifecycle";
 import { canRedo, canUndo } from "../model/stage";
 import { useStore } from "../store";
-import type { EditorView } from "../store/view";
+import { type EditorView, VIEWER } from "../store/view";
 import { Confirm } from "./Confirm";
 import { download } from "./download";
 import { StatusPill } from "./StatusPill";
-
-const VIEWER = "viewers cannot change anything: sign in with an admin token";
 
 function StageBar({ view }: { view: EditorView }) {
   const stage = useStore((s) => s.stage);
@@ -16,7 +15,7 @@ function StageBar({ view }: { view: EditorView }) {
   const count = stage.entries.length;
   const inFlight = applying && (applying.state === "pending" || applying.state === "applying");
   // Apply lives only in the review: nothing is sent without its plan on screen.
-  const blocked = !view.editable ? VIEWER : count === 0 ? "stage an edit first" : inFlight ? "a change is being applied" : undefined;
+  const blocked = !view.editable ? view.readOnly : count === 0 ? "stage an edit first" : inFlight ? "a change is being applied" : undefined;
   return (
     <div className="stagebar" data-testid="stagebar">
       <span className={count ? "tag amber" : "tag"} data-testid="stage-count">
@@ -66,8 +65,9 @@ export function Toolbar({ view }: { view: EditorView }) {
   const { deployCurrent, teardownCurrent, exportYaml } = useStore.getState();
   const [confirmTeardown, setConfirmTeardown] = useState(false);
   if (!t) return null;
-  const deployable = ["pending", "failed"].includes(t.status);
-  const deployWhy = view.deployBlocked ?? (deployable ? undefined : `the topology is ${t.status}`);
+  const deployWhy = view.deployBlocked ?? undefined;
+  const admin = view.readOnly !== VIEWER;
+  const teardownWhy = !admin ? VIEWER : (blockedWhy(t.status, "teardown") ?? undefined);
   const exportIt = async (): Promise<void> => {
     const text = await exportYaml(t.name);
     if (text !== null) download(`${t.name}.yml`, text, "application/yaml");
@@ -97,7 +97,7 @@ export function Toolbar({ view }: { view: EditorView }) {
           {deployWhy}
         </span>
       )}
-      <button type="button" disabled={!view.editable || ["torn_down", "tearing_down"].includes(t.status)} title={view.editable ? undefined : VIEWER} onClick={() => setConfirmTeardown(true)}>
+      <button type="button" disabled={!!teardownWhy} title={teardownWhy} onClick={() => setConfirmTeardown(true)} data-testid="teardown">
         Tear down
       </button>
       <button type="button" onClick={() => void exportIt()}>

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "react";
 import type { TopologySummary } from "../api/types";
+import { allows, blockedWhy } from "../model/lifecycle";
 import { routeHash } from "../model/route";
 import { useStore } from "../store";
 import { Confirm } from "./Confirm";
@@ -8,9 +9,6 @@ import { download } from "./download";
 import { StatusPill } from "./StatusPill";
 
 const VIEWER = "viewers cannot change anything: sign in with an admin token";
-const DEPLOYABLE = new Set(["pending", "failed", "active", "degraded"]);
-const TEARABLE = new Set(["active", "degraded", "failed", "pending"]);
-const DELETABLE = new Set(["pending", "failed", "torn_down"]);
 
 function Row({ t, admin, onDelete }: { t: TopologySummary; admin: boolean; onDelete(t: TopologySummary): void }) {
   const lastRun = useStore((s) => s.lastRuns[t.name]);
@@ -18,8 +16,8 @@ function Row({ t, admin, onDelete }: { t: TopologySummary; admin: boolean; onDel
   const deploy = useStore((s) => s.deploy);
   const teardown = useStore((s) => s.teardown);
   const exportYaml = useStore((s) => s.exportYaml);
-  const why = (ok: boolean, what: string): string | undefined =>
-    !admin ? VIEWER : ok ? undefined : `${what} is not possible while ${t.status}`;
+  const why = (action: "deploy" | "teardown" | "delete"): string | undefined =>
+    !admin ? VIEWER : (blockedWhy(t.status, action) ?? undefined);
 
   const exportIt = async (): Promise<void> => {
     const text = await exportYaml(t.name);
@@ -44,10 +42,10 @@ function Row({ t, admin, onDelete }: { t: TopologySummary; admin: boolean; onDel
       <td>{lastRun ? `${lastRun.kind} ${lastRun.state}${lastRun.at ? ` · ${lastRun.at.slice(0, 19).replace("T", " ")}` : ""}` : "—"}</td>
       <td>
         <div className="actions">
-        <button type="button" disabled={!admin || !DEPLOYABLE.has(t.status)} title={why(DEPLOYABLE.has(t.status), "deploy")} onClick={() => void deploy(t.name)}>
+        <button type="button" disabled={!admin || !allows(t.status, "deploy")} title={why("deploy")} onClick={() => void deploy(t.name)}>
           Deploy
         </button>
-        <button type="button" disabled={!admin || !TEARABLE.has(t.status)} title={why(TEARABLE.has(t.status), "teardown")} onClick={() => void teardown(t.name)}>
+        <button type="button" disabled={!admin || !allows(t.status, "teardown")} title={why("teardown")} onClick={() => void teardown(t.name)}>
           Tear down
         </button>
         <button type="button" onClick={() => void exportIt()}>
@@ -56,8 +54,8 @@ function Row({ t, admin, onDelete }: { t: TopologySummary; admin: boolean; onDel
         <button
           type="button"
           className="danger"
-          disabled={!admin || !DELETABLE.has(t.status)}
-          title={why(DELETABLE.has(t.status), "delete")}
+          disabled={!admin || !allows(t.status, "delete")}
+          title={why("delete")}
           onClick={() => onDelete(t)}
         >
           Delete

@@ -4,6 +4,7 @@
 // change, not once per render.
 import type { Catalog, Issue, TopologyView } from "../api/types";
 import { hasErrors, type PlacedIssue, placeIssues } from "../model/issues";
+import { blockedWhy } from "../model/lifecycle";
 import { autoLayout, type Layout } from "../model/layout";
 import { project, type Projection } from "../model/project";
 import { batchOf, type Stage, type StageEntry } from "../model/stage";
@@ -19,6 +20,8 @@ export interface EditorView {
   states: Map<string, DeckyState>;
   live: boolean;
   editable: boolean;
+  /** Why nothing can be edited (a viewer, or a status where the design is fixed), or null. */
+  readOnly: string | null;
   deployBlocked: string | null;
 }
 
@@ -39,8 +42,17 @@ let lastView: EditorView | null = null;
 const sameInputs = (a: Inputs, b: Inputs): boolean =>
   (Object.keys(a) as (keyof Inputs)[]).every((k) => a[k] === b[k]);
 
-function deployBlockedBy(stage: Stage, issues: Issue[], editable: boolean): string | null {
-  if (!editable) return "viewers cannot deploy";
+export const VIEWER = "viewers cannot change anything: sign in with an admin token";
+
+/** Editing needs an admin and a status whose design may change (model/lifecycle.ts). */
+export const readOnlyWhy = (role: string | undefined, status: TopologyView["status"]): string | null =>
+  role !== "admin" ? VIEWER : blockedWhy(status, "edit");
+
+function deployBlockedBy(i: Inputs, issues: Issue[]): string | null {
+  const { stage } = i;
+  if (i.role !== "admin") return "viewers cannot deploy";
+  const status = blockedWhy(i.topology.status, "deploy");
+  if (status) return status;
   if (stage.entries.length) return "edits not applied: fix, undo or discard them first";
   if (hasErrors(issues)) return "the topology has errors: see the problems panel";
   return null;
@@ -53,7 +65,7 @@ function compute(i: Inputs): EditorView {
   // Batch issues describe the state the stage produces; stored issues the saved design. On a
   // pending topology with drafts the batch's list is the whole picture.
   const allIssues = i.stage.entries.length ? i.batchIssues : i.storedIssues;
-  const editable = i.role === "admin";
+  const readOnly = readOnlyWhy(i.role, i.topology.status);
   return {
     projection,
     layout,
@@ -61,8 +73,9 @@ function compute(i: Inputs): EditorView {
     allIssues,
     states: deckyStates(i.topology, i.finding),
     live: isLive(i.topology),
-    editable,
-    deployBlocked: deployBlockedBy(i.stage, allIssues, editable),
+    editable: readOnly === null,
+    readOnly,
+    deployBlocked: deployBlockedBy(i, allIssues),
   };
 }
 
