@@ -60,7 +60,6 @@ def test_drag_an_archetype_onto_a_lan_adds_a_decky(ui: Page, server: Server) -> 
     assert server.topology(name)["version"] == before["version"] + 1
     expect(ui.get_by_test_id("decky-web-server-1")).to_be_visible()
     expect(ui.get_by_test_id("decky-web-server-1")).not_to_have_class(re.compile(r"\bstaged\b"))
-    shot(ui, "editor-drag-archetype")
 
 
 @pytest.mark.usefixtures("needs_ops")
@@ -131,4 +130,3 @@ def test_a_resized_lan_box_keeps_its_size_after_a_reload(ui: Page, server: Serve
     # the box is drawn at the stored size (the node's own pixels, before the viewport's zoom)
     expect(node).to_have_css("width", f"{int(stored['w'])}px")
     expect(node).to_have_css("height", f"{int(stored['h'])}px")
-    shot(ui, "editor-resized-lan")

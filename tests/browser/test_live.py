@@ -58,7 +58,6 @@ def test_deploy_turns_the_status_pill_active_without_a_reload(
     assert running == {"gw", "br", "a"}
     expect(ui.get_by_test_id("dot-gw")).to_have_attribute("class", "dot dot-running")
     expect(ui.get_by_test_id("stagebar")).to_be_visible()  # live: edits are staged now
-    shot(ui, "editor-active")
     ui.get_by_role("link", name="← topologies").click()  # the list has the run, from the stream
     row = ui.get_by_test_id(f"row-{maze}")
     expect(row.get_by_test_id("status-pill")).to_have_attribute("data-status", "active")
