@@ -18,17 +18,30 @@ from starlette.types import Scope
 
 BUILD_COMMAND = "cd web && npm ci && npm run build"
 
+# Everything the editor loads is decnet's own (no CDN, no external fonts): anything else is an
+# injection. React Flow positions nodes with inline `style` attributes, hence 'unsafe-inline'
+# for styles only; scripts stay 'self'. The minimap and icons may use data: images.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
+        "style-src 'self' 'unsafe-inline'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+}
+
 
 class SpaFiles(StaticFiles):
     """Static files; a path that is no file gets index.html, so client-side routes load."""
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         try:
-            return await super().get_response(path, scope)
+            response = await super().get_response(path, scope)
         except HTTPException as err:
             if err.status_code != 404:
                 raise
-            return await super().get_response("index.html", scope)
+            response = await super().get_response("index.html", scope)
+        response.headers.update(SECURITY_HEADERS)
+        return response
 
 
 def not_built_page(web_dir: Path) -> str:
@@ -51,4 +64,4 @@ def mount(app: FastAPI, web_dir: Path) -> None:
 
     @app.get("/{path:path}", include_in_schema=False, response_class=HTMLResponse)
     async def not_built(path: str) -> HTMLResponse:
-        return HTMLResponse(page, status_code=404)
+        return HTMLResponse(page, status_code=404, headers=SECURITY_HEADERS)

@@ -38,12 +38,27 @@ def test_the_bundle_is_served_with_spa_fallback(with_bundle: ApiEnv) -> None:
         assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
 
 
+def test_the_editor_is_served_with_a_content_security_policy(with_bundle: ApiEnv) -> None:
+    csp = (
+        "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
+        "style-src 'self' 'unsafe-inline'"
+    )
+    with httpx.Client(base_url=with_bundle.url, timeout=10) as c:
+        for path in ("/", "/assets/app.js", "/topologies/corp"):  # a file, an asset, a fallback
+            r = c.get(path)
+            assert r.status_code == 200
+            assert r.headers["content-security-policy"] == csp, path
+            assert r.headers["x-content-type-options"] == "nosniff", path
+
+
 def test_without_a_build_the_root_says_how_to_make_one(api: ApiEnv) -> None:
     with httpx.Client(base_url=api.url, timeout=10) as c:
         page = c.get("/")
         assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
         assert "cd web &amp;&amp; npm ci &amp;&amp; npm run build" in page.text
         assert c.get("/some/route").text == page.text
+        assert page.headers["x-content-type-options"] == "nosniff"
+        assert "default-src 'self'" in page.headers["content-security-policy"]
         assert c.get("/healthz").json() == {"status": "ok"}
 
 
