@@ -11,10 +11,12 @@ import {
 } from "@xyflow/react";
 import { type DragEvent, useMemo, useState } from "react";
 import * as build from "../model/builders";
-import { decodeItem, deckyDrag, dropEdit, MIME } from "../model/drop";
+import { applyOverrides, type Drag, type DragStop, dragStop, overridesFrom } from "../model/canvasDrag";
+import { decodeItem, dropEdit, MIME } from "../model/drop";
 import { type FlowNode, stableFlow } from "../model/graph";
 import { useStore } from "../store";
 import type { EditorView } from "../store/view";
+import { Confirm } from "./Confirm";
 import { DeckyNode } from "./DeckyNode";
 import { LanNode } from "./LanNode";
 
@@ -22,37 +24,6 @@ const nodeTypes: NodeTypes = { lan: LanNode, decky: DeckyNode };
 const LARGE = 300;
 // Cards never rendered (off screen) have no measured size: fit by their declared one.
 const FIT = { maxZoom: 1, padding: 0.1, includeHiddenNodes: true };
-
-type Override = Partial<Pick<FlowNode, "position" | "width" | "height">>;
-
-interface Drag {
-  base: FlowNode[];
-  over: Record<string, Override>;
-}
-
-function applyOverrides(nodes: FlowNode[], drag: Drag | null): FlowNode[] {
-  if (!drag || drag.base !== nodes) return nodes;
-  return nodes.map((n) => {
-    const o = drag.over[n.id];
-    if (!o) return n;
-    const sized =
-      o.width !== undefined
-        ? { style: { ...n.style, width: o.width, height: o.height }, measured: { width: o.width, height: o.height } }
-        : {};
-    return { ...n, ...o, ...sized } as FlowNode;
-  });
-}
-
-function overridesFrom(changes: NodeChange<FlowNode>[], over: Record<string, Override>): Record<string, Override> {
-  const next = { ...over };
-  for (const c of changes) {
-    if (c.type === "position" && c.position) next[c.id] = { ...next[c.id], position: c.position };
-    if (c.type === "dimensions" && c.resizing && c.dimensions) {
-      next[c.id] = { ...next[c.id], width: c.dimensions.width, height: c.dimensions.height };
-    }
-  }
-  return next;
-}
 
 export function Canvas({ view }: { view: EditorView }) {
   const selected = useStore((s) => s.selected);
@@ -63,6 +34,7 @@ export function Canvas({ view }: { view: EditorView }) {
   const { screenToFlowPosition } = useReactFlow();
   const [flowOf] = useState(stableFlow);
   const [drag, setDrag] = useState<Drag | null>(null);
+  const [asking, setAsking] = useState<Extract<DragStop, { kind: "home" }> | null>(null);
   const t = view.projection.topology;
 
   const flow = useMemo(
@@ -93,28 +65,14 @@ export function Canvas({ view }: { view: EditorView }) {
     for (const c of changes) if (c.type === "select" && c.selected) select(c.id);
   };
 
+  const moveHome = (m: Extract<DragStop, { kind: "home" }>): void => void edit(build.moveHome(t, m.decky, m.lan, m.canvas, view.live));
+
   const onNodeDragStop = (_e: unknown, node: FlowNode): void => {
-    if (node.type === "lan") {
-      void moveElement("lan", node.data.lan.name, { x: Math.round(node.position.x), y: Math.round(node.position.y) });
-      return;
-    }
-    if (node.type !== "decky") return;
-    const d = node.data.decky;
-    const home = view.layout.lans.get(d.home_lan);
-    if (!home) return;
-    const topLeft = { x: home.x + node.position.x, y: home.y + node.position.y };
-    const result = deckyDrag(t, view.layout, d.name, topLeft);
-    if (!result) return;
-    if (result.kind === "layout") {
-      void moveElement("decky", d.name, result.canvas);
-      return;
-    }
-    const live = `Moving ${d.name} to ${result.lan} recreates its base container on the host (its IP stack restarts under an intruder). Stage it anyway?`;
-    if (view.live && !window.confirm(live)) {
-      setDrag(null); // back where it was
-      return;
-    }
-    void edit(build.moveHome(t, d.name, result.lan, result.canvas, view.live));
+    const stop = dragStop(t, view.layout, node, view.live);
+    if (!stop) return;
+    if (stop.kind === "layout") void moveElement(stop.element, stop.name, stop.canvas);
+    else if (stop.confirm) setAsking(stop);
+    else moveHome(stop);
   };
 
   const onDrop = (e: DragEvent): void => {
@@ -168,6 +126,23 @@ export function Canvas({ view }: { view: EditorView }) {
         <MiniMap pannable zoomable nodeStrokeWidth={2} nodeColor={(n) => (n.type === "lan" ? "#c9d4ee" : "#8d98b3")} />
         <Controls showInteractive={false} fitViewOptions={FIT} />
       </ReactFlow>
+      {asking && (
+        <Confirm
+          title={`Move ${asking.decky} to ${asking.lan}?`}
+          confirm="Stage the move"
+          danger
+          onCancel={() => {
+            setAsking(null);
+            setDrag(null); // the card goes back where it was
+          }}
+          onConfirm={() => {
+            setAsking(null);
+            moveHome(asking);
+          }}
+        >
+          <p>{asking.confirm}</p>
+        </Confirm>
+      )}
     </div>
   );
 }
