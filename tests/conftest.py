@@ -4,7 +4,8 @@ Most tests stand alone: each has its own database and DECNET_HOME, unique topolo
 random subnet pools on the shared Docker engine, so they run side by side. Two kinds share
 something and stay together on one worker, in file order:
 - `testbed`: the network-namespace hosts are one per machine (a session fixture with a lock);
-- `ansible`: tests/ansible applies fixed bundles (`mt-x`) with plain ansible-playbook.
+- `ansible`: tests/ansible applies fixed bundles (`mt-x`) with plain ansible-playbook;
+- `browser`: tests/browser share one `decnet serve` and one Chromium (session fixtures).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 _ANSIBLE = Path(__file__).parent / "ansible"
+_BROWSER = Path(__file__).parent / "browser"
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
@@ -23,3 +25,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("testbed"))
         elif _ANSIBLE in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.xdist_group("ansible"))
+        elif _BROWSER in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.xdist_group("browser"))
