@@ -170,7 +170,9 @@ class Bench:
         return res
 
     def raw(self, t: Topology, res: Result) -> None:
-        files = render_bundle([t], self.ctx.catalog, {}, self.ctx.settings.templates_dir)
+        files = render_bundle(
+            [t], self.ctx.catalog, {}, self.ctx.settings.templates_dir, secret_key=self.ctx.hash_key
+        )
         project = self.tmp / f"raw-{t.name}"
         project.mkdir()
         compose = project / "compose.yml"
