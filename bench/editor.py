@@ -44,7 +44,9 @@ FLAGS = [
     "--disable-sync", "--disable-quic",
 ]  # fmt: skip
 SIZES = {
-    "small": GeneratorParams(name="bench-100", depth=3, branching=2, deckies_min=13, deckies_max=13),
+    "small": GeneratorParams(
+        name="bench-100", depth=3, branching=2, deckies_min=13, deckies_max=13
+    ),
     "large": GeneratorParams(name="bench-1k", depth=4, branching=3, deckies_min=25, deckies_max=25),
 }
 READY = """() => document.querySelector('[data-testid=stream]')?.textContent === 'live'

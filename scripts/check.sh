@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 step() { printf '\n== %s\n' "$*"; }
-step ruff;         ruff check decnet tests bench && ruff format --check decnet tests bench
+# One command per line: under set -e a failure inside `a && b` does not stop the script.
+step ruff;         ruff check decnet tests bench
+                   ruff format --check decnet tests bench
 step mypy;         mypy
 step ansible-lint; ansible-lint --offline roles playbooks
 step web;          (cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } \
