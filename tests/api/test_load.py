@@ -10,6 +10,7 @@ import asyncio
 import json
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -68,7 +69,11 @@ def test_100_clients_receive_every_event_in_order(tmp_path: Path) -> None:
         _, token = create_token(store, "load", Role.VIEWER)
     server = ServeProcess.start(settings, "--no-watch", DECNET_API_STREAMS_PER_TOKEN=str(CLIENTS))
     try:
-        received = asyncio.run(run_clients(server.url, token, settings.db_path))
+        # A thread of its own: a worker that ran the browser tests keeps Playwright's event
+        # loop running in the main thread, where asyncio.run refuses to start another.
+        with ThreadPoolExecutor(1) as pool:
+            clients = run_clients(server.url, token, settings.db_path)
+            received = pool.submit(asyncio.run, clients).result()
     finally:
         assert server.stop() is not None
     with Store(settings.db_path) as store:
