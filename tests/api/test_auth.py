@@ -16,7 +16,7 @@ import pytest
 from api_support import ApiEnv, document, wait_for
 
 from decnet.api.config import API_PREFIX
-from decnet.engine.tokens import Role, create_token
+from decnet.engine.tokens import TOKEN_RE, Role, create_token
 from decnet.errors import EXIT_USAGE
 
 PUBLIC = {("GET", "/healthz")}
@@ -152,7 +152,10 @@ def test_an_expired_token_is_refused(api: ApiEnv) -> None:
 
 def test_the_database_holds_only_a_hash_of_a_token(api: ApiEnv) -> None:
     token = api.cli("token", "create", f"h-{uuid.uuid4().hex[:6]}", "--role", "viewer").stdout
-    secret = token.strip().rsplit("_", 1)[1]
+    # the secret is urlsafe base64, which may itself hold "_": cut by the token's own pattern
+    match = TOKEN_RE.match(token.strip())
+    assert match, token
+    secret = match.group(2)
     db = api.settings.db_path
     files = [str(p) for p in (db, db.with_name(db.name + "-wal")) if p.exists()]
     # grep in another process: closing any descriptor of the file in this process would drop
