@@ -1,12 +1,13 @@
 """Helpers for end-to-end engine tests against the local Docker engine and real playbooks.
 
 Every test gets its own DECNET_HOME and database, a unique topology name (`e2e-<hex6>`) and
-a random /20 subnet pool, and whatever carries its `decnet.topology` label is removed
+a /20 subnet pool of its own, and whatever carries its `decnet.topology` label is removed
 afterwards, pass or fail.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -76,9 +77,22 @@ def remove_labelled(name: str) -> None:
         docker("network", "rm", *nets, check=False)
 
 
+POOL_SLOTS = 256  # the /20s of 10.224.0.0/12
+_pool_turn = itertools.count(random.randrange(POOL_SLOTS))
+
+
 def random_pool() -> str:
-    """A random /20 in 10.224.0.0/12: away from the default pool other tests and demo use."""
-    return f"10.{random.randint(224, 239)}.{random.randint(0, 15) * 16}.0/20"
+    """A /20 in 10.224.0.0/12, away from the default pool other tests and demo use.
+
+    Tests on other xdist workers deploy to the same engine at the same time, and the engine
+    refuses overlapping subnets, so each worker draws from its own share of the /20s; within
+    a share it starts at random so that a run's leftovers are not met again at once.
+    """
+    index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    share = POOL_SLOTS // max(workers, 1)
+    slot = (index % max(workers, 1)) * share + next(_pool_turn) % share
+    return f"10.{224 + slot // 16}.{slot % 16 * 16}.0/20"
 
 
 def descendants(pid: int) -> list[int]:
