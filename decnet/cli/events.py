@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 import typer
@@ -69,8 +74,37 @@ def events(
     if not follow:
         return
     after = shown[-1].id if shown else (since if since is not None else store.latest_event_id())
-    for event in engine.follow(store, after, where=where):
-        _emit(event, json_out)
+    with _stop_signals() as stop:
+        for event in engine.follow(store, after, where=where, stopped=stop.is_set):
+            _emit(event, json_out)
+    if stop.signum == signal.SIGINT:
+        raise KeyboardInterrupt  # the CLI's one Ctrl-C path: "interrupted", exit 130
+
+
+@dataclass
+class _Stop:
+    signum: int | None = None
+
+    def is_set(self) -> bool:
+        return self.signum is not None
+
+
+@contextmanager
+def _stop_signals() -> Iterator[_Stop]:
+    """SIGINT/SIGTERM end a follow at its next poll. The handler only records the signal: an
+    exception raised at an arbitrary point can be lost (in a finaliser), and a lock taken in a
+    handler can deadlock with the code it interrupted."""
+    stop = _Stop()
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        stop.signum = signum
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 @app.command()

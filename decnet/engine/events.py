@@ -62,10 +62,11 @@ def follow(
     *,
     where: EventFilter = EventFilter(),
     poll: float = FOLLOW_POLL_SECONDS,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], object] = time.sleep,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> Iterator[EventRow]:
-    """Every event after `after`, forever, in id order (the caller stops it)."""
-    while True:
+    """Every event after `after`, in id order, until `stopped()` (checked between polls)."""
+    while not stopped():
         batch = store.query_events(
             after, topology=where.topology, type_glob=where.type_glob, limit=MAX_PAGE
         )

@@ -100,8 +100,29 @@ def test_follow_tails_new_events_and_ctrl_c_exits_130(settings: Settings) -> Non
                 assert line["payload"] == {"i": i}
         proc.send_signal(signal.SIGINT)
         assert proc.wait(10) == 130
-        assert proc.stderr is not None and "Traceback" not in proc.stderr.read()
+        assert proc.stderr is not None
+        assert proc.stderr.read().strip() == "interrupted"
         print(f"follow delays: {[round(d, 3) for d in delays]} s")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_follow_ends_cleanly_on_sigterm(settings: Settings) -> None:
+    seed(settings)
+    proc = subprocess.Popen(
+        [str(DECNET), "events", "--follow", "--json", "--type", "test.*"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(settings),
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        with Store(settings.db_path) as store:
+            for i in range(2):  # the second can only come from the follow loop, signals set
+                store.append_event("test.follow", {"i": i})
+                assert json.loads(proc.stdout.readline())["payload"] == {"i": i}
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        assert proc.stderr is not None and proc.stderr.read() == ""
     finally:
         if proc.poll() is None:
             proc.kill()
