@@ -1,8 +1,8 @@
 """Groups for parallel runs (`pytest -n N --dist loadgroup`, what scripts/check.sh runs).
 
 Most tests stand alone: each has its own database and DECNET_HOME, unique topology names and
-random subnet pools on the shared Docker engine, so they run side by side. Two kinds share
-something and stay together on one worker, in file order:
+subnets no concurrent test holds (tests/subnet_pools.py) on the shared Docker engine, so they
+run side by side. Two kinds share something and stay together on one worker, in file order:
 - `testbed`: the network-namespace hosts are one per machine (a session fixture with a lock);
 - `ansible`: tests/ansible applies fixed bundles (`mt-x`) with plain ansible-playbook;
 - `browser`: tests/browser share one `decnet serve` and one Chromium (session fixtures).

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import random
 import re
 import shutil
 import signal
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from subnet_pools import fresh_lans
 
 from decnet.api.config import API_PREFIX, ApiConfig
 from decnet.api.server import ThreadedServer
@@ -119,15 +119,15 @@ def wait_for(check: Callable[[], Any], timeout: float = 30, every: float = 0.05)
 
 def document(name: str, *, password: str | None = None) -> str:
     """A small topology file: dmz (gw: http [+ ssh with a password]) and lan-1 (a bridge and
-    one decky), on random pinned subnets so parallel tests never collide."""
-    second, third = random.randint(224, 239), random.randrange(0, 254, 2)
+    one decky), on pinned subnets no concurrent test holds."""
+    dmz, lan = fresh_lans(2)
     ssh = ["ssh"] if password else []
     config = f"\n    config: {{ssh: {{password: {json.dumps(password)}}}}}" if password else ""
     return f"""name: {name}
 host: localhost
 lans:
-  - {{name: dmz, dmz: true, subnet: 10.{second}.{third}.0/24}}
-  - {{name: lan-1, subnet: 10.{second}.{third + 1}.0/24}}
+  - {{name: dmz, dmz: true, subnet: {dmz}}}
+  - {{name: lan-1, subnet: {lan}}}
 deckies:
   - name: gw
     home: dmz

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import shutil
 import signal
@@ -23,6 +22,7 @@ from typing import Any
 
 import httpx
 from playwright.sync_api import ConsoleMessage, Error, Locator, Page
+from subnet_pools import fresh_lans
 
 from decnet.settings import PROJECT_ROOT
 
@@ -142,14 +142,14 @@ class Server:
 
 
 def document(name: str) -> str:
-    """dmz (gateway gw: http) and lan-1 (bridge br into the DMZ, and decky a), on random
-    pinned subnets so parallel runs never collide."""
-    second, third = random.randint(224, 239), random.randrange(0, 254, 2)
+    """dmz (gateway gw: http) and lan-1 (bridge br into the DMZ, and decky a), on pinned
+    subnets no concurrent test holds."""
+    dmz, lan = fresh_lans(2)
     return f"""name: {name}
 host: localhost
 lans:
-  - {{name: dmz, dmz: true, subnet: 10.{second}.{third}.0/24}}
-  - {{name: lan-1, subnet: 10.{second}.{third + 1}.0/24}}
+  - {{name: dmz, dmz: true, subnet: {dmz}}}
+  - {{name: lan-1, subnet: {lan}}}
 deckies:
   - {{name: gw, home: dmz, services: [http]}}
   - {{name: br, home: lan-1, services: [http], attach: [dmz], forwards_l3: true}}

@@ -6,7 +6,6 @@ inventory text), followed by drift (exit 2 when drift is found) and teardown."""
 from __future__ import annotations
 
 import json
-import random
 import shutil
 import stat
 import subprocess
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from cli_support import DECNET, clean_env, run_decnet
+from subnet_pools import fresh_lans
 
 from decnet.errors import EXIT_DRIFT
 from decnet.settings import PROJECT_ROOT, Settings
@@ -102,7 +102,7 @@ def test_deploy_drift_teardown_with_a_relative_inventory(tmp_path: Path, e2e_nam
     work = tmp_path / "work"
     work.mkdir()
     shutil.copy(PROJECT_ROOT / "inventory" / "localhost.yml", work / "inv.yml")
-    subnet = f"10.{random.randint(224, 239)}.{random.randint(0, 255)}.0/24"
+    (subnet,) = fresh_lans(1)
     (work / "t.yml").write_text(
         f"name: {e2e_name}\nlans: [{{name: dmz, dmz: true, subnet: {subnet}}}]\n"
         "deckies: [{name: gw, home: dmz, services: [ssh]}]\n"

@@ -7,10 +7,8 @@ afterwards, pass or fail.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
-import random
 import subprocess
 import uuid
 from dataclasses import dataclass, field
@@ -18,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from subnet_pools import fresh_pool
 
 from decnet.engine.context import Context
 from decnet.engine.demo import docker_available
@@ -77,22 +76,9 @@ def remove_labelled(name: str) -> None:
         docker("network", "rm", *nets, check=False)
 
 
-POOL_SLOTS = 256  # the /20s of 10.224.0.0/12
-_pool_turn = itertools.count(random.randrange(POOL_SLOTS))
-
-
 def random_pool() -> str:
-    """A /20 in 10.224.0.0/12, away from the default pool other tests and demo use.
-
-    Tests on other xdist workers deploy to the same engine at the same time, and the engine
-    refuses overlapping subnets, so each worker draws from its own share of the /20s; within
-    a share it starts at random so that a run's leftovers are not met again at once.
-    """
-    index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    share = POOL_SLOTS // max(workers, 1)
-    slot = (index % max(workers, 1)) * share + next(_pool_turn) % share
-    return f"10.{224 + slot // 16}.{slot % 16 * 16}.0/20"
+    """A /20 subnet pool no concurrent test holds (see tests/subnet_pools.py)."""
+    return str(fresh_pool())
 
 
 def descendants(pid: int) -> list[int]:

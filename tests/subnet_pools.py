@@ -1,0 +1,36 @@
+"""Subnets for tests that deploy to the shared Docker engine.
+
+Tests on other xdist workers deploy at the same time, and the engine (and decnet's pre-flight)
+refuses overlapping subnets, so each worker draws /20s from its own share of 10.224.0.0/12,
+away from the default pool (10.192.0.0/12) that demo and generated topologies use. Within its
+share a worker starts at random, so an earlier run's leftovers are not met again at once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import os
+import random
+
+_RANGE = ipaddress.IPv4Network("10.224.0.0/12")
+_SLOTS = list(_RANGE.subnets(new_prefix=20))
+_turn = itertools.count(random.randrange(len(_SLOTS)))
+
+
+def _share() -> list[ipaddress.IPv4Network]:
+    workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
+    index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0) % workers
+    size = len(_SLOTS) // workers
+    return _SLOTS[index * size : (index + 1) * size]
+
+
+def fresh_pool() -> ipaddress.IPv4Network:
+    """A /20 no other test of this run holds at the same time."""
+    share = _share()
+    return share[next(_turn) % len(share)]
+
+
+def fresh_lans(count: int) -> list[str]:
+    """`count` /24s (at most 16) of one fresh /20, for a topology file with pinned subnets."""
+    return [str(net) for net in itertools.islice(fresh_pool().subnets(new_prefix=24), count)]
