@@ -42,7 +42,9 @@ from decnet.settings import PROJECT_ROOT, Settings
 
 
 def _pool() -> str:
-    return f"10.{random.randint(224, 239)}.{random.randint(0, 15) * 16}.0/20"
+    """A /20 of 10.240.0.0/14: away from the default pool, the tests' 10.224.0.0/12 and the
+    other benches' pools on the same engine."""
+    return f"10.{random.randint(240, 243)}.{random.randint(0, 15) * 16}.0/20"
 
 
 def _params(name: str) -> GeneratorParams:
