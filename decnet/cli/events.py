@@ -68,12 +68,14 @@ def events(
         return
     where = engine.EventFilter(topology=topology, type_glob=type_glob)
     store = common.open_store(ctx)
+    # read before the listing: an event written meanwhile is then listed or followed, never lost
+    mark = store.latest_event_id() if since is None else since
     shown = engine.list_events(store, since=since, last=last, where=where)
     for event in shown:
         _emit(event, json_out)
     if not follow:
         return
-    after = shown[-1].id if shown else (since if since is not None else store.latest_event_id())
+    after = max(mark, shown[-1].id) if shown else mark
     with _stop_signals() as stop:
         for event in engine.follow(store, after, where=where, stopped=stop.is_set):
             _emit(event, json_out)
