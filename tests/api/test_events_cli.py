@@ -7,15 +7,21 @@ import json
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from api_support import DECNET, cli_env, make_settings
+from typer.testing import CliRunner
 
+from decnet.cli import events as cli_events
+from decnet.cli.app import app
 from decnet.errors import EXIT_USAGE
 from decnet.settings import Settings
-from decnet.store import Store
+from decnet.store import EventRow, Store
 
 
 @pytest.fixture
@@ -81,13 +87,24 @@ def test_json_lines_and_filters(settings: Settings) -> None:
     assert worse.returncode == 1 and "NAME_INVALID" in worse.stderr
 
 
-def test_follow_tails_new_events_and_ctrl_c_exits_130(settings: Settings) -> None:
+@contextmanager
+def follower(settings: Settings) -> Iterator[subprocess.Popen[str]]:
+    """`decnet events --follow --json --type 'test.*'` on a seeded database, killed if it is
+    still running at the end."""
     seed(settings)
     proc = subprocess.Popen(
         [str(DECNET), "events", "--follow", "--json", "--type", "test.*"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(settings),
     )  # fmt: skip
     try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_follow_tails_new_events_and_ctrl_c_exits_130(settings: Settings) -> None:
+    with follower(settings) as proc:
         time.sleep(2.5)  # started, and printed nothing old (no test.* yet)
         delays = []
         with Store(settings.db_path) as store:
@@ -103,18 +120,10 @@ def test_follow_tails_new_events_and_ctrl_c_exits_130(settings: Settings) -> Non
         assert proc.stderr is not None
         assert proc.stderr.read().strip() == "interrupted"
         print(f"follow delays: {[round(d, 3) for d in delays]} s")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
 
 
 def test_follow_ends_cleanly_on_sigterm(settings: Settings) -> None:
-    seed(settings)
-    proc = subprocess.Popen(
-        [str(DECNET), "events", "--follow", "--json", "--type", "test.*"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(settings),
-    )  # fmt: skip
-    try:
+    with follower(settings) as proc:
         assert proc.stdout is not None
         with Store(settings.db_path) as store:
             for i in range(2):  # the second can only come from the follow loop, signals set
@@ -123,9 +132,35 @@ def test_follow_ends_cleanly_on_sigterm(settings: Settings) -> None:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
         assert proc.stderr is not None and proc.stderr.read() == ""
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+
+
+def test_follow_starts_where_no_event_written_during_the_listing_is_lost(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An event another process writes while the listing runs is listed or followed: the
+    follow starts at the newest id read *before* the listing (the real CLI in-process; only
+    the endless follow loop is replaced by a probe of where it would start)."""
+    seed(settings)
+    raced: list[int] = []
+    starts: list[int] = []
+
+    def listing_then_a_write(store: Store, **kw: Any) -> list[EventRow]:
+        shown = real_list(store, **kw)
+        with Store(settings.db_path) as other:
+            raced.append(other.append_event("test.race", {}))
+        return shown
+
+    def probe(store: Store, after: int, **kw: Any) -> Iterator[EventRow]:
+        starts.append(after)
+        return iter(())
+
+    real_list = cli_events.engine.list_events
+    monkeypatch.setattr(cli_events.engine, "list_events", listing_then_a_write)
+    monkeypatch.setattr(cli_events.engine, "follow", probe)
+    args = ["--db", str(settings.db_path), "events", "--follow", "--type", "test.*"]
+    out = CliRunner().invoke(app, args)  # nothing old matches: the start is the newest id
+    assert out.exit_code == 0, out.output
+    assert starts and raced and starts[0] < raced[0]
 
 
 def test_prune_removes_old_events_and_streams_see_the_mark(settings: Settings) -> None:
