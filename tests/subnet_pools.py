@@ -25,12 +25,16 @@ def _share() -> list[ipaddress.IPv4Network]:
     return _SLOTS[index * size : (index + 1) * size]
 
 
-def fresh_pool() -> ipaddress.IPv4Network:
-    """A /20 no other test of this run holds at the same time."""
+def _fresh() -> ipaddress.IPv4Network:
     share = _share()
     return share[next(_turn) % len(share)]
 
 
+def fresh_pool() -> str:
+    """A /20 (a subnet pool to allocate from) no other test of this run holds at the same time."""
+    return str(_fresh())
+
+
 def fresh_lans(count: int) -> list[str]:
     """`count` /24s (at most 16) of one fresh /20, for a topology file with pinned subnets."""
-    return [str(net) for net in itertools.islice(fresh_pool().subnets(new_prefix=24), count)]
+    return [str(net) for net in itertools.islice(_fresh().subnets(new_prefix=24), count)]

@@ -62,7 +62,7 @@ def follow(
     *,
     where: EventFilter = EventFilter(),
     poll: float = FOLLOW_POLL_SECONDS,
-    sleep: Callable[[float], object] = time.sleep,
+    sleep: Callable[[float], None] = time.sleep,
     stopped: Callable[[], bool] = lambda: False,
 ) -> Iterator[EventRow]:
     """Every event after `after`, in id order, until `stopped()` (checked between polls)."""

@@ -1,8 +1,8 @@
 """Helpers for end-to-end engine tests against the local Docker engine and real playbooks.
 
 Every test gets its own DECNET_HOME and database, a unique topology name (`e2e-<hex6>`) and
-a /20 subnet pool of its own, and whatever carries its `decnet.topology` label is removed
-afterwards, pass or fail.
+a /20 subnet pool of its own (tests/subnet_pools.py), and whatever carries its
+`decnet.topology` label is removed afterwards, pass or fail.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from subnet_pools import fresh_pool
 
 from decnet.engine.context import Context
 from decnet.engine.demo import docker_available
@@ -74,11 +73,6 @@ def remove_labelled(name: str) -> None:
     nets = labelled_networks(name)
     if nets:
         docker("network", "rm", *nets, check=False)
-
-
-def random_pool() -> str:
-    """A /20 subnet pool no concurrent test holds (see tests/subnet_pools.py)."""
-    return str(fresh_pool())
 
 
 def descendants(pid: int) -> list[int]:

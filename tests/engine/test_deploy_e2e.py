@@ -26,9 +26,9 @@ from e2e_support import (
     inspect,
     labelled_containers,
     labelled_networks,
-    random_pool,
     running_containers,
 )
+from subnet_pools import fresh_pool
 
 from decnet.engine.context import Context
 from decnet.engine.drift import drift
@@ -95,7 +95,7 @@ def small_topology(
 
 def create_small(e2e: E2E, name: str, **kw: object) -> Topology:
     return create_topology(
-        e2e.ctx.store, small_topology(name, **kw), catalog=e2e.ctx.catalog, pool=random_pool()
+        e2e.ctx.store, small_topology(name, **kw), catalog=e2e.ctx.catalog, pool=fresh_pool()
     )
 
 
@@ -134,7 +134,7 @@ def test_generated_topology_deploys_with_networks_ips_and_reachability(e2e: E2E)
         deckies_max=3,
         forward_p=0.5,
         services=["ssh", "http"],
-        subnet_pool=random_pool(),
+        subnet_pool=fresh_pool(),
         seed=1,
     )
     t = generate_topology(e2e.ctx.store, params, host="localhost", catalog=e2e.ctx.catalog)
@@ -402,7 +402,7 @@ def test_topologies_whose_dash_joined_names_collide_deploy_side_by_side(e2e: E2E
     first = e2e.new_name()
     second = f"{first}-b"
     e2e.names.append(second)
-    pool = random_pool()
+    pool = fresh_pool()
     for name, decky in ((first, "b-gw"), (second, "gw")):
         create_topology(e2e.ctx.store, one_decky(name, decky), catalog=e2e.ctx.catalog, pool=pool)
 

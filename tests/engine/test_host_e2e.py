@@ -25,8 +25,8 @@ from e2e_support import (
     docker,
     labelled_containers,
     labelled_networks,
-    random_pool,
 )
+from subnet_pools import fresh_pool
 
 from decnet.core.render import compose_model
 from decnet.engine.context import Context
@@ -56,7 +56,7 @@ class Host:
 
     def create(self, t: Topology) -> Topology:
         self.e2e.names.append(t.name)
-        return create_topology(self.ctx.store, t, catalog=self.ctx.catalog, pool=random_pool())
+        return create_topology(self.ctx.store, t, catalog=self.ctx.catalog, pool=fresh_pool())
 
     def names(self, t: Topology) -> dict[str, str]:
         """compose service key -> container name, from the renderer (not spelled out here)."""

@@ -14,7 +14,8 @@ import sqlite3
 from typing import Any
 
 import pytest
-from e2e_support import DOCKER_SKIP, E2E, docker, labelled_networks, random_pool
+from e2e_support import DOCKER_SKIP, E2E, docker, labelled_networks
+from subnet_pools import fresh_pool
 
 from decnet.core.ops import parse_ops
 from decnet.engine.lifecycle import deploy
@@ -74,7 +75,7 @@ def maze(name: str, pool: str) -> Topology:
 @pytest.fixture
 def live(e2e: E2E) -> str:
     name = e2e.new_name()
-    create_topology(e2e.ctx.store, maze(name, random_pool()), catalog=e2e.ctx.catalog)
+    create_topology(e2e.ctx.store, maze(name, fresh_pool()), catalog=e2e.ctx.catalog)
     report = deploy(e2e.ctx, [name])
     assert report.ok, report.topologies
     return name

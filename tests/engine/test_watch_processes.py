@@ -12,7 +12,8 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from e2e_support import DOCKER_SKIP, E2E, descendants, docker, random_pool
+from e2e_support import DOCKER_SKIP, E2E, descendants, docker
+from subnet_pools import fresh_pool
 
 from decnet.core.ops import parse_ops
 from decnet.engine.lifecycle import deploy
@@ -41,7 +42,7 @@ def one_lan(name: str) -> Topology:
 @pytest.fixture
 def live(e2e: E2E) -> str:
     name = e2e.new_name()
-    create_topology(e2e.ctx.store, one_lan(name), catalog=e2e.ctx.catalog, pool=random_pool())
+    create_topology(e2e.ctx.store, one_lan(name), catalog=e2e.ctx.catalog, pool=fresh_pool())
     assert deploy(e2e.ctx, [name]).ok
     return name
 
