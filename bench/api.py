@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -39,12 +40,13 @@ DECNET = Path(sys.executable).with_name("decnet")
 BIG = GeneratorParams(name="bench-1k", depth=4, branching=3, deckies_min=25, deckies_max=25)
 WRITER = """
 import sys, time
+from decnet import events as ev
 from decnet.store import Store
 store = Store(sys.argv[1])
 count, rate = int(sys.argv[2]), float(sys.argv[3])
 start = time.monotonic()
-for i in range(count):
-    store.append_event("bench.tick", {"n": i, "sent": time.time()}, topic="bench")
+for i in range(count):  # a declared type no consumer acts on; `at` is the write's time
+    store.append_event(ev.WatchError(chore="bench", error=str(i)))
     delay = start + (i + 1) / rate - time.monotonic()
     if delay > 0:
         time.sleep(delay)
@@ -96,10 +98,10 @@ async def one_client(c: httpx.AsyncClient, count: int, ready: list[int], got: li
             for f in frames(buffer, text):
                 if f.get("event") == "snapshot":
                     ready[0] += 1
-                elif f.get("event") == "bench.tick":
-                    payload = json.loads(f["data"])["payload"]
-                    got.append(time.time() - payload["sent"])
-                    if payload["n"] == count - 1:
+                elif f.get("event") == "watch.error":
+                    data = json.loads(f["data"])
+                    got.append(time.time() - datetime.fromisoformat(data["at"]).timestamp())
+                    if data["payload"]["error"] == str(count - 1):
                         return
 
 

@@ -52,9 +52,6 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 }
 """The lifecycle of SPEC §3: which status may follow which."""
 
-EDITABLE = frozenset({Status.PENDING})
-MUTABLE = frozenset({Status.ACTIVE, Status.DEGRADED})
-DELETABLE = frozenset({Status.PENDING, Status.FAILED, Status.TORN_DOWN})
 LIVE = frozenset(set(Status) - {Status.TORN_DOWN})
 """Statuses whose subnets and published ports stay claimed on their host."""
 

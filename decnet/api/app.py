@@ -12,7 +12,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from decnet.api import errors, web
+from decnet.api import errors, openapi, web
 from decnet.api.config import API_PREFIX, ApiConfig
 from decnet.api.middleware import AuthMiddleware, BodyLimitMiddleware
 from decnet.api.routes import ROUTERS
@@ -40,6 +40,7 @@ def create_app(config: ApiConfig) -> FastAPI:
     )
     app.state.decnet = ApiState(config)
     errors.install(app)
+    openapi.install(app)
     app.include_router(health_router)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX, responses=ERRORS)

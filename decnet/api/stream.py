@@ -22,7 +22,12 @@ from starlette.concurrency import run_in_threadpool
 from decnet.api.hub import PAGE, Closed, EventHub, Subscriber
 from decnet.api.wire import message, wire
 from decnet.engine.context import Context
-from decnet.engine.snapshot import global_snapshot, topology_snapshot
+from decnet.engine.snapshot import (
+    StreamClosed,
+    StreamReset,
+    global_snapshot,
+    topology_snapshot,
+)
 from decnet.store import EventRow
 
 ContextOf = Callable[[], Context]
@@ -49,7 +54,9 @@ def opening(context: ContextOf, topology: str | None, resume: int | None) -> Ope
         return Opening(shot, latest)
     if resume < pruned or resume > latest:
         why = "older than the kept history" if resume < pruned else "newer than the newest event"
-        reset = {"since": resume, "reason": f"the resume point is {why}", "pruned_through": pruned}
+        reset = StreamReset(
+            since=resume, reason=f"the resume point is {why}", pruned_through=pruned
+        ).model_dump(mode="json")
         return Opening(shot, latest, reset)
     return Opening(shot, resume)
 
@@ -96,6 +103,6 @@ async def events(
                 yield b"".join(w.frame for w in fresh)
                 last = fresh[-1].id
     except Closed as closed:
-        yield message("closed", {"reason": str(closed)})
+        yield message("closed", StreamClosed(reason=str(closed)).model_dump(mode="json"))
     finally:
         hub.unsubscribe(sub)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from decnet import policy
 from decnet.core.render import render_bundle
 from decnet.engine.bundle import write_bundle
 from decnet.engine.context import Context
@@ -20,7 +21,8 @@ from decnet.engine.lifecycle import deploy, teardown
 from decnet.engine.rollout import EventSink, RolloutOptions, RolloutReport
 from decnet.engine.topologies import delete_topology, generate_topology
 from decnet.errors import NotFound
-from decnet.models import DELETABLE, GeneratorParams, Status, Topology
+from decnet.models import GeneratorParams, Status, Topology
+from decnet.policy import Action
 
 DEMO = "demo"
 DEMO_PARAMS = GeneratorParams(
@@ -89,8 +91,8 @@ def demo_down(
     ctx: Context, on_event: EventSink, inventory: Path | None = None
 ) -> RolloutReport | None:
     report = None
-    if ctx.store.get_topology(DEMO).status != Status.TORN_DOWN:
+    if policy.allowed(Action.TEARDOWN, ctx.store.get_topology(DEMO).status):
         report = teardown(ctx, [DEMO], opts=RolloutOptions(inventory=inventory), on_event=on_event)
-    if ctx.store.get_topology(DEMO).status in DELETABLE:
+    if policy.allowed(Action.DELETE, ctx.store.get_topology(DEMO).status):
         delete_topology(ctx.store, DEMO)
     return report

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from decnet import events as ev
 from decnet.core.hashing import desired_hash
 from decnet.core.render import compose_model
 from decnet.core.validate import missing_services
@@ -308,17 +309,10 @@ def drift(ctx: Context, *, host: str | None = None, inventory: Path | None = Non
             ctx.store.set_needs_resync(t.name, True)
         elif finding.state == IN_SYNC:
             ctx.store.set_needs_resync(t.name, False)
-        ctx.store.append_event(
-            "drift.finding",
-            {
-                "topology": t.name,
-                "host": t.host,
-                "state": finding.state,
-                "details": finding.details,
-            },
-            topology=t.name,
-            topic="drift",
+        payload = ev.DriftFinding(
+            topology=t.name, host=t.host, state=finding.state, details=finding.details
         )
+        ctx.store.append_event(payload, topology=t.name)
         report.findings.append(finding)
     return report
 

@@ -24,13 +24,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from decnet import events as ev
 from decnet.engine import drift as drift_engine
 from decnet.engine.context import Context
 from decnet.engine.leases import recover_stale
 from decnet.engine.lifecycle import deploy, teardown
 from decnet.engine.rollout import DEPLOY, TEARDOWN, RolloutOptions, RolloutReport
 from decnet.errors import Busy, DecnetError, EnvironmentProblem, IllegalTransition, NotFound
-from decnet.models import Status
 from decnet.settings import Settings
 from decnet.store import Store
 from decnet.store import db as dbmod
@@ -109,16 +109,11 @@ def precheck(store: Store, request: JobRequest) -> None:
         return
     recover_stale(store, force=request.force, names=list(request.topologies))
     kind = DEPLOY if request.kind is JobKind.DEPLOY else TEARDOWN
-    allowed = kind.allowed_from | ({Status.PENDING} if kind is TEARDOWN else set())
     for name in request.topologies:
-        current = store.get_topology(name).status
-        if current not in allowed:
-            raise IllegalTransition(
-                name,
-                current,
-                kind.in_flight,
-                f"{kind.name} needs one of " + ", ".join(sorted(allowed)),
-            )
+        refused = store.verdict(name, kind.action).reason
+        if refused:
+            current = store.get_topology(name).status
+            raise IllegalTransition(name, current, kind.in_flight, refused)
 
 
 class RunWorker:
@@ -159,7 +154,7 @@ class RunWorker:
             )
             self._remember(job)
             self._queue.append(job)
-            self._event(store, "job.queued", job)
+            self._event(store, ev.JobQueued, job)
             self._lock.notify_all()
             return job.view.model_copy()
 
@@ -218,7 +213,7 @@ class RunWorker:
             while (job := self._next()) is not None:
                 self._run(ctx, job)
             for dropped in self._dropped:
-                self._event(ctx.store, "job.finished", dropped)
+                self._event(ctx.store, ev.JobFinished, dropped)
         finally:
             ctx.store.close()
 
@@ -234,7 +229,7 @@ class RunWorker:
 
     def _run(self, ctx: Context, job: _Job) -> None:
         job.view.started_at = dbmod.iso(ctx.store.clock())
-        self._event(ctx.store, "job.started", job)
+        self._event(ctx.store, ev.JobStarted, job)
         state, error = JobState.FAILED, None
         result: dict[str, Any] | None = None
         runs: list[str] = []
@@ -250,7 +245,7 @@ class RunWorker:
             job.view.result, job.view.error, job.view.ansible_runs = result, error, runs
             job.view.finished_at = dbmod.iso(ctx.store.clock())
             self._running = None
-        self._event(ctx.store, "job.finished", job)
+        self._event(ctx.store, ev.JobFinished, job)
 
     def _execute(self, ctx: Context, job: _Job) -> tuple[JobState, dict[str, Any], list[str]]:
         request = job.request
@@ -282,17 +277,15 @@ class RunWorker:
                 break
             self._jobs.popitem(last=False)
 
-    def _event(self, store: Store, type_: str, job: _Job) -> None:
+    def _event(self, store: Store, type_: type[ev.JobEvent], job: _Job) -> None:
         view = job.view
-        payload = {
-            "job": view.id,
-            "kind": str(view.kind),
-            "state": str(view.state),
-            "topologies": view.topologies,
-        }
-        if view.error:
-            payload["error"] = view.error
-        if view.ansible_runs:
-            payload["runs"] = view.ansible_runs
+        payload = type_(
+            job=view.id,
+            kind=view.kind,
+            state=view.state,
+            topologies=view.topologies,
+            error=view.error or None,
+            runs=view.ansible_runs or None,
+        )
         single = view.topologies[0] if len(view.topologies) == 1 else None
-        store.append_event(type_, payload, topology=single, topic="job")
+        store.append_event(payload, topology=single)

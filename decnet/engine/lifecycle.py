@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from decnet.core.hashing import desired_hash
 from decnet.core.validate import missing_services
@@ -17,11 +17,11 @@ from decnet.engine.rollout import (
     EventSink,
     RolloutOptions,
     RolloutReport,
-    TopologyOutcome,
     rollout,
 )
 from decnet.errors import DecnetError
 from decnet.models import LIVE, Issue, Status, Topology
+from decnet.policy import WithActions
 
 
 def _select(
@@ -61,35 +61,8 @@ def teardown(
     on_event: EventSink = lambda _e: None,
     should_cancel: Callable[[], bool] = lambda: False,
 ) -> RolloutReport:
-    selected = _select(ctx, names, all_, TEARDOWN.allowed_from | {Status.PENDING})
-    recover_stale(ctx.store, force=opts.force, names=selected)
-    never_deployed = [n for n in selected if ctx.store.get_topology(n).status == Status.PENDING]
-    for name in never_deployed:  # nothing reached a host: no run needed
-        ctx.store.transition(
-            name,
-            Status.TORN_DOWN,
-            reason="torn down before any deploy",
-            expected_from=Status.PENDING,
-        )
-    rest = [n for n in selected if n not in never_deployed]
-    if not rest:
-        return RolloutReport(
-            run_id="",
-            kind="teardown",
-            dry_run=opts.dry_run,
-            status="successful",
-            topologies=[
-                TopologyOutcome(
-                    n, ctx.store.get_topology(n).host, Status.TORN_DOWN, "never deployed"
-                )
-                for n in never_deployed
-            ],
-        )
-    report = rollout(ctx, rest, TEARDOWN, opts, on_event, should_cancel)
-    report.topologies += [
-        TopologyOutcome(n, "", Status.TORN_DOWN, "never deployed") for n in never_deployed
-    ]
-    return report
+    selected = _select(ctx, names, all_, TEARDOWN.allowed_from)
+    return rollout(ctx, selected, TEARDOWN, opts, on_event, should_cancel)
 
 
 class RunView(BaseModel):
@@ -101,9 +74,8 @@ class RunView(BaseModel):
     error: str | None = None
 
 
-class StatusView(BaseModel):
+class StatusView(WithActions):
     name: str
-    status: str
     host: str
     version: int
     desired_hash: str | None
@@ -113,7 +85,7 @@ class StatusView(BaseModel):
     status_changed_at: str | None
     last_run: RunView | None
     recent: list[dict[str, Any]]
-    problems: list[Issue] = []
+    problems: list[Issue] = Field(default_factory=list)
 
 
 def desired_or_problems(ctx: Context, t: Topology) -> tuple[str | None, list[Issue]]:
@@ -154,6 +126,7 @@ def status(ctx: Context, name: str | None = None, *, recent: int = 5) -> list[St
             StatusView(
                 name=t.name,
                 status=t.status,
+                live_round=t.status is Status.DEPLOYING and ctx.store.in_live_round(t.name),
                 host=t.host,
                 version=t.version,
                 desired_hash=desired,

@@ -15,13 +15,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from decnet import policy
 from decnet.core.edit import EditResult, edit
 from decnet.core.ops import Batch, Op, dump_ops, mask_ops, op_label, parse_ops
 from decnet.core.plan import Plan, plan_change
 from decnet.core.render import compose_model
 from decnet.engine.context import Context
 from decnet.errors import DecnetError, InvalidBatch, InvalidRequest, VersionConflict
-from decnet.models import EDITABLE, Issue, Status, Topology
+from decnet.models import Issue, Status, Topology
 from decnet.store.rows import MutationRow, MutationState
 
 FINISHED = frozenset({MutationState.APPLIED, MutationState.FAILED, MutationState.CANCELLED})
@@ -40,7 +41,7 @@ class MutationView(BaseModel):
     started_at: str | None
     finished_at: str | None
     reason: str | None
-    issues: list[dict[str, Any]]
+    issues: list[Issue]
 
 
 class SubmitResult(BaseModel):
@@ -74,7 +75,7 @@ def _live(ctx: Context, t: Topology, expected_version: int | None) -> bool:
     """False for a pending topology; True for a live one; NotEditable for any other status
     (checked before the ops, so the status is what the caller hears about)."""
     _check_version(t, expected_version)
-    if t.status in EDITABLE:
+    if t.status in policy.DESIGN:
         return False
     ctx.store.check_mutable(t.name)
     return True

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from decnet import events as ev
+from decnet import policy
 from decnet.core.render import render_bundle, teardown_view
 from decnet.core.validate import ensure_valid
 from decnet.engine.bundle import write_bundle
@@ -29,6 +31,7 @@ from decnet.engine.leases import LEASE_SECONDS, current_owner, heartbeat, recove
 from decnet.engine.secrets import secret_values
 from decnet.errors import DecnetError, IllegalTransition
 from decnet.models import Status, Topology
+from decnet.policy import Action
 from decnet.runner.ansible import (
     HostOutcome,
     PlaybookJob,
@@ -51,20 +54,20 @@ class RolloutKind:
     success: Status
     allowed_from: frozenset[Status]
 
+    @property
+    def action(self) -> Action:
+        return Action(self.name)
+
 
 DEPLOY = RolloutKind(
-    "deploy",
-    "deploy.yml",
-    Status.DEPLOYING,
-    Status.ACTIVE,
-    frozenset({Status.PENDING, Status.ACTIVE, Status.DEGRADED, Status.FAILED}),
+    "deploy", "deploy.yml", Status.DEPLOYING, Status.ACTIVE, policy.statuses(Action.DEPLOY)
 )
 TEARDOWN = RolloutKind(
     "teardown",
     "teardown.yml",
     Status.TEARING_DOWN,
     Status.TORN_DOWN,
-    frozenset({Status.DEPLOYING, Status.ACTIVE, Status.DEGRADED, Status.FAILED}),
+    policy.statuses(Action.TEARDOWN),
 )
 
 
@@ -120,13 +123,9 @@ def _load(ctx: Context, names: Sequence[str], kind: RolloutKind, force: bool) ->
     recover_stale(ctx.store, force=force, names=list(names))
     topologies = [ctx.store.get_topology(n) for n in names]
     for t in topologies:
-        if t.status not in kind.allowed_from:
-            raise IllegalTransition(
-                t.name,
-                t.status,
-                kind.in_flight,
-                f"{kind.name} needs one of " + ", ".join(sorted(kind.allowed_from)),
-            )
+        refused = ctx.store.verdict(t.name, kind.action).reason
+        if refused:
+            raise IllegalTransition(t.name, t.status, kind.in_flight, refused)
     return topologies
 
 
@@ -193,18 +192,10 @@ class _EventRecorder:
         if event.kind == "progress":
             self.progress(event)
             return
-        self.ctx.store.append_event(
-            f"task.{event.kind}",
-            {
-                "run": self.run_id,
-                "host": event.host,
-                "task": event.task,
-                "item": event.item,
-                "msg": event.msg,
-            },
-            topology=event.item,
-            topic="run",
+        result = ev.TASK_RESULTS[event.kind](
+            run=self.run_id, host=event.host, task=event.task, item=event.item, msg=event.msg
         )
+        self.ctx.store.append_event(result, topology=event.item)
 
     def progress(self, event: RunnerEvent) -> None:
         for name, doc in sorted(event.progress.items()):
@@ -213,19 +204,15 @@ class _EventRecorder:
             if self.last.get(key) == seen:
                 continue
             self.last[key] = seen
-            self.ctx.store.append_event(
-                "task.progress",
-                {
-                    "run": self.run_id,
-                    "host": event.host,
-                    "topology": name,
-                    "phase": seen[0],
-                    "done": seen[1],
-                    "total": seen[2],
-                },
+            progress = ev.TaskProgress(
+                run=self.run_id,
+                host=event.host,
                 topology=name,
-                topic="run",
+                phase=seen[0],
+                done=seen[1],
+                total=seen[2],
             )
+            self.ctx.store.append_event(progress, topology=name)
 
 
 def rollout(
@@ -329,9 +316,7 @@ def _execute(
         LEASE_SECONDS,
         run_id=run_id,
     )
-    ctx.store.append_event(
-        "run.started", {"run": run_id, "kind": kind.name, "hosts": hosts}, topic="run"
-    )
+    ctx.store.append_event(ev.RunStarted(run=run_id, kind=kind.name, hosts=hosts))
 
     record = _EventRecorder(ctx, run_id)
 
@@ -449,9 +434,10 @@ def _close_run(
             for o in report.topologies
         },
     }
-    payload: dict[str, Any] = {"run": run_id, "kind": kind.name, "status": result.status}
+    note = None
     try:
         ctx.store.finish_run(run_id, result.status, stats)
     except DecnetError as err:
-        payload["note"] = str(err)
-    ctx.store.append_event("run.finished", payload, topic="run")
+        note = str(err)
+    finished = ev.RunFinished(run=run_id, kind=kind.name, status=result.status, note=note)
+    ctx.store.append_event(finished)

@@ -7,13 +7,13 @@ no-op for a client), never in neither.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel
 
 from decnet.engine.context import Context
-from decnet.engine.lifecycle import StatusView, status
+from decnet.engine.lifecycle import RunView, StatusView, status
 from decnet.engine.topologies import TopologyView, show_topology
+from decnet.events import Event
+from decnet.policy import WithActions
 
 
 class MutationRef(BaseModel):
@@ -32,22 +32,21 @@ class TopologySnapshot(BaseModel):
     desired_hash: str
     applied_hash: str | None
     needs_resync: bool
-    last_run: dict[str, Any] | None
+    last_run: RunView | None
     in_flight: list[MutationRef]
     topology: TopologyView
     """Exactly what `decnet topology show NAME --json` prints (secrets masked)."""
 
 
-class TopologySummary(BaseModel):
+class SnapshotSummary(WithActions):
     name: str
     host: str
-    status: str
     version: int
     desired_hash: str
     applied_hash: str | None
     needs_resync: bool
     in_flight: list[MutationRef]
-    last_run: dict[str, Any] | None = None
+    last_run: RunView | None = None
     """The last Ansible run that touched the topology (the editor's list shows it)."""
 
 
@@ -55,7 +54,41 @@ class GlobalSnapshot(BaseModel):
     """`event: snapshot` of the global stream: one summary per topology."""
 
     latest_event_id: int
-    topologies: list[TopologySummary]
+    topologies: list[SnapshotSummary]
+
+
+class StreamReset(BaseModel):
+    """`event: reset`: the resume point is unusable; a fresh snapshot follows."""
+
+    since: int
+    reason: str
+    pruned_through: int
+
+
+class StreamClosed(BaseModel):
+    """`event: closed`: the stream ends (token revoked or expired, server stopping)."""
+
+    reason: str
+
+
+class TopologyStreamFrames(BaseModel):
+    """The `data:` of each frame of a topology's event stream, by its `event:` name. Every
+    other `event:` name is an event type: its `data:` is that event (`id:` is its id)."""
+
+    snapshot: TopologySnapshot
+    reset: StreamReset
+    closed: StreamClosed
+    event: Event
+
+
+class GlobalStreamFrames(BaseModel):
+    """The `data:` of each frame of the global event stream, by its `event:` name (see
+    TopologyStreamFrames)."""
+
+    snapshot: GlobalSnapshot
+    reset: StreamReset
+    closed: StreamClosed
+    event: Event
 
 
 def _in_flight(ctx: Context, name: str | None) -> dict[str, list[MutationRef]]:
@@ -69,17 +102,18 @@ def _in_flight(ctx: Context, name: str | None) -> dict[str, list[MutationRef]]:
     }
 
 
-def _summary(view: StatusView, in_flight: list[MutationRef]) -> TopologySummary:
-    return TopologySummary(
+def _summary(view: StatusView, in_flight: list[MutationRef]) -> SnapshotSummary:
+    return SnapshotSummary(
         name=view.name,
         host=view.host,
         status=view.status,
+        live_round=view.live_round,
         version=view.version,
         desired_hash=view.desired_hash,
         applied_hash=view.applied_hash,
         needs_resync=view.needs_resync,
         in_flight=in_flight,
-        last_run=view.last_run.model_dump(mode="json") if view.last_run else None,
+        last_run=view.last_run,
     )
 
 
@@ -96,7 +130,7 @@ def topology_snapshot(ctx: Context, name: str) -> TopologySnapshot:
         desired_hash=shown.desired_hash,
         applied_hash=state.applied_hash,
         needs_resync=shown.needs_resync,
-        last_run=state.last_run.model_dump(mode="json") if state.last_run else None,
+        last_run=state.last_run,
         in_flight=_in_flight(ctx, name).get(name, []),
         topology=shown,
     )

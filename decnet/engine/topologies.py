@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import Field
 
 from decnet.core.allocate import DEFAULT_POOL, allocate
 from decnet.core.generate import generate
@@ -34,6 +34,7 @@ from decnet.models import (
     Status,
     Topology,
 )
+from decnet.policy import WithActions
 from decnet.store import Store
 from decnet.store.rows import TopologySummary
 
@@ -46,11 +47,11 @@ class GraphFormat(StrEnum):
     DOT = "dot"
 
 
-class TopologyView(BaseModel):
-    """What `show` reports: the stored topology plus its desired hash, secrets masked."""
+class TopologyView(WithActions):
+    """What `show` reports: the stored topology plus its desired hash, secrets masked, and
+    what its status allows now."""
 
     name: str
-    status: Status
     version: int
     host: str
     desired_hash: str | None
@@ -62,7 +63,7 @@ class TopologyView(BaseModel):
     images: dict[str, str]
     lans: list[Lan]
     deckies: list[Decky]
-    problems: list[Issue] = []
+    problems: list[Issue] = Field(default_factory=list)
 
 
 def _shown(value: str) -> str:
@@ -207,6 +208,7 @@ def show_topology(
     return TopologyView(
         name=shown.name,
         status=shown.status,
+        live_round=shown.status is Status.DEPLOYING and store.in_live_round(shown.name),
         version=shown.version,
         host=shown.host,
         desired_hash=digest,

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from decnet import events as ev
+from decnet import policy
 from decnet.core.edit import EditResult, edit
 from decnet.core.ops import parse_ops
 from decnet.engine.context import Context
@@ -34,7 +36,7 @@ from decnet.engine.drift import drift
 from decnet.engine.leases import current_owner, owner_alive, recover_stale
 from decnet.engine.rollout import DEPLOY, EventSink, RolloutOptions, rollout
 from decnet.errors import DecnetError
-from decnet.models import MUTABLE, Issue, Severity, Status, Topology
+from decnet.models import Issue, Severity, Status, Topology
 from decnet.store import Store
 from decnet.store.rows import MutationRow, MutationState
 
@@ -97,7 +99,7 @@ class Watcher:
         if not rows:
             return None
         t = store.get_topology(name)
-        if t.status not in (*MUTABLE, Status.FAILED):
+        if t.status not in (*policy.MUTABLE, Status.FAILED):
             return self._unapplicable(t, rows)
         round_id = next((r.run_id for r in rows if r.accepted and r.run_id), uuid.uuid4().hex[:12])
         accepted = self._accept(t, rows, round_id)
@@ -248,9 +250,7 @@ class Watcher:
         try:
             fn()
         except DecnetError as err:
-            self.ctx.store.append_event(
-                "watch.error", {"chore": chore, "error": str(err)}, topic="watch"
-            )
+            self.ctx.store.append_event(ev.WatchError(chore=chore, error=str(err)))
 
     @contextmanager
     def _renewing(self) -> Iterator[None]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Self
+from typing import Self
 
 from sqlite_utils import Database
 
+from decnet.events import EventPayload
 from decnet.store import db as dbmod
 from decnet.store import events
 
@@ -81,15 +82,12 @@ class StoreBase:
     def _event(
         self,
         conn: sqlite3.Connection,
-        type: str,
-        payload: Mapping[str, Any],
+        payload: EventPayload,
         topology: str | None,
         topology_id: str | None,
         at: str | None = None,
-        *,
-        topic: str = "topology",
     ) -> int:
         return events.append(
-            conn, at=at or self._now(), type=type, payload=payload,
-            topology=topology, topology_id=topology_id, topic=topic,
+            conn, at=at or self._now(), payload=payload, topology=topology,
+            topology_id=topology_id,
         )  # fmt: skip

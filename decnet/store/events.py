@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
 from typing import Any
 
+from decnet.events import EventPayload
 from decnet.store.rows import EventRow
 from decnet.store.topologies import dumps
 
@@ -19,16 +19,14 @@ def append(
     conn: sqlite3.Connection,
     *,
     at: str,
-    type: str,
-    payload: Mapping[str, Any],
+    payload: EventPayload,
     topology: str | None,
     topology_id: str | None,
-    topic: str,
 ) -> int:
     cursor = conn.execute(
         "INSERT INTO event (at, topic, topology_id, topology, type, payload) "
         "VALUES (?, ?, ?, ?, ?, ?)",
-        (at, topic, topology_id, topology, type, dumps(dict(payload))),
+        (at, payload.topic, topology_id, topology, payload.type, dumps(payload.wire())),
     )
     assert cursor.lastrowid is not None  # an INSERT into a rowid table always sets it
     return cursor.lastrowid

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from decnet import events as ev
 from decnet.errors import InvalidRequest
 from decnet.store import topologies
 from decnet.store.base import StoreBase
@@ -47,6 +48,6 @@ class LayoutMixin(StoreBase):
                 "UPDATE decky SET x = ?, y = ? WHERE topology_id = ? AND name = ?",
                 [(*point, ref.id, decky) for decky, point in deckies.items()],
             )
-            payload = {"version": ref.version, "lans": len(lans), "deckies": len(deckies)}
-            self._event(conn, "topology.layout", payload, name, ref.id)
+            payload = ev.TopologyLayout(version=ref.version, lans=len(lans), deckies=len(deckies))
+            self._event(conn, payload, name, ref.id)
             return ref.version

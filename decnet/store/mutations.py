@@ -17,8 +17,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from decnet import events as ev
+from decnet import policy
 from decnet.errors import NotEditable, NotFound, VersionConflict
-from decnet.models import MUTABLE, Status, Topology
+from decnet.models import Status, Topology
+from decnet.policy import Action
 from decnet.store import db as dbmod
 from decnet.store import topologies
 from decnet.store.base import StoreBase
@@ -66,12 +69,27 @@ class MutationsMixin(StoreBase):
         ref = topologies.find(conn, name)
         if expected_version is not None and ref.version != expected_version:
             raise VersionConflict(name, ref.version, expected_version)
-        if not _live(conn, ref):
+        if ref.status in policy.DESIGN:
             raise NotEditable(
-                f"topology {name!r} is {ref.status}; live changes need it active or degraded",
+                f"topology {name!r} (pending) cannot change live: it was never deployed",
                 hint="edits to a pending topology apply at once; deploy it to change it live",
             )
+        refused = policy.verdict(Action.EDIT, ref.status, live_round=live_round(conn, ref))
+        if not refused.allowed:
+            raise NotEditable(
+                f"topology {name!r} ({ref.status}) cannot change live now: {refused.reason}",
+                hint=f"see `decnet status {name}`",
+            )
         return ref
+
+    def in_live_round(self, name: str) -> bool:
+        """Deploying because the reconciler re-applies live changes (policy.verdict)."""
+        return live_round(self.conn, topologies.find(self.conn, name))
+
+    def verdict(self, name: str, action: Action) -> policy.Verdict:
+        """May `action` happen to the topology as it is now (decnet/policy.py)?"""
+        ref = topologies.find(self.conn, name)
+        return policy.verdict(action, ref.status, live_round=live_round(self.conn, ref))
 
     def check_mutable(self, name: str) -> None:
         """NotEditable unless `name` is live (active, degraded, or being re-applied)."""
@@ -96,8 +114,10 @@ class MutationsMixin(StoreBase):
                 "version) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
                 (mutation_id, ref.id, op, dumps({"ops": ops}), now, version),
             )
-            payload = {"mutation": mutation_id, "op": op, "ops": len(ops), "version": version}
-            self._event(conn, "mutation.enqueued", payload, name, ref.id, now, topic="mutation")
+            payload = ev.MutationEnqueued(
+                mutation=mutation_id, op=op, ops=len(ops), version=version
+            )
+            self._event(conn, payload, name, ref.id, now)
             return self.get_mutation(mutation_id)
 
     def get_mutation(self, mutation_id: str) -> MutationRow:
@@ -170,8 +190,9 @@ class MutationsMixin(StoreBase):
             )
             ref = topologies.find(conn, name)
             for mutation_id, op, state in claimed:
-                payload = {"mutation": mutation_id, "op": op, "takeover": state == "applying"}
-                self._event(conn, "mutation.applying", payload, name, ref.id, topic="mutation")
+                takeover = state == MutationState.APPLYING
+                payload = ev.MutationApplying(mutation=mutation_id, op=op, takeover=takeover)
+                self._event(conn, payload, name, ref.id)
             return self.open_mutations(name)
 
     def renew_mutation_leases(self, owner: str, lease_seconds: float) -> int:
@@ -232,13 +253,12 @@ class MutationsMixin(StoreBase):
                 "lease_owner = NULL, lease_expires_at = NULL, snapshot = NULL WHERE id = ?",
                 (state, self._now(), reason, dumps(list(issues)) if issues else None, row.id),
             )
-            payload: dict[str, Any] = {"mutation": row.id, "op": row.op, "state": str(state)}
-            if reason:
-                payload["reason"] = reason
-            if issues:
-                payload["issues"] = list(issues)
+            payload = ev.REGISTRY[f"mutation.{state}"].model_validate(
+                {"mutation": row.id, "op": row.op, "state": str(state), "reason": reason or None,
+                 "issues": list(issues) or None}
+            )  # fmt: skip
             ref = topologies.find(conn, row.topology)
-            self._event(conn, f"mutation.{state}", payload, row.topology, ref.id, topic="mutation")
+            self._event(conn, payload, row.topology, ref.id)
             return self.get_mutation(mutation_id)
 
     def cancel_mutation(self, mutation_id: str) -> MutationRow:
@@ -260,23 +280,21 @@ class MutationsMixin(StoreBase):
             ref = topologies.find(conn, desired.name)
             topologies.replace_children(conn, ref.id, desired)
             conn.execute("UPDATE topology SET version = version + 1 WHERE id = ?", (ref.id,))
-            payload = {"version": ref.version + 1, "reason": reason}
-            self._event(conn, "topology.updated", payload, desired.name, ref.id)
+            payload = ev.TopologyUpdated(version=ref.version + 1, reason=reason)
+            self._event(conn, payload, desired.name, ref.id)
             return ref.version + 1
 
 
-def _live(conn: sqlite3.Connection, ref: TopologyRef) -> bool:
-    """Active or degraded, or being re-applied from there (a watcher's round is `deploying`:
-    the queue stays open while it runs)."""
-    if ref.status in MUTABLE:
-        return True
+def live_round(conn: sqlite3.Connection, ref: TopologyRef) -> bool:
+    """Deploying because the reconciler re-applies it from active or degraded (a watcher's
+    round): the queue stays open while it runs."""
     if ref.status != Status.DEPLOYING:
         return False
     row = conn.execute(
         "SELECT from_status FROM status_event WHERE topology_id = ? ORDER BY id DESC LIMIT 1",
         (ref.id,),
     ).fetchone()
-    return row is not None and Status(row[0]) in MUTABLE
+    return row is not None and Status(row[0]) in policy.MUTABLE
 
 
 def _lease(moment: datetime, seconds: float) -> str:

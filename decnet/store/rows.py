@@ -8,15 +8,15 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from decnet.models import Status
+from decnet.policy import WithActions
 
 
 class _Row(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class TopologySummary(_Row):
+class TopologySummary(_Row, WithActions):
     name: str
-    status: Status
     version: int
     host: str
     lans: int

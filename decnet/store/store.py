@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
+from decnet import events as ev
+from decnet import policy
 from decnet.errors import (
     AlreadyExists,
     DecnetError,
@@ -20,9 +21,8 @@ from decnet.errors import (
     NotEditable,
     VersionConflict,
 )
+from decnet.events import EventPayload
 from decnet.models import (
-    DELETABLE,
-    EDITABLE,
     LIVE,
     NAME_RE,
     PUBLISH_RE,
@@ -31,10 +31,11 @@ from decnet.models import (
     Status,
     Topology,
 )
+from decnet.policy import Action
 from decnet.store import events, topologies
 from decnet.store.bus import EventsMixin
 from decnet.store.layout import LayoutMixin
-from decnet.store.mutations import MutationsMixin
+from decnet.store.mutations import MutationsMixin, live_round
 from decnet.store.rows import (
     EventRow,
     StatusEventRow,
@@ -103,7 +104,7 @@ class Store(RunsMixin, EventsMixin, TokensMixin, LayoutMixin, MutationsMixin):
                  dumps(t.images), t.needs_resync, now, now),
             )  # fmt: skip
             topologies.write_children(conn, rows)
-            self._event(conn, "topology.created", {"version": 1}, t.name, topology_id, now)
+            self._event(conn, ev.TopologyCreated(version=1), t.name, topology_id, now)
         # Exactly what was stored, so no reload (which would double the cost at 10k deckies).
         # A shallow copy: the LAN and decky objects are shared with `t`.
         stored = {"version": 1, "status": Status(t.status), "created_at": now}
@@ -118,7 +119,8 @@ class Store(RunsMixin, EventsMixin, TokensMixin, LayoutMixin, MutationsMixin):
             "SELECT t.name, t.status, t.version, t.target_host AS host, t.needs_resync, "
             "t.created_at, t.status_changed_at, "
             "(SELECT count(*) FROM lan WHERE topology_id = t.id) AS lans, "
-            "(SELECT count(*) FROM decky WHERE topology_id = t.id) AS deckies "
+            "(SELECT count(*) FROM decky WHERE topology_id = t.id) AS deckies, "
+            f"t.status = 'deploying' AND ({_LAST_FROM}) IN ('active', 'degraded') AS live_round "
             "FROM topology t ORDER BY t.name"
         )
         return [TopologySummary(**row) for row in rows]
@@ -128,40 +130,43 @@ class Store(RunsMixin, EventsMixin, TokensMixin, LayoutMixin, MutationsMixin):
 
         Status, needs_resync and created_at stay; LAN and decky ids are kept by name."""
         with self.transaction() as conn, _integrity(t.name):
-            ref = self._writable(conn, t.name, expected_version, EDITABLE, "edited")
+            ref = self._writable(conn, t.name, expected_version, Action.EDIT)
             topologies.replace_children(conn, ref.id, t)
             conn.execute(
                 "UPDATE topology SET target_host = ?, config = ?, images = ?, "
                 "version = version + 1 WHERE id = ?",
                 (t.host, dumps(t.config), dumps(t.images), ref.id),
             )
-            payload = {"version": ref.version + 1}
-            self._event(conn, "topology.updated", payload, t.name, ref.id, self._now())
+            payload = ev.TopologyUpdated(version=ref.version + 1)
+            self._event(conn, payload, t.name, ref.id, self._now())
             return self.get_topology(t.name)
 
     def delete_topology(self, name: str, expected_version: int | None = None) -> None:
         """Remove the topology and every row of it (children cascade) in one transaction."""
         with self.transaction() as conn:
-            ref = self._writable(conn, name, expected_version, DELETABLE, "deleted")
+            ref = self._writable(conn, name, expected_version, Action.DELETE)
             conn.execute("DELETE FROM topology WHERE id = ?", (ref.id,))
-            self._event(conn, "topology.deleted", {"version": ref.version}, name, ref.id)
+            self._event(conn, ev.TopologyDeleted(version=ref.version), name, ref.id)
 
     def _writable(
         self,
         conn: sqlite3.Connection,
         name: str,
         expected_version: int | None,
-        allowed: frozenset[Status],
-        verb: str,
+        action: Action,
     ) -> TopologyRef:
+        """The topology, if its version is the expected one and its status allows `action`
+        (EDIT here is a design edit: pending only; live ones are queued mutations)."""
         ref = topologies.find(conn, name)
         if expected_version is not None and ref.version != expected_version:
             raise VersionConflict(name, ref.version, expected_version)
-        if ref.status not in allowed:
-            states = ", ".join(sorted(allowed))
+        refused = policy.verdict(action, ref.status, live_round=live_round(conn, ref)).reason
+        if action is Action.EDIT and ref.status not in policy.DESIGN and not refused:
+            refused = "it is deployed: change it live (ops are queued as mutations)"
+        if refused:
             raise NotEditable(
-                f"topology {name!r} is {ref.status}; it can be {verb} only when {states}",
-                hint=f"check `decnet topology show {name}`; tear it down first if it is live",
+                f"topology {name!r} ({ref.status}) cannot be {_PAST[action]} now: {refused}",
+                hint=_HINT[action].format(name=name),
             )
         return ref
 
@@ -196,8 +201,10 @@ class Store(RunsMixin, EventsMixin, TokensMixin, LayoutMixin, MutationsMixin):
                 "VALUES (?, ?, ?, ?, ?)",
                 (ref.id, current, wanted, now, reason),
             )
-            payload = {"from": str(current), "to": str(wanted), "reason": reason}
-            self._event(conn, "topology.status", payload, name, ref.id, now)
+            live_round = wanted is Status.DEPLOYING and current in policy.MUTABLE
+            verdicts = policy.actions(wanted, live_round=live_round)
+            payload = ev.TopologyStatus(from_=current, to=wanted, reason=reason, actions=verdicts)
+            self._event(conn, payload, name, ref.id, now)
             return self.get_topology(name)
 
     def set_needs_resync(self, name: str, value: bool) -> None:
@@ -228,22 +235,26 @@ class Store(RunsMixin, EventsMixin, TokensMixin, LayoutMixin, MutationsMixin):
 
     # --- events --------------------------------------------------------------------------
 
-    def append_event(
-        self,
-        type: str,
-        payload: Mapping[str, Any],
-        *,
-        topology: str | None = None,
-        topic: str = "topology",
-    ) -> int:
+    def append_event(self, payload: EventPayload, *, topology: str | None = None) -> int:
+        """Append one event (its type and topic come with the payload's class)."""
         with self.transaction() as conn:
             row = conn.execute("SELECT id FROM topology WHERE name = ?", (topology,)).fetchone()
-            return self._event(conn, type, payload, topology, row[0] if row else None, topic=topic)
+            return self._event(conn, payload, topology, row[0] if row else None)
 
     def events_since(
         self, after_id: int, *, topology: str | None = None, limit: int = 1000
     ) -> list[EventRow]:
         return events.since(self.conn, after_id, topology, limit)
+
+
+_PAST = {Action.EDIT: "edited", Action.DELETE: "deleted"}
+_HINT = {
+    Action.EDIT: "a deployed topology changes live: `decnet mutate {name} OP …`",
+    Action.DELETE: "tear it down first (`decnet teardown {name}`) if it is deployed",
+}
+_LAST_FROM = (
+    "SELECT from_status FROM status_event WHERE topology_id = t.id ORDER BY id DESC LIMIT 1"
+)
 
 
 def _marks(values: Iterable[object]) -> str:

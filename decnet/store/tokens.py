@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from decnet import events as ev
 from decnet.errors import AlreadyExists, NotFound
 from decnet.store.base import StoreBase
 from decnet.store.rows import ApiTokenRow
@@ -38,8 +39,7 @@ class TokensMixin(StoreBase):
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (token_id, name, role, token_hash, now, expires_at),
             )
-            self._event(conn, "token.created", {"name": name, "role": role}, None, None, now,
-                        topic="auth")  # fmt: skip
+            self._event(conn, ev.TokenCreated(name=name, role=role), None, None, now)
         return ApiTokenRow(id=token_id, name=name, role=role, token_hash=token_hash,
                            created_at=now, expires_at=expires_at, revoked_at=None,
                            last_used_at=None)  # fmt: skip
@@ -67,8 +67,7 @@ class TokensMixin(StoreBase):
             if row.revoked_at is not None:
                 return row
             conn.execute("UPDATE api_token SET revoked_at = ? WHERE id = ?", (now, row.id))
-            self._event(conn, "token.revoked", {"name": name, "role": row.role}, None, None,
-                        now, topic="auth")  # fmt: skip
+            self._event(conn, ev.TokenRevoked(name=name, role=row.role), None, None, now)
         return row.model_copy(update={"revoked_at": now})
 
     def touch_token(self, token_id: str) -> None:

@@ -197,12 +197,13 @@ def start_private(tmp: Path, **config: Any) -> ApiEnv:
 
 WRITER = """
 import sys, time
+from decnet import events as ev
 from decnet.store import Store
 db, topology, count, rate = sys.argv[1], sys.argv[2] or None, int(sys.argv[3]), float(sys.argv[4])
 store = Store(db)
 start = time.monotonic()
 for i in range(count):
-    store.append_event("test.tick", {"n": i, "sent": time.time()}, topology=topology, topic="test")
+    store.append_event(ev.WatchError(chore="load", error=str(i)), topology=topology)
     delay = start + (i + 1) / rate - time.monotonic()
     if delay > 0:
         time.sleep(delay)
@@ -213,7 +214,7 @@ print("done", flush=True)
 def event_writer(
     db: Path, count: int, rate: float, topology: str | None = None
 ) -> subprocess.Popen[str]:
-    """Another process appending `count` `test.tick` events at `rate` per second."""
+    """Another process appending `count` `watch.error` ticks at `rate` per second."""
     return subprocess.Popen(
         [sys.executable, "-c", WRITER, str(db), topology or "", str(count), str(rate)],
         stdout=subprocess.PIPE,

@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 from api_support import DECNET, cli_env, make_settings
+from event_support import tick
 from typer.testing import CliRunner
 
+from decnet import events as ev
 from decnet.cli import events as cli_events
 from decnet.cli.app import app
 from decnet.errors import EXIT_USAGE
@@ -39,13 +41,14 @@ def run(settings: Settings, *args: str, **env: str) -> subprocess.CompletedProce
 def seed(settings: Settings) -> list[int]:
     with Store(settings.db_path) as store:
         return [
-            store.append_event("task.ok", {"host": "h1", "msg": "fine"}, topology="corp",
-                               topic="run"),
-            store.append_event("drift.finding", {"state": "in_sync"}, topology="corp",
-                               topic="drift"),
-            store.append_event("task.failed", {"msg": "bad \x1b[31mred\x1b[0m\nline 2"},
-                               topology="other", topic="run"),
-            store.append_event("server.note", {"n": 1, "ok": True}, topic="system"),
+            store.append_event(ev.TaskOk(run="r1", host="h1", task="t", item=None, msg="fine"),
+                               topology="corp"),
+            store.append_event(ev.DriftFinding(topology="corp", host="h1", state="in_sync",
+                                               details=[]), topology="corp"),
+            store.append_event(ev.TaskFailed(run="r1", host=None, task="t", item="other",
+                                             msg="bad \x1b[31mred\x1b[0m\nline 2"),
+                               topology="other"),
+            store.append_event(ev.TokenCreated(name="ci", role="viewer")),
         ]  # fmt: skip
 
 
@@ -57,10 +60,10 @@ def test_one_line_per_event_with_safe_values(settings: Settings) -> None:
     assert [line.split()[0] for line in lines] == [str(i) for i in ids]
     first = lines[0].split("  ")
     assert first[0] == str(ids[0]) and first[2:4] == ["task.ok", "corp"]
-    assert first[4] == "host=h1 msg=fine"
+    assert first[4] == "run=r1 host=h1 task=t msg=fine"
     assert datetime.fromisoformat(first[1]).tzinfo is not None
     assert "\x1b" not in out.stdout and '"bad \\u001b[31mred\\u001b[0m\\nline 2"' in lines[2]
-    assert lines[3].split("  ")[3] == "-" and lines[3].endswith("n=1 ok=true")
+    assert lines[3].split("  ")[3] == "-" and lines[3].endswith("name=ci role=viewer")
 
 
 def test_json_lines_and_filters(settings: Settings) -> None:
@@ -89,11 +92,11 @@ def test_json_lines_and_filters(settings: Settings) -> None:
 
 @contextmanager
 def follower(settings: Settings) -> Iterator[subprocess.Popen[str]]:
-    """`decnet events --follow --json --type 'test.*'` on a seeded database, killed if it is
+    """`decnet events --follow --json --type 'watch.*'` on a seeded database, killed if it is
     still running at the end."""
     seed(settings)
     proc = subprocess.Popen(
-        [str(DECNET), "events", "--follow", "--json", "--type", "test.*"],
+        [str(DECNET), "events", "--follow", "--json", "--type", "watch.*"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(settings),
     )  # fmt: skip
     try:
@@ -105,16 +108,16 @@ def follower(settings: Settings) -> Iterator[subprocess.Popen[str]]:
 
 def test_follow_tails_new_events_and_ctrl_c_exits_130(settings: Settings) -> None:
     with follower(settings) as proc:
-        time.sleep(2.5)  # started, and printed nothing old (no test.* yet)
+        time.sleep(2.5)  # started, and printed nothing old (no watch.* yet)
         delays = []
         with Store(settings.db_path) as store:
             for i in range(3):
                 sent = time.monotonic()
-                store.append_event("test.follow", {"i": i})
+                store.append_event(tick(i))
                 assert proc.stdout is not None
                 line = json.loads(proc.stdout.readline())
                 delays.append(time.monotonic() - sent)
-                assert line["payload"] == {"i": i}
+                assert line["payload"] == tick(i).wire()
         proc.send_signal(signal.SIGINT)
         assert proc.wait(10) == 130
         assert proc.stderr is not None
@@ -127,8 +130,8 @@ def test_follow_ends_cleanly_on_sigterm(settings: Settings) -> None:
         assert proc.stdout is not None
         with Store(settings.db_path) as store:
             for i in range(2):  # the second can only come from the follow loop, signals set
-                store.append_event("test.follow", {"i": i})
-                assert json.loads(proc.stdout.readline())["payload"] == {"i": i}
+                store.append_event(tick(i))
+                assert json.loads(proc.stdout.readline())["payload"] == tick(i).wire()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
         assert proc.stderr is not None and proc.stderr.read() == ""
@@ -147,7 +150,7 @@ def test_follow_starts_where_no_event_written_during_the_listing_is_lost(
     def listing_then_a_write(store: Store, **kw: Any) -> list[EventRow]:
         shown = real_list(store, **kw)
         with Store(settings.db_path) as other:
-            raced.append(other.append_event("test.race", {}))
+            raced.append(other.append_event(tick(0)))
         return shown
 
     def probe(store: Store, after: int, **kw: Any) -> Iterator[EventRow]:
@@ -157,7 +160,7 @@ def test_follow_starts_where_no_event_written_during_the_listing_is_lost(
     real_list = cli_events.engine.list_events
     monkeypatch.setattr(cli_events.engine, "list_events", listing_then_a_write)
     monkeypatch.setattr(cli_events.engine, "follow", probe)
-    args = ["--db", str(settings.db_path), "events", "--follow", "--type", "test.*"]
+    args = ["--db", str(settings.db_path), "events", "--follow", "--type", "watch.*"]
     out = CliRunner().invoke(app, args)  # nothing old matches: the start is the newest id
     assert out.exit_code == 0, out.output
     assert starts and raced and starts[0] < raced[0]
@@ -166,7 +169,7 @@ def test_follow_starts_where_no_event_written_during_the_listing_is_lost(
 def test_prune_removes_old_events_and_streams_see_the_mark(settings: Settings) -> None:
     long_ago = datetime.now(UTC) - timedelta(days=45)
     with Store(settings.db_path, clock=lambda: long_ago) as old:
-        old_ids = [old.append_event("test.old", {"i": i}) for i in range(3)]
+        old_ids = [old.append_event(tick(i)) for i in range(3)]
     fresh = seed(settings)
     out = run(settings, "events", "prune", "--older-than", "30d")
     assert out.returncode == 0, out.stderr

@@ -11,10 +11,12 @@ import json
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 from api_support import ServeProcess, aframes, event_writer, make_settings
+from event_support import TICK_TYPE
 
 from decnet.engine.tokens import Role, create_token
 from decnet.store import Store
@@ -36,10 +38,11 @@ async def client(
                     counter[0] += 1
                     if counter[0] == CLIENTS:
                         ready.set()
-                elif frame.get("event") == "test.tick":
+                elif frame.get("event") == TICK_TYPE:
                     data = json.loads(frame["data"])
-                    got.append((int(frame["id"]), time.time() - data["payload"]["sent"]))
-                    if data["payload"]["n"] == COUNT - 1:
+                    sent = datetime.fromisoformat(data["at"]).timestamp()  # the write's time
+                    got.append((int(frame["id"]), time.time() - sent))
+                    if data["payload"]["error"] == str(COUNT - 1):
                         return
 
 
@@ -77,7 +80,7 @@ def test_100_clients_receive_every_event_in_order(tmp_path: Path) -> None:
     finally:
         assert server.stop() is not None
     with Store(settings.db_path) as store:
-        table = [e.id for e in store.query_events(0, type_glob="test.tick", limit=10**6)]
+        table = [e.id for e in store.query_events(0, type_glob=TICK_TYPE, limit=10**6)]
     assert len(table) == COUNT
     for got in received:
         assert [i for i, _ in got] == table  # every event, in order, none repeated

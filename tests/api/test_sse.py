@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from api_support import ApiEnv, document, event_writer, start_private, wait_for
+from event_support import TICK_TYPE, tick
 from httpx_sse import ServerSentEvent, connect_sse
 
 from decnet.store import Store
@@ -87,7 +88,7 @@ def test_a_resume_point_past_retention_gets_reset_and_a_snapshot(private: ApiEnv
     name = new_topology(private)
     with private.store() as store:
         old = store.latest_event_id()
-        store.append_event("test.old", {}, topology=name)
+        store.append_event(tick(0, "old"), topology=name)
     later = datetime.now(UTC) + timedelta(days=400)
     with Store(private.settings.db_path, clock=lambda: later) as future:
         deleted, through = future.prune_events(timedelta(days=30))
@@ -102,9 +103,9 @@ def test_a_resume_point_past_retention_gets_reset_and_a_snapshot(private: ApiEnv
             assert snapshot.event == "snapshot"
             assert json.loads(snapshot.data)["latest_event_id"] == through
             with private.store() as store:
-                fresh = store.append_event("test.new", {}, topology=name)
+                fresh = store.append_event(tick(0, "new"), topology=name)
             after = next(events)
-            assert (after.event, after.id) == ("test.new", str(fresh))
+            assert (after.event, after.id) == (TICK_TYPE, str(fresh))
         # exactly at the pruned mark nothing was lost: no reset
         with connect_sse(c, "GET", "/events/stream", headers={"Last-Event-ID": str(through)}) as s:
             events = s.iter_sse()
@@ -161,10 +162,10 @@ def test_a_topology_stream_carries_only_its_events(api: ApiEnv) -> None:
             events = source.iter_sse()
             next(events)
             with api.store() as store:
-                store.append_event("test.other", {}, topology=other)
-                wanted = store.append_event("test.mine", {}, topology=mine)
+                store.append_event(tick(0, "other"), topology=other)
+                wanted = store.append_event(tick(0, "mine"), topology=mine)
             got: ServerSentEvent = next(events)
-            assert (got.event, got.id) == ("test.mine", str(wanted))
+            assert (got.event, got.id) == (TICK_TYPE, str(wanted))
             assert json.loads(got.data)["topology"] == mine
 
 
@@ -191,7 +192,7 @@ def test_the_per_token_cap_is_429_and_a_closed_stream_frees_its_slot(private: Ap
         assert r.status_code == 200  # the cap is per token
     stop.set()
     with private.store() as store:
-        store.append_event("test.wake", {})  # each holder reads one more line and leaves
+        store.append_event(tick(0, "wake"))  # each holder reads one more line and leaves
     for t in opened:
         t.join(10)
     wait_for(lambda: open_streams(private) == baseline, timeout=5)
@@ -223,7 +224,7 @@ def test_a_slow_stream_resyncs_from_the_table_without_loss(tmp_path: Path) -> No
             events = s.iter_sse()
             assert next(events).event == "snapshot"
             with env.store() as store, store.transaction():
-                ids = [store.append_event("test.burst", {"n": i}) for i in range(60)]
+                ids = [store.append_event(tick(i, "burst")) for i in range(60)]
             got = [int(next(events).id) for _ in ids]
         assert got == ids and ids[0] == start + 1
     finally:
@@ -234,13 +235,13 @@ def test_the_json_page_of_events(api: ApiEnv) -> None:
     name = new_topology(api)
     with api.store() as store:
         start = store.latest_event_id()
-        ids = [store.append_event("test.page", {"n": i}, topology=name) for i in range(5)]
+        ids = [store.append_event(tick(i, "page"), topology=name) for i in range(5)]
     with api.client("viewer") as c:
         page = c.get("/events", params={"since": start, "limit": 3}).json()
         assert [e["id"] for e in page["items"]] == ids[:3] and page["next_since"] == ids[2]
         rest = c.get("/events", params={"since": page["next_since"]}).json()
         assert [e["id"] for e in rest["items"]] == ids[3:]
-        typed = c.get("/events", params={"topology": name, "type": "test.*"}).json()
+        typed = c.get("/events", params={"topology": name, "type": "watch.*"}).json()
         assert [e["id"] for e in typed["items"]] == ids
         assert typed["pruned_through"] == 0
 
@@ -251,13 +252,13 @@ def test_the_server_applies_retention_when_it_starts(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     long_ago = datetime.now(UTC) - timedelta(days=3)
     with Store(settings.db_path, clock=lambda: long_ago) as old:
-        old_ids = [old.append_event("test.old", {}) for _ in range(3)]
+        old_ids = [old.append_event(tick(0, "old")) for _ in range(3)]
     with Store(settings.db_path) as store:
-        kept = store.append_event("test.new", {})
+        kept = store.append_event(tick(0, "new"))
     env = start_private(tmp_path, event_retention=timedelta(days=2))
     try:
         with env.store() as store:
             wait_for(lambda: store.events_pruned_through() == old_ids[-1], timeout=10)
-            assert [e.id for e in store.query_events(0, type_glob="test.*")] == [kept]
+            assert [e.id for e in store.query_events(0, type_glob="watch.*")] == [kept]
     finally:
         env.server.stop()

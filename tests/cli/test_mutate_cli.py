@@ -204,8 +204,14 @@ def test_bad_input_is_one_clear_error_and_writes_nothing(
     assert snapshot(db) == before
 
 
-def test_a_torn_down_topology_refuses_naming_its_status(invoke: Invoke, pending: str) -> None:
-    ok(invoke("teardown", pending))
+def test_a_torn_down_topology_refuses_naming_its_status(
+    invoke: Invoke, pending: str, db: Path
+) -> None:
+    refused = invoke("teardown", pending)  # never deployed: nothing to tear down
+    assert refused.exit_code == EXIT_ERROR
+    assert "it was never deployed: there is nothing to tear down" in refused.stderr
+    with Store(db) as store:  # retired without a deploy (SPEC §3: pending -> torn_down)
+        store.transition(pending, "torn_down", reason="retired", expected_from="pending")
     result = invoke("mutate", pending, "add_lan", "name=x")
     assert result.exit_code == EXIT_ERROR
-    assert "is torn_down; live changes need it active or degraded" in result.stderr
+    assert "(torn_down) cannot change live now: it was torn down" in result.stderr

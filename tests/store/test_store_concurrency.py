@@ -7,6 +7,7 @@ from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
+from decnet import events as ev
 from decnet.errors import IllegalTransition
 from decnet.store import Store
 
@@ -34,7 +35,7 @@ def append_events(path: Path, who: int, barrier: Barrier, n: int) -> None:
     store = Store(path)
     barrier.wait()
     for i in range(n):
-        store.append_event("test.tick", {"who": who, "i": i}, topic="test")
+        store.append_event(ev.WatchError(chore=f"racer-{who}", error=str(i)))
     store.close()
 
 
@@ -81,4 +82,5 @@ def test_concurrent_appends_get_unique_monotonic_ids(db_path: Path) -> None:
     ids = [e.id for e in events]
     assert ids == sorted(set(ids))
     for who in range(RACERS):  # each writer's own events are in its order
-        assert [e.payload["i"] for e in events if e.payload["who"] == who] == list(range(n))
+        mine = [e.payload["error"] for e in events if e.payload.get("chore") == f"racer-{who}"]
+        assert mine == [str(i) for i in range(n)]

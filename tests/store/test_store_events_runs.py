@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from decnet import events as ev
 from decnet.errors import DecnetError, NotFound
 from decnet.store import Store
 
@@ -14,21 +15,23 @@ from .conftest import FakeClock, MakeTopology
 
 def test_events_are_monotonic_and_tail_by_id(store: Store, make_topology: MakeTopology) -> None:
     store.insert_topology(make_topology())
-    first = store.append_event("drift.found", {"kind": "config"}, topology="alpha", topic="drift")
-    second = store.append_event("server.started", {"port": 8080}, topic="system")
-    third = store.append_event("drift.found", {"kind": "runtime"}, topology="alpha")
+    config = ev.DriftFinding(topology="alpha", host="h", state="config_drift", details=["x"])
+    runtime = ev.DriftFinding(topology="alpha", host="h", state="runtime_drift", details=[])
+    first = store.append_event(config, topology="alpha")
+    second = store.append_event(ev.TokenCreated(name="ci", role="viewer"))
+    third = store.append_event(runtime, topology="alpha")
     assert first < second < third
     everything = store.events_since(0)
     assert [e.id for e in everything] == sorted(e.id for e in everything)
     assert [e.type for e in everything] == [
-        "topology.created", "drift.found", "server.started", "drift.found"
+        "topology.created", "drift.finding", "token.created", "drift.finding"
     ]  # fmt: skip
     tail = store.events_since(first)
     assert [(e.id, e.topic, e.topology) for e in tail] == [
-        (second, "system", None), (third, "topology", "alpha")
+        (second, "auth", None), (third, "drift", "alpha")
     ]  # fmt: skip
     assert [e.payload for e in store.events_since(0, topology="alpha")][1:] == [
-        {"kind": "config"}, {"kind": "runtime"}
+        config.wire(), runtime.wire()
     ]  # fmt: skip
     assert len(store.events_since(0, limit=2)) == 2
     assert store.events_since(third) == []
@@ -37,17 +40,17 @@ def test_events_are_monotonic_and_tail_by_id(store: Store, make_topology: MakeTo
 
 def test_events_of_a_deleted_topology_outlive_it(store: Store, make_topology: MakeTopology) -> None:
     store.insert_topology(make_topology())
-    store.append_event("note", {"x": 1}, topology="alpha")
+    store.append_event(ev.TopologyLayout(version=1, lans=0, deckies=0), topology="alpha")
     store.delete_topology("alpha")
     kinds = [e.type for e in store.events_since(0, topology="alpha")]
-    assert kinds == ["topology.created", "note", "topology.deleted"]
+    assert kinds == ["topology.created", "topology.layout", "topology.deleted"]
     # Recreated under the same name: its new events join the same name's history.
     store.insert_topology(make_topology())
     assert store.events_since(0, topology="alpha")[-1].type == "topology.created"
 
 
 def test_event_for_an_unknown_topology_keeps_the_name(store: Store) -> None:
-    event_id = store.append_event("x", {}, topology="ghost")
+    event_id = store.append_event(ev.WatchError(chore="x", error=""), topology="ghost")
     assert store.events_since(event_id - 1)[0].topology == "ghost"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.background import BackgroundTask
@@ -12,12 +13,14 @@ from starlette.concurrency import run_in_threadpool
 
 from decnet.api import stream
 from decnet.api.deps import Viewer
+from decnet.api.openapi import STREAM
 from decnet.api.state import ApiState, api_state
 from decnet.engine import events as engine
+from decnet.engine.snapshot import GlobalStreamFrames, TopologyStreamFrames
 from decnet.engine.tokens import Principal
 from decnet.errors import InvalidRequest
+from decnet.events import Event
 from decnet.models import NAME_RE
-from decnet.store import EventRow
 
 router = APIRouter(tags=["events"])
 State = Annotated[ApiState, Depends(api_state)]
@@ -27,7 +30,8 @@ STREAM_DOC = "text/event-stream: `snapshot`, then `id:`/`event:`/`data:` per eve
 
 
 class EventPage(BaseModel):
-    items: list[EventRow]
+    items: list[Event]
+    """Each event as it was written (docs/api.md lists the types and their payloads)."""
     next_since: int
     """Pass as `since` for the next page."""
     latest: int
@@ -36,7 +40,7 @@ class EventPage(BaseModel):
     """Events up to this id were removed by retention: a `since` below it has missed some."""
 
 
-@router.get("/events")
+@router.get("/events", response_model=EventPage)
 def list_events(
     state: State,
     _who: Viewer,
@@ -44,7 +48,7 @@ def list_events(
     topology: Annotated[str | None, Query(pattern=NAME_RE.pattern)] = None,
     type_glob: Annotated[str | None, Query(alias="type", max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=engine.MAX_PAGE)] = 100,
-) -> EventPage:
+) -> JSONResponse:
     """Events after `since`, oldest first (`decnet events --since N --json`)."""
     store = state.context().store
     latest, pruned = store.latest_event_id(), store.events_pruned_through()
@@ -52,7 +56,15 @@ def list_events(
     items = engine.list_events(store, since=since, where=where, limit=limit)
     # A short page means we are caught up to `latest` (read first) for this filter.
     next_since = items[-1].id if len(items) == limit else max(since, latest)
-    return EventPage(items=items, next_since=next_since, latest=latest, pruned_through=pruned)
+    page = {
+        "items": [row.model_dump(mode="json") for row in items],
+        "next_since": next_since,
+        "latest": latest,
+        "pruned_through": pruned,
+    }
+    # The rows are sent as written (each was checked against its type when it was made); the
+    # response model documents them. An older decnet's row must not make the page fail.
+    return JSONResponse(page)
 
 
 def _resume(last_event_id: str | None, since: int | None) -> int | None:
@@ -90,7 +102,13 @@ async def _open(
     )
 
 
-@router.get("/events/stream", response_class=EventSourceResponse, description=STREAM_DOC)
+@router.get(
+    "/events/stream",
+    response_class=EventSourceResponse,
+    description=STREAM_DOC,
+    responses={200: {"model": GlobalStreamFrames, "description": STREAM_DOC}},
+    openapi_extra=STREAM,
+)
 async def global_stream(
     state: State,
     who: Viewer,
@@ -103,7 +121,11 @@ async def global_stream(
 
 
 @router.get(
-    "/topologies/{name}/events/stream", response_class=EventSourceResponse, description=STREAM_DOC
+    "/topologies/{name}/events/stream",
+    response_class=EventSourceResponse,
+    description=STREAM_DOC,
+    responses={200: {"model": TopologyStreamFrames, "description": STREAM_DOC}},
+    openapi_extra=STREAM,
 )
 async def topology_stream(
     state: State,

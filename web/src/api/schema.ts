@@ -588,6 +588,16 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * Actions
+         * @description Every action's verdict, as views carry them (one field per Action).
+         */
+        Actions: {
+            deploy: components["schemas"]["Verdict"];
+            teardown: components["schemas"]["Verdict"];
+            edit: components["schemas"]["Verdict"];
+            delete: components["schemas"]["Verdict"];
+        };
         /** AddDecky */
         AddDecky: {
             /**
@@ -817,6 +827,43 @@ export interface components {
             /** Lan */
             lan: string;
         };
+        /** DriftFinding */
+        DriftFinding: {
+            /** Topology */
+            topology: string;
+            /** Host */
+            host: string;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "in_sync" | "config_drift" | "runtime_drift" | "unreachable" | "unknown";
+            /** Details */
+            details: string[];
+        };
+        /**
+         * DriftFindingEvent
+         * @description A `drift.finding` event.
+         */
+        DriftFindingEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "drift";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "drift.finding";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["DriftFinding"];
+        };
         /** DriftOut */
         DriftOut: {
             /** Findings */
@@ -849,33 +896,21 @@ export interface components {
         ErrorOut: {
             error: components["schemas"]["ErrorDetail"];
         };
+        /**
+         * Event
+         * @description Any event, discriminated on `type`: one named schema for API documents and clients.
+         */
+        Event: components["schemas"]["TopologyCreatedEvent"] | components["schemas"]["TopologyUpdatedEvent"] | components["schemas"]["TopologyDeletedEvent"] | components["schemas"]["TopologyLayoutEvent"] | components["schemas"]["TopologyStatusEvent"] | components["schemas"]["MutationEnqueuedEvent"] | components["schemas"]["MutationApplyingEvent"] | components["schemas"]["MutationAppliedEvent"] | components["schemas"]["MutationFailedEvent"] | components["schemas"]["MutationCancelledEvent"] | components["schemas"]["RunStartedEvent"] | components["schemas"]["RunFinishedEvent"] | components["schemas"]["TaskOkEvent"] | components["schemas"]["TaskChangedEvent"] | components["schemas"]["TaskFailedEvent"] | components["schemas"]["TaskUnreachableEvent"] | components["schemas"]["TaskSkippedEvent"] | components["schemas"]["TaskProgressEvent"] | components["schemas"]["JobQueuedEvent"] | components["schemas"]["JobStartedEvent"] | components["schemas"]["JobFinishedEvent"] | components["schemas"]["DriftFindingEvent"] | components["schemas"]["WatchErrorEvent"] | components["schemas"]["TokenCreatedEvent"] | components["schemas"]["TokenRevokedEvent"];
         /** EventPage */
         EventPage: {
             /** Items */
-            items: components["schemas"]["EventRow"][];
+            items: components["schemas"]["Event"][];
             /** Next Since */
             next_since: number;
             /** Latest */
             latest: number;
             /** Pruned Through */
             pruned_through: number;
-        };
-        /** EventRow */
-        EventRow: {
-            /** Id */
-            id: number;
-            /** At */
-            at: string;
-            /** Topic */
-            topic: string;
-            /** Topology */
-            topology: string | null;
-            /** Type */
-            type: string;
-            /** Payload */
-            payload: {
-                [key: string]: unknown;
-            };
         };
         /** FindingOut */
         FindingOut: {
@@ -950,6 +985,27 @@ export interface components {
             host?: string;
         };
         /**
+         * GlobalSnapshot
+         * @description `event: snapshot` of the global stream: one summary per topology.
+         */
+        GlobalSnapshot: {
+            /** Latest Event Id */
+            latest_event_id: number;
+            /** Topologies */
+            topologies: components["schemas"]["SnapshotSummary"][];
+        };
+        /**
+         * GlobalStreamFrames
+         * @description The `data:` of each frame of the global event stream, by its `event:` name (see
+         *     TopologyStreamFrames).
+         */
+        GlobalStreamFrames: {
+            snapshot: components["schemas"]["GlobalSnapshot"];
+            reset: components["schemas"]["StreamReset"];
+            closed: components["schemas"]["StreamClosed"];
+            event: components["schemas"]["Event"];
+        };
+        /**
          * GraphFormat
          * @enum {string}
          */
@@ -986,11 +1042,143 @@ export interface components {
             /** Path */
             path: string;
         };
+        /** JobFinished */
+        JobFinished: {
+            /** Job */
+            job: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "deploy" | "teardown" | "reconcile" | "drift";
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /** Topologies */
+            topologies: string[];
+            /** Error */
+            error?: string | null;
+            /** Runs */
+            runs?: string[] | null;
+        };
+        /**
+         * JobFinishedEvent
+         * @description A `job.finished` event.
+         */
+        JobFinishedEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "job";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "job.finished";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["JobFinished"];
+        };
         /**
          * JobKind
          * @enum {string}
          */
         JobKind: "deploy" | "teardown" | "reconcile" | "drift";
+        /** JobQueued */
+        JobQueued: {
+            /** Job */
+            job: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "deploy" | "teardown" | "reconcile" | "drift";
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /** Topologies */
+            topologies: string[];
+            /** Error */
+            error?: string | null;
+            /** Runs */
+            runs?: string[] | null;
+        };
+        /**
+         * JobQueuedEvent
+         * @description A `job.queued` event.
+         */
+        JobQueuedEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "job";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "job.queued";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["JobQueued"];
+        };
+        /** JobStarted */
+        JobStarted: {
+            /** Job */
+            job: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "deploy" | "teardown" | "reconcile" | "drift";
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /** Topologies */
+            topologies: string[];
+            /** Error */
+            error?: string | null;
+            /** Runs */
+            runs?: string[] | null;
+        };
+        /**
+         * JobStartedEvent
+         * @description A `job.started` event.
+         */
+        JobStartedEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "job";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "job.started";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["JobStarted"];
+        };
         /**
          * JobState
          * @enum {string}
@@ -1112,6 +1300,200 @@ export interface components {
             /** Ip */
             ip?: string | null;
         };
+        /** MutationApplied */
+        MutationApplied: {
+            /** Mutation */
+            mutation: string;
+            /** Op */
+            op: string;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "applied" | "failed" | "cancelled";
+            /** Reason */
+            reason?: string | null;
+            /** Issues */
+            issues?: components["schemas"]["Issue"][] | null;
+        };
+        /**
+         * MutationAppliedEvent
+         * @description A `mutation.applied` event.
+         */
+        MutationAppliedEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "mutation";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "mutation.applied";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["MutationApplied"];
+        };
+        /** MutationApplying */
+        MutationApplying: {
+            /** Mutation */
+            mutation: string;
+            /** Op */
+            op: string;
+            /** Takeover */
+            takeover: boolean;
+        };
+        /**
+         * MutationApplyingEvent
+         * @description A `mutation.applying` event.
+         */
+        MutationApplyingEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "mutation";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "mutation.applying";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["MutationApplying"];
+        };
+        /** MutationCancelled */
+        MutationCancelled: {
+            /** Mutation */
+            mutation: string;
+            /** Op */
+            op: string;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "applied" | "failed" | "cancelled";
+            /** Reason */
+            reason?: string | null;
+            /** Issues */
+            issues?: components["schemas"]["Issue"][] | null;
+        };
+        /**
+         * MutationCancelledEvent
+         * @description A `mutation.cancelled` event.
+         */
+        MutationCancelledEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "mutation";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "mutation.cancelled";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["MutationCancelled"];
+        };
+        /** MutationEnqueued */
+        MutationEnqueued: {
+            /** Mutation */
+            mutation: string;
+            /** Op */
+            op: string;
+            /** Ops */
+            ops: number;
+            /** Version */
+            version: number;
+        };
+        /**
+         * MutationEnqueuedEvent
+         * @description A `mutation.enqueued` event.
+         */
+        MutationEnqueuedEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "mutation";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "mutation.enqueued";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["MutationEnqueued"];
+        };
+        /** MutationFailed */
+        MutationFailed: {
+            /** Mutation */
+            mutation: string;
+            /** Op */
+            op: string;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "applied" | "failed" | "cancelled";
+            /** Reason */
+            reason?: string | null;
+            /** Issues */
+            issues?: components["schemas"]["Issue"][] | null;
+        };
+        /**
+         * MutationFailedEvent
+         * @description A `mutation.failed` event.
+         */
+        MutationFailedEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "mutation";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "mutation.failed";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["MutationFailed"];
+        };
+        /** MutationRef */
+        MutationRef: {
+            /** Id */
+            id: string;
+            /** Op */
+            op: string;
+            /** State */
+            state: string;
+            /** Requested At */
+            requested_at: string;
+        };
         /**
          * MutationState
          * @enum {string}
@@ -1144,9 +1526,7 @@ export interface components {
             /** Reason */
             reason: string | null;
             /** Issues */
-            issues: {
-                [key: string]: unknown;
-            }[];
+            issues: components["schemas"]["Issue"][];
         };
         /** NetworkChange */
         NetworkChange: {
@@ -1254,6 +1634,87 @@ export interface components {
          * @enum {string}
          */
         Role: "admin" | "viewer";
+        /** RunFinished */
+        RunFinished: {
+            /** Run */
+            run: string;
+            /** Kind */
+            kind: string;
+            /** Status */
+            status: string;
+            /** Note */
+            note?: string | null;
+        };
+        /**
+         * RunFinishedEvent
+         * @description A `run.finished` event.
+         */
+        RunFinishedEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "run";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "run.finished";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["RunFinished"];
+        };
+        /** RunStarted */
+        RunStarted: {
+            /** Run */
+            run: string;
+            /** Kind */
+            kind: string;
+            /** Hosts */
+            hosts: string[];
+        };
+        /**
+         * RunStartedEvent
+         * @description A `run.started` event.
+         */
+        RunStartedEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "run";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "run.started";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["RunStarted"];
+        };
+        /** RunView */
+        RunView: {
+            /** Id */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Status */
+            status: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Error */
+            error?: string | null;
+        };
         /** ServerInfo */
         ServerInfo: {
             /** Version */
@@ -1316,11 +1777,60 @@ export interface components {
          * @enum {string}
          */
         Severity: "error" | "warning";
+        /** SnapshotSummary */
+        SnapshotSummary: {
+            status: components["schemas"]["Status"];
+            /**
+             * Live Round
+             * @default false
+             */
+            live_round?: boolean;
+            /** Name */
+            name: string;
+            /** Host */
+            host: string;
+            /** Version */
+            version: number;
+            /** Desired Hash */
+            desired_hash: string;
+            /** Applied Hash */
+            applied_hash: string | null;
+            /** Needs Resync */
+            needs_resync: boolean;
+            /** In Flight */
+            in_flight: components["schemas"]["MutationRef"][];
+            last_run?: components["schemas"]["RunView"] | null;
+            /**
+             * @description Every action's verdict for the topology as it is now, with the reason for each
+             *     refusal (decnet/policy.py is the one table).
+             */
+            readonly actions: components["schemas"]["Actions"];
+        };
         /**
          * Status
          * @enum {string}
          */
         Status: "pending" | "deploying" | "active" | "degraded" | "failed" | "tearing_down" | "torn_down";
+        /**
+         * StreamClosed
+         * @description `event: closed`: the stream ends (token revoked or expired, server stopping).
+         */
+        StreamClosed: {
+            /** Reason */
+            reason: string;
+        };
+        /**
+         * StreamReset
+         * @description `event: reset`: the resume point is unusable; a fresh snapshot follows.
+         */
+        StreamReset: {
+            /** Since */
+            since: number;
+            /** Reason */
+            reason: string;
+            /** Pruned Through */
+            pruned_through: number;
+        };
         /** SubmitResult */
         SubmitResult: {
             /** Topology */
@@ -1344,6 +1854,224 @@ export interface components {
              */
             notes?: string[];
         };
+        /** TaskChanged */
+        TaskChanged: {
+            /** Run */
+            run: string;
+            /** Host */
+            host: string | null;
+            /** Task */
+            task: string;
+            /** Item */
+            item: string | null;
+            /** Msg */
+            msg: string;
+        };
+        /**
+         * TaskChangedEvent
+         * @description A `task.changed` event.
+         */
+        TaskChangedEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "run";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "task.changed";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["TaskChanged"];
+        };
+        /** TaskFailed */
+        TaskFailed: {
+            /** Run */
+            run: string;
+            /** Host */
+            host: string | null;
+            /** Task */
+            task: string;
+            /** Item */
+            item: string | null;
+            /** Msg */
+            msg: string;
+        };
+        /**
+         * TaskFailedEvent
+         * @description A `task.failed` event.
+         */
+        TaskFailedEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "run";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "task.failed";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["TaskFailed"];
+        };
+        /** TaskOk */
+        TaskOk: {
+            /** Run */
+            run: string;
+            /** Host */
+            host: string | null;
+            /** Task */
+            task: string;
+            /** Item */
+            item: string | null;
+            /** Msg */
+            msg: string;
+        };
+        /**
+         * TaskOkEvent
+         * @description A `task.ok` event.
+         */
+        TaskOkEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "run";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "task.ok";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["TaskOk"];
+        };
+        /** TaskProgress */
+        TaskProgress: {
+            /** Run */
+            run: string;
+            /** Host */
+            host: string | null;
+            /** Topology */
+            topology: string;
+            /** Phase */
+            phase: string;
+            /** Done */
+            done: number;
+            /** Total */
+            total: number;
+        };
+        /**
+         * TaskProgressEvent
+         * @description A `task.progress` event.
+         */
+        TaskProgressEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "run";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "task.progress";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["TaskProgress"];
+        };
+        /** TaskSkipped */
+        TaskSkipped: {
+            /** Run */
+            run: string;
+            /** Host */
+            host: string | null;
+            /** Task */
+            task: string;
+            /** Item */
+            item: string | null;
+            /** Msg */
+            msg: string;
+        };
+        /**
+         * TaskSkippedEvent
+         * @description A `task.skipped` event.
+         */
+        TaskSkippedEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "run";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "task.skipped";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["TaskSkipped"];
+        };
+        /** TaskUnreachable */
+        TaskUnreachable: {
+            /** Run */
+            run: string;
+            /** Host */
+            host: string | null;
+            /** Task */
+            task: string;
+            /** Item */
+            item: string | null;
+            /** Msg */
+            msg: string;
+        };
+        /**
+         * TaskUnreachableEvent
+         * @description A `task.unreachable` event.
+         */
+        TaskUnreachableEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "run";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "task.unreachable";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["TaskUnreachable"];
+        };
         /** TeardownBody */
         TeardownBody: {
             /**
@@ -1359,6 +2087,154 @@ export interface components {
             /** Expires In */
             expires_in: number;
         };
+        /** TokenCreated */
+        TokenCreated: {
+            /** Name */
+            name: string;
+            /** Role */
+            role: string;
+        };
+        /**
+         * TokenCreatedEvent
+         * @description A `token.created` event.
+         */
+        TokenCreatedEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "auth";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "token.created";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["TokenCreated"];
+        };
+        /** TokenRevoked */
+        TokenRevoked: {
+            /** Name */
+            name: string;
+            /** Role */
+            role: string;
+        };
+        /**
+         * TokenRevokedEvent
+         * @description A `token.revoked` event.
+         */
+        TokenRevokedEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "auth";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "token.revoked";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["TokenRevoked"];
+        };
+        /** TopologyCreated */
+        TopologyCreated: {
+            /** Version */
+            version: number;
+        };
+        /**
+         * TopologyCreatedEvent
+         * @description A `topology.created` event.
+         */
+        TopologyCreatedEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "topology";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "topology.created";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["TopologyCreated"];
+        };
+        /** TopologyDeleted */
+        TopologyDeleted: {
+            /** Version */
+            version: number;
+        };
+        /**
+         * TopologyDeletedEvent
+         * @description A `topology.deleted` event.
+         */
+        TopologyDeletedEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "topology";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "topology.deleted";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["TopologyDeleted"];
+        };
+        /** TopologyLayout */
+        TopologyLayout: {
+            /** Version */
+            version: number;
+            /** Lans */
+            lans: number;
+            /** Deckies */
+            deckies: number;
+        };
+        /**
+         * TopologyLayoutEvent
+         * @description A `topology.layout` event.
+         */
+        TopologyLayoutEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "topology";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "topology.layout";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["TopologyLayout"];
+        };
         /** TopologyPage */
         TopologyPage: {
             /** Items */
@@ -1366,11 +2242,80 @@ export interface components {
             /** Next */
             next: string | null;
         };
+        /**
+         * TopologySnapshot
+         * @description `event: snapshot` of a topology's stream.
+         */
+        TopologySnapshot: {
+            /** Latest Event Id */
+            latest_event_id: number;
+            /** Status */
+            status: string;
+            /** Version */
+            version: number;
+            /** Desired Hash */
+            desired_hash: string;
+            /** Applied Hash */
+            applied_hash: string | null;
+            /** Needs Resync */
+            needs_resync: boolean;
+            last_run: components["schemas"]["RunView"] | null;
+            /** In Flight */
+            in_flight: components["schemas"]["MutationRef"][];
+            topology: components["schemas"]["TopologyView"];
+        };
+        /** TopologyStatus */
+        TopologyStatus: {
+            from: components["schemas"]["Status"];
+            to: components["schemas"]["Status"];
+            /** Reason */
+            reason: string;
+            actions: components["schemas"]["Actions"];
+        };
+        /**
+         * TopologyStatusEvent
+         * @description A `topology.status` event.
+         */
+        TopologyStatusEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "topology";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "topology.status";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["TopologyStatus"];
+        };
+        /**
+         * TopologyStreamFrames
+         * @description The `data:` of each frame of a topology's event stream, by its `event:` name. Every
+         *     other `event:` name is an event type: its `data:` is that event (`id:` is its id).
+         */
+        TopologyStreamFrames: {
+            snapshot: components["schemas"]["TopologySnapshot"];
+            reset: components["schemas"]["StreamReset"];
+            closed: components["schemas"]["StreamClosed"];
+            event: components["schemas"]["Event"];
+        };
         /** TopologySummary */
         TopologySummary: {
+            status: components["schemas"]["Status"];
+            /**
+             * Live Round
+             * @default false
+             */
+            live_round?: boolean;
             /** Name */
             name: string;
-            status: components["schemas"]["Status"];
             /** Version */
             version: number;
             /** Host */
@@ -1385,15 +2330,56 @@ export interface components {
             created_at: string;
             /** Status Changed At */
             status_changed_at: string;
+            /**
+             * @description Every action's verdict for the topology as it is now, with the reason for each
+             *     refusal (decnet/policy.py is the one table).
+             */
+            readonly actions: components["schemas"]["Actions"];
+        };
+        /** TopologyUpdated */
+        TopologyUpdated: {
+            /** Version */
+            version: number;
+            /** Reason */
+            reason?: string | null;
+        };
+        /**
+         * TopologyUpdatedEvent
+         * @description A `topology.updated` event.
+         */
+        TopologyUpdatedEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "topology";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "topology.updated";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["TopologyUpdated"];
         };
         /**
          * TopologyView
-         * @description What `show` reports: the stored topology plus its desired hash, secrets masked.
+         * @description What `show` reports: the stored topology plus its desired hash, secrets masked, and
+         *     what its status allows now.
          */
         TopologyView: {
+            status: components["schemas"]["Status"];
+            /**
+             * Live Round
+             * @default false
+             */
+            live_round?: boolean;
             /** Name */
             name: string;
-            status: components["schemas"]["Status"];
             /** Version */
             version: number;
             /** Host */
@@ -1418,11 +2404,13 @@ export interface components {
             lans: components["schemas"]["Lan"][];
             /** Deckies */
             deckies: components["schemas"]["Decky"][];
-            /**
-             * Problems
-             * @default []
-             */
+            /** Problems */
             problems?: components["schemas"]["Issue"][];
+            /**
+             * @description Every action's verdict for the topology as it is now, with the reason for each
+             *     refusal (decnet/policy.py is the one table).
+             */
+            readonly actions: components["schemas"]["Actions"];
         };
         /** UpdateDecky */
         UpdateDecky: {
@@ -1486,6 +2474,43 @@ export interface components {
             valid: boolean;
             /** Issues */
             issues: components["schemas"]["Issue"][];
+        };
+        /** Verdict */
+        Verdict: {
+            /** Allowed */
+            allowed: boolean;
+            /** Reason */
+            reason?: string | null;
+        };
+        /** WatchError */
+        WatchError: {
+            /** Chore */
+            chore: string;
+            /** Error */
+            error: string;
+        };
+        /**
+         * WatchErrorEvent
+         * @description A `watch.error` event.
+         */
+        WatchErrorEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "watch";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "watch.error";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["WatchError"];
         };
     };
     responses: never;
@@ -4034,12 +5059,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description text/event-stream: `snapshot`, then `id:`/`event:`/`data:` per event (docs/api.md) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "text/event-stream": components["schemas"]["GlobalStreamFrames"];
+                };
             };
             /** @description Invalid topology (the issue list) or a bad request */
             400: {
@@ -4125,12 +5152,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description text/event-stream: `snapshot`, then `id:`/`event:`/`data:` per event (docs/api.md) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "text/event-stream": components["schemas"]["TopologyStreamFrames"];
+                };
             };
             /** @description Invalid topology (the issue list) or a bad request */
             400: {

@@ -16,7 +16,16 @@ export type ConfigParam = Schemas["ConfigParam"];
 export type Archetype = Schemas["Archetype"];
 export type GenerateSpec = Schemas["GenerateSpec"];
 export type JobView = Schemas["JobView"];
-export type EventRow = Schemas["EventRow"];
+/** Any event of the bus, discriminated on `type` (decnet/events.py): narrow with `ev.type`. */
+export type Event = Schemas["Event"];
+export type EventType = Event["type"];
+export type EventOf<T extends EventType> = Extract<Event, { type: T }>;
+export type TopologySnapshot = Schemas["TopologySnapshot"];
+export type GlobalSnapshot = Schemas["GlobalSnapshot"];
+export type SnapshotSummary = Schemas["SnapshotSummary"];
+/** What a topology allows now, with the reason for each refusal (decnet/policy.py). */
+export type Actions = Schemas["Actions"];
+export type Verdict = Schemas["Verdict"];
 export type SessionOut = Schemas["SessionOut"];
 export type Principal = Schemas["Principal"];
 export type Role = Schemas["Role"];

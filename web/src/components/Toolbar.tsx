@@ -67,7 +67,7 @@ export function Toolbar({ view }: { view: EditorView }) {
   if (!t) return null;
   const deployWhy = view.deployBlocked ?? undefined;
   const admin = view.readOnly !== VIEWER;
-  const teardownWhy = !admin ? VIEWER : (blockedWhy(t.status, "teardown") ?? undefined);
+  const teardownWhy = !admin ? VIEWER : (blockedWhy(t, "teardown") ?? undefined);
   const exportIt = async (): Promise<void> => {
     const text = await exportYaml(t.name);
     if (text !== null) download(`${t.name}.yml`, text, "application/yaml");

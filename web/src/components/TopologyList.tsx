@@ -17,7 +17,7 @@ function Row({ t, admin, onDelete }: { t: TopologySummary; admin: boolean; onDel
   const teardown = useStore((s) => s.teardown);
   const exportYaml = useStore((s) => s.exportYaml);
   const why = (action: "deploy" | "teardown" | "delete"): string | undefined =>
-    !admin ? VIEWER : (blockedWhy(t.status, action) ?? undefined);
+    !admin ? VIEWER : (blockedWhy(t, action) ?? undefined);
 
   const exportIt = async (): Promise<void> => {
     const text = await exportYaml(t.name);
@@ -42,10 +42,10 @@ function Row({ t, admin, onDelete }: { t: TopologySummary; admin: boolean; onDel
       <td>{lastRun ? `${lastRun.kind} ${lastRun.state}${lastRun.at ? ` · ${lastRun.at.slice(0, 19).replace("T", " ")}` : ""}` : "—"}</td>
       <td>
         <div className="actions">
-        <button type="button" disabled={!admin || !allows(t.status, "deploy")} title={why("deploy")} onClick={() => void deploy(t.name)}>
+        <button type="button" disabled={!admin || !allows(t, "deploy")} title={why("deploy")} onClick={() => void deploy(t.name)}>
           Deploy
         </button>
-        <button type="button" disabled={!admin || !allows(t.status, "teardown")} title={why("teardown")} onClick={() => void teardown(t.name)}>
+        <button type="button" disabled={!admin || !allows(t, "teardown")} title={why("teardown")} onClick={() => void teardown(t.name)}>
           Tear down
         </button>
         <button type="button" onClick={() => void exportIt()}>
@@ -54,7 +54,7 @@ function Row({ t, admin, onDelete }: { t: TopologySummary; admin: boolean; onDel
         <button
           type="button"
           className="danger"
-          disabled={!admin || !allows(t.status, "delete")}
+          disabled={!admin || !allows(t, "delete")}
           title={why("delete")}
           onClick={() => onDelete(t)}
         >

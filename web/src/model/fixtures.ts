@@ -1,5 +1,13 @@
 // Test data for the unit tests (vitest): a small topology shaped like the generator's.
-import type { Catalog, Decky, Lan, TopologyView } from "../api/types";
+import type { Actions, Catalog, Decky, Lan, TopologyView } from "../api/types";
+
+/** Every action allowed (tests that care about refusals pass their own `actions`). */
+export const ALL_ALLOWED: Actions = {
+  deploy: { allowed: true },
+  teardown: { allowed: true },
+  edit: { allowed: true },
+  delete: { allowed: true },
+};
 
 export function lan(name: string, extra: Partial<Lan> = {}): Lan {
   return { name, subnet: null, is_dmz: false, allow_public: false, x: null, y: null, w: null, h: null, ...extra };
@@ -13,6 +21,8 @@ export function topology(extra: Partial<TopologyView> = {}): TopologyView {
   return {
     name: "corp",
     status: "pending",
+    live_round: false,
+    actions: ALL_ALLOWED,
     version: 3,
     host: "localhost",
     desired_hash: "h",

@@ -1,22 +1,24 @@
 import { describe, expect, it } from "vitest";
-import type { Status } from "../api/types";
+import type { Actions } from "../api/types";
+import { ALL_ALLOWED } from "./fixtures";
 import { allows, blockedWhy } from "./lifecycle";
 
-const ALL: Status[] = ["pending", "deploying", "active", "degraded", "failed", "tearing_down", "torn_down"];
-const where = (action: Parameters<typeof allows>[1]): Status[] => ALL.filter((s) => allows(s, action));
+const tornDown: Actions = {
+  ...ALL_ALLOWED,
+  deploy: { allowed: false, reason: "it was torn down: deploy a copy of it under a new name" },
+  edit: { allowed: false, reason: null },
+};
 
 describe("lifecycle", () => {
-  it("follows the server: deploy and teardown from where its rollouts start", () => {
-    expect(where("deploy")).toEqual(["pending", "active", "degraded", "failed"]);
-    expect(where("teardown")).toEqual(["pending", "deploying", "active", "degraded", "failed"]);
-    expect(where("delete")).toEqual(["pending", "failed", "torn_down"]);
+  it("offers what the server's verdicts allow", () => {
+    expect(allows({ actions: ALL_ALLOWED }, "deploy")).toBe(true);
+    expect(allows({ actions: tornDown }, "deploy")).toBe(false);
+    expect(allows({ actions: tornDown }, "delete")).toBe(true);
   });
 
-  it("editing stops while a run owns the host and after teardown, and says why", () => {
-    expect(where("edit")).toEqual(["pending", "active", "degraded", "failed"]);
-    expect(blockedWhy("deploying", "edit")).toContain("a deploy is running");
-    expect(blockedWhy("torn_down", "edit")).toContain("torn down");
-    expect(blockedWhy("active", "edit")).toBeNull();
-    expect(blockedWhy("torn_down", "deploy")).toBe("deploy is not possible while torn_down");
+  it("says why in the server's words, or a plain fallback", () => {
+    expect(blockedWhy({ actions: tornDown }, "deploy")).toBe("it was torn down: deploy a copy of it under a new name");
+    expect(blockedWhy({ actions: tornDown }, "edit")).toBe("edit is not possible now");
+    expect(blockedWhy({ actions: tornDown }, "delete")).toBeNull();
   });
 });

@@ -1,31 +1,18 @@
-// Which topology statuses allow which action: one table for the list, the toolbar and the
-// editor, mirroring the server's lifecycle (decnet/engine/rollout.py DEPLOY / TEARDOWN, SPEC
-// §3) so a button is never offered for what the API would refuse.
-import type { Status } from "../api/types";
+// Which actions a topology allows now comes from the server with every view, summary and
+// status event (`actions`, decnet/policy.py: the one table), so a button is never offered for
+// what the API would refuse, and its reason is the server's own words.
+import type { Actions } from "../api/types";
 
-export type Action = "deploy" | "teardown" | "edit" | "delete";
+export type Action = keyof Actions;
 
-const ALLOWED: Record<Action, ReadonlySet<Status>> = {
-  deploy: new Set<Status>(["pending", "active", "degraded", "failed"]),
-  // A pending topology is torn down without a run (nothing was ever deployed); a deploy in
-  // flight may be interrupted.
-  teardown: new Set<Status>(["pending", "deploying", "active", "degraded", "failed"]),
-  // While a run owns the host, and after teardown (the record is history), the design is fixed.
-  edit: new Set<Status>(["pending", "active", "degraded", "failed"]),
-  delete: new Set<Status>(["pending", "failed", "torn_down"]),
-};
+interface HasActions {
+  actions: Actions;
+}
 
-const EDIT_WHY: Partial<Record<Status, string>> = {
-  deploying: "a deploy is running: edits wait until it ends",
-  tearing_down: "it is being torn down",
-  torn_down: "it is torn down: create a new topology (or import its YAML) to change it",
-};
+export const allows = (t: HasActions, action: Action): boolean => t.actions[action].allowed;
 
-export const allows = (status: Status, action: Action): boolean => ALLOWED[action].has(status);
-
-/** Why `action` is not offered while `status`, or null when it is. */
-export function blockedWhy(status: Status, action: Action): string | null {
-  if (allows(status, action)) return null;
-  if (action === "edit") return EDIT_WHY[status] ?? `the topology is ${status}`;
-  return `${action} is not possible while ${status}`;
+/** Why `action` is not offered now, or null when it is. */
+export function blockedWhy(t: HasActions, action: Action): string | null {
+  const verdict = t.actions[action];
+  return verdict.allowed ? null : (verdict.reason ?? `${action} is not possible now`);
 }

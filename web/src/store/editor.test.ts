@@ -4,9 +4,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Api } from "../api/client";
 import { ApiError } from "../api/errors";
 import type { MutationView, PlanView, SubmitResult } from "../api/liveTypes";
-import type { Issue, TopologyView } from "../api/types";
+import type { Event, Issue, TopologyView } from "../api/types";
 import * as build from "../model/builders";
-import { catalog, topology } from "../model/fixtures";
+import { ALL_ALLOWED, catalog, topology } from "../model/fixtures";
 import type { Op } from "../model/ops";
 import { batchOf } from "../model/stage";
 import { createAppStore } from "./index";
@@ -178,10 +178,10 @@ describe("editing a live topology", () => {
     expect(store.getState().stage.entries).toEqual([]);
     expect(store.getState().applying).toMatchObject({ mutation: "m1", state: "pending" });
 
-    f.push(frame("mutation.applying", { id: 11, at: "t", topic: "mutation", topology: "corp", type: "mutation.applying", payload: { mutation: "m1" } }, 11));
+    f.push(frame("mutation.applying", { id: 11, at: "t", topic: "mutation", topology: "corp", type: "mutation.applying", payload: { mutation: "m1", op: "batch", takeover: false } } satisfies Event, 11));
     await vi.advanceTimersByTimeAsync(10);
     expect(store.getState().applying?.state).toBe("applying");
-    f.push(frame("mutation.failed", { id: 12, at: "t", topic: "mutation", topology: "corp", type: "mutation.failed", payload: { mutation: "m1", reason: "host said no", issues: [] } }, 12));
+    f.push(frame("mutation.failed", { id: 12, at: "t", topic: "mutation", topology: "corp", type: "mutation.failed", payload: { mutation: "m1", op: "batch", state: "failed", reason: "host said no" } } satisfies Event, 12));
     await vi.advanceTimersByTimeAsync(10);
     await settle();
     expect(store.getState().applying?.state).toBe("failed");
@@ -192,7 +192,7 @@ describe("editing a live topology", () => {
 
   it("a status event moves the pill without a reload", async () => {
     const { f, store } = await opened(topology({ status: "pending" }));
-    f.push(frame("topology.status", { id: 11, at: "2026-05-01T00:00:00", topic: "topology", topology: "corp", type: "topology.status", payload: { from: "deploying", to: "active" } }, 11));
+    f.push(frame("topology.status", { id: 11, at: "2026-05-01T00:00:00", topic: "topology", topology: "corp", type: "topology.status", payload: { from: "deploying", to: "active", reason: "deploy run r1", actions: ALL_ALLOWED } } satisfies Event, 11));
     await vi.advanceTimersByTimeAsync(10);
     expect(store.getState().topology?.status).toBe("active");
     store.getState().closeEditor();

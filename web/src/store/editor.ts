@@ -7,7 +7,7 @@ import type { StateCreator } from "zustand";
 import type { Api } from "../api/client";
 import { ApiError, explain } from "../api/errors";
 import type { MutationState, PlanView } from "../api/liveTypes";
-import type { Catalog, EventRow, Issue, TopologyView } from "../api/types";
+import type { Catalog, Event, Issue, TopologySnapshot, TopologyView } from "../api/types";
 import type { Edit } from "../model/builders";
 import { conflictMessage } from "../model/diff";
 import type { DeckyCanvas, LanCanvas } from "../model/ops";
@@ -17,8 +17,17 @@ import type { DriftFinding } from "../model/status";
 import { EventStream, type StreamStatus } from "../stream/eventStream";
 import type { AppState } from "./index";
 
-export const LIVE_STATUSES = new Set(["active", "degraded"]);
-export const isLive = (t: TopologyView | null): boolean => t !== null && LIVE_STATUSES.has(t.status);
+/** Edits of a deployed topology are staged and applied as live changes (the server allows
+ * editing it now, and it is past pending). */
+export const isLive = (t: TopologyView | null): boolean => t !== null && t.status !== "pending" && t.actions.edit.allowed;
+
+/** A mutation's news, from its event or from asking for its state. */
+interface MutationNews {
+  mutation: string;
+  state: MutationState;
+  reason: string | null;
+  issues: Issue[];
+}
 
 /** The plan shown is the plan of the current stage (not of one before an undo or a new edit). */
 export const planIsCurrent = (s: Pick<EditorSlice, "plan" | "planStage" | "stage">): boolean =>
@@ -93,7 +102,7 @@ const empty = {
 export const editorSlice =
   (api: Api): StateCreator<AppState, [], [], EditorSlice> =>
   (set, get) => {
-    let stream: EventStream | null = null;
+    let stream: EventStream<TopologySnapshot> | null = null;
     let planTimer: ReturnType<typeof setTimeout> | null = null;
     let refetchTimer: ReturnType<typeof setTimeout> | null = null;
     // Edits of a pending topology go one after another, each with the version the last left.
@@ -216,20 +225,18 @@ export const editorSlice =
       }
     };
 
-    const onMutation = (ev: EventRow): void => {
-      const p = ev.payload as Record<string, unknown>;
+    const onMutation = (news: MutationNews): void => {
+      const { state, reason } = news;
       const mine = get().applying;
-      if (!mine || p.mutation !== mine.mutation) {
-        if (ev.type === "mutation.applied" || ev.type === "mutation.failed") scheduleRefetch();
+      if (!mine || news.mutation !== mine.mutation) {
+        if (state === "applied" || state === "failed") scheduleRefetch();
         return;
       }
-      const state = ev.type.slice("mutation.".length) as MutationState;
-      const reason = typeof p.reason === "string" ? p.reason : null;
       if (state === "applied") {
         set({ applying: { ...mine, state, reason }, sent: [], notice: { kind: "info", text: "Applied: the change is live." } });
         void reload();
       } else if (state === "failed" || state === "cancelled") {
-        const issues = Array.isArray(p.issues) ? (p.issues as Issue[]) : [];
+        const issues = news.issues;
         const restored = { ...get().stage, entries: [...get().sent, ...get().stage.entries] };
         set({
           applying: { ...mine, state, reason },
@@ -244,25 +251,39 @@ export const editorSlice =
       }
     };
 
-    const onEvent = (ev: EventRow): void => {
+    const onEvent = (ev: Event): void => {
       const t = get().topology;
       if (!t || ev.topology !== t.name) return;
-      const p = ev.payload as Record<string, unknown>;
-      if (ev.type === "topology.status") {
-        set({ topology: { ...t, status: p.to as TopologyView["status"], status_changed_at: ev.at } });
-        if (get().notice?.kind !== "error") {
-          const why = typeof p.reason === "string" ? ` (${p.reason})` : "";
-          set({ notice: { kind: "info", text: `${t.name}: ${String(p.from)} → ${String(p.to)}${why}` } });
+      switch (ev.type) {
+        case "topology.status": {
+          const p = ev.payload;
+          set({ topology: { ...t, status: p.to, actions: p.actions, status_changed_at: ev.at } });
+          if (get().notice?.kind !== "error") {
+            set({ notice: { kind: "info", text: `${t.name}: ${p.from} → ${p.to} (${p.reason})` } });
+          }
+          scheduleRefetch();
+          break;
         }
-        scheduleRefetch();
-      } else if (ev.type === "topology.updated") {
-        if (p.version !== t.version) scheduleRefetch();
-      } else if (ev.type === "topology.layout" || ev.type === "topology.deleted") {
-        scheduleRefetch();
-      } else if (ev.type === "drift.finding") {
-        set({ finding: { state: String(p.state), details: (p.details as string[]) ?? [], at: ev.at } });
-      } else if (ev.type.startsWith("mutation.")) {
-        onMutation(ev);
+        case "topology.updated":
+          if (ev.payload.version !== t.version) scheduleRefetch();
+          break;
+        case "topology.layout":
+        case "topology.deleted":
+          scheduleRefetch();
+          break;
+        case "drift.finding":
+          set({ finding: { state: ev.payload.state, details: ev.payload.details, at: ev.at } });
+          break;
+        case "mutation.applying":
+          onMutation({ mutation: ev.payload.mutation, state: "applying", reason: null, issues: [] });
+          break;
+        case "mutation.applied":
+        case "mutation.failed":
+        case "mutation.cancelled": {
+          const { mutation, state, reason, issues } = ev.payload;
+          onMutation({ mutation, state, reason: reason ?? null, issues: issues ?? [] });
+          break;
+        }
       }
     };
 
@@ -275,21 +296,13 @@ export const editorSlice =
       const now = get().applying;
       // An event may have moved it on meanwhile: apply only what is news.
       if (!m || now?.mutation !== m.id || m.state === now.state || now.state === "applied" || now.state === "failed" || now.state === "cancelled") return;
-      const t = get().topology;
-      onMutation({
-        id: 0,
-        at: m.finished_at ?? m.requested_at,
-        topic: "mutation",
-        topology: t?.name ?? null,
-        type: `mutation.${m.state}`,
-        payload: { mutation: m.id, state: m.state, reason: m.reason, issues: m.issues },
-      });
+      onMutation({ mutation: m.id, state: m.state, reason: m.reason ?? null, issues: m.issues ?? [] });
     };
 
-    const onSnapshot = (data: Record<string, unknown>, afterReset: boolean): void => {
-      const fresh = data.topology as TopologyView | undefined;
+    const onSnapshot = (data: TopologySnapshot, afterReset: boolean): void => {
+      const fresh = data.topology;
       const open = get().topology;
-      if (!fresh || fresh.name !== get().name) return;
+      if (fresh.name !== get().name) return;
       // The same state again (a reconnect, or the GET came first) would recompute the canvas.
       if (!open || JSON.stringify(open) !== JSON.stringify(fresh)) set({ topology: fresh });
       // Any snapshot (a resume too) may follow a gap in which our mutation finished.

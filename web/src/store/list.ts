@@ -3,7 +3,7 @@
 import type { StateCreator } from "zustand";
 import type { Api } from "../api/client";
 import { explain } from "../api/errors";
-import type { EventRow, GenerateSpec, TopologySummary } from "../api/types";
+import type { Event, GenerateSpec, GlobalSnapshot, TopologySummary } from "../api/types";
 import { blankDocument } from "../model/builders";
 import { EventStream, type StreamStatus } from "../stream/eventStream";
 import type { AppState } from "./index";
@@ -34,20 +34,12 @@ export interface ListSlice {
   say(kind: "info" | "error", text: string): void;
 }
 
-interface SnapshotSummary {
-  name: string;
-  status: string;
-  version: number;
-  in_flight?: unknown[];
-  last_run?: { kind?: string; status?: string; finished_at?: string | null; started_at?: string | null } | null;
-}
-
 const LIST_EVENTS = /^(topology\.(created|updated|deleted)|mutation\.)/;
 
 export const listSlice =
   (api: Api): StateCreator<AppState, [], [], ListSlice> =>
   (set, get) => {
-    let stream: EventStream | null = null;
+    let stream: EventStream<GlobalSnapshot> | null = null;
     let reload: ReturnType<typeof setTimeout> | null = null;
 
     const scheduleReload = (): void => {
@@ -58,16 +50,15 @@ export const listSlice =
     const patch = (name: string, change: Partial<TopologySummary>): void =>
       set({ topologies: get().topologies.map((t) => (t.name === name ? { ...t, ...change } : t)) });
 
-    const onSnapshot = (data: Record<string, unknown>): void => {
-      const rows = (data.topologies as SnapshotSummary[] | undefined) ?? [];
+    const onSnapshot = (data: GlobalSnapshot): void => {
       const lastRuns: Record<string, LastRun> = {};
       const inFlight: Record<string, number> = {};
-      for (const row of rows) {
-        inFlight[row.name] = row.in_flight?.length ?? 0;
+      for (const row of data.topologies) {
+        inFlight[row.name] = row.in_flight.length;
         if (row.last_run) {
           lastRuns[row.name] = {
-            kind: row.last_run.kind ?? "run",
-            state: row.last_run.status ?? "",
+            kind: row.last_run.kind,
+            state: row.last_run.status,
             at: row.last_run.finished_at ?? row.last_run.started_at ?? null,
           };
         }
@@ -76,14 +67,14 @@ export const listSlice =
       void get().loadList();
     };
 
-    const onEvent = (ev: EventRow): void => {
-      const p = ev.payload as Record<string, unknown>;
+    const onEvent = (ev: Event): void => {
       if (ev.type === "topology.status" && ev.topology) {
-        patch(ev.topology, { status: p.to as TopologySummary["status"], status_changed_at: ev.at });
-      } else if (ev.type === "job.finished" && Array.isArray(p.topologies)) {
+        const { to, actions } = ev.payload;
+        patch(ev.topology, { status: to, actions, status_changed_at: ev.at });
+      } else if (ev.type === "job.finished") {
         const runs = { ...get().lastRuns };
-        for (const name of p.topologies as string[]) {
-          runs[name] = { kind: String(p.kind ?? "run"), state: String(p.state ?? ""), at: ev.at };
+        for (const name of ev.payload.topologies) {
+          runs[name] = { kind: ev.payload.kind, state: ev.payload.state, at: ev.at };
         }
         set({ lastRuns: runs });
       }

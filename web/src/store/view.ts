@@ -44,14 +44,14 @@ const sameInputs = (a: Inputs, b: Inputs): boolean =>
 
 export const VIEWER = "viewers cannot change anything: sign in with an admin token";
 
-/** Editing needs an admin and a status whose design may change (model/lifecycle.ts). */
-export const readOnlyWhy = (role: string | undefined, status: TopologyView["status"]): string | null =>
-  role !== "admin" ? VIEWER : blockedWhy(status, "edit");
+/** Editing needs an admin and a topology whose design may change now (its `actions`). */
+export const readOnlyWhy = (role: string | undefined, t: TopologyView): string | null =>
+  role !== "admin" ? VIEWER : blockedWhy(t, "edit");
 
 function deployBlockedBy(i: Inputs, issues: Issue[]): string | null {
   const { stage } = i;
   if (i.role !== "admin") return "viewers cannot deploy";
-  const status = blockedWhy(i.topology.status, "deploy");
+  const status = blockedWhy(i.topology, "deploy");
   if (status) return status;
   if (stage.entries.length) return "edits not applied: fix, undo or discard them first";
   if (hasErrors(issues)) return "the topology has errors: see the problems panel";
@@ -65,7 +65,7 @@ function compute(i: Inputs): EditorView {
   // Batch issues describe the state the stage produces; stored issues the saved design. On a
   // pending topology with drafts the batch's list is the whole picture.
   const allIssues = i.stage.entries.length ? i.batchIssues : i.storedIssues;
-  const readOnly = readOnlyWhy(i.role, i.topology.status);
+  const readOnly = readOnlyWhy(i.role, i.topology);
   return {
     projection,
     layout,

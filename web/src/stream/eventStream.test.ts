@@ -1,11 +1,19 @@
 import { describe, expect, it } from "vitest";
-import type { EventRow } from "../api/types";
-import { backoff, EventStream, type StreamStatus } from "./eventStream";
+import type { Event } from "../api/types";
+import { ALL_ALLOWED } from "../model/fixtures";
+import { backoff, EventStream, type Snapshot, type StreamStatus } from "./eventStream";
 
 const frame = (event: string, data: unknown, id?: number): string =>
   `${id !== undefined ? `id: ${id}\n` : ""}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 
-const ev = (id: number, type = "topology.status"): EventRow => ({ id, at: "t", topic: "topology", topology: "corp", type, payload: { to: "active" } });
+const ev = (id: number): Event => ({
+  id,
+  at: "t",
+  topic: "topology",
+  topology: "corp",
+  type: "topology.status",
+  payload: { from: "deploying", to: "active", reason: "r", actions: ALL_ALLOWED },
+});
 
 function body(chunks: string[]): ReadableStream<Uint8Array> {
   const enc = new TextEncoder();
@@ -18,9 +26,9 @@ function body(chunks: string[]): ReadableStream<Uint8Array> {
 }
 
 interface Harness {
-  stream: EventStream;
+  stream: EventStream<Snapshot>;
   requests: Record<string, string>[];
-  snapshots: [Record<string, unknown>, boolean][];
+  snapshots: [Snapshot, boolean][];
   events: number[];
   statuses: StreamStatus[];
   delays: number[];
@@ -78,7 +86,7 @@ describe("EventStream", () => {
   it("sends the token in a header, delivers the snapshot then events, and resumes from the last id", async () => {
     const h = harness([
       sse([frame("snapshot", { latest_event_id: 10 }), frame("topology.status", ev(11), 11), frame("topology.status", ev(12), 12)]),
-      sse([frame("snapshot", { latest_event_id: 12 }), frame("mutation.applied", ev(13, "mutation.applied"), 13)]),
+      sse([frame("snapshot", { latest_event_id: 12 }), frame("topology.status", ev(13), 13)]),
     ]);
     h.stream.start();
     await h.done;

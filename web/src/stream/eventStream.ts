@@ -4,21 +4,24 @@
 // from the last event id (`Last-Event-ID`); a `reset` means the resume point is gone: the next
 // snapshot replaces local state.
 import { createParser, type EventSourceMessage } from "eventsource-parser";
-import type { EventRow } from "../api/types";
+import type { Event, GlobalSnapshot, TopologySnapshot } from "../api/types";
 
 export type StreamStatus = "connecting" | "open" | "retrying" | "stopped";
 
-export interface StreamHandlers {
-  snapshot(data: Record<string, unknown>, afterReset: boolean): void;
-  event(row: EventRow): void;
+/** A stream's snapshot: a topology's, or the global one (docs/openapi.json: *StreamFrames). */
+export type Snapshot = TopologySnapshot | GlobalSnapshot;
+
+export interface StreamHandlers<S extends Snapshot> {
+  snapshot(data: S, afterReset: boolean): void;
+  event(ev: Event): void;
   status(status: StreamStatus, detail?: string): void;
   unauthorized(): void;
 }
 
-export interface StreamOptions {
+export interface StreamOptions<S extends Snapshot> {
   url: string;
   token: () => string | null;
-  handlers: StreamHandlers;
+  handlers: StreamHandlers<S>;
   fetch?: typeof fetch;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   random?: () => number;
@@ -44,14 +47,14 @@ function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-export class EventStream {
-  private readonly options: StreamOptions;
+export class EventStream<S extends Snapshot> {
+  private readonly options: StreamOptions<S>;
   private readonly abort = new AbortController();
   private last: number | null = null;
   private attempt = 0;
   private resetPending = false;
 
-  constructor(options: StreamOptions) {
+  constructor(options: StreamOptions<S>) {
     this.options = options;
   }
 
@@ -124,28 +127,31 @@ export class EventStream {
   }
 
   private dispatch(msg: EventSourceMessage): string | null {
-    const data = JSON.parse(msg.data) as Record<string, unknown>;
+    const data: unknown = JSON.parse(msg.data);
     if (msg.event === "reset") {
       this.resetPending = true;
     } else if (msg.event === "snapshot") {
       // A resumed stream sends a fresh snapshot and then exactly the events after our
       // Last-Event-ID: keep our id, or those replayed events would be skipped as held by the
       // snapshot. Only a first connection (or one after a reset) starts from the snapshot.
-      const latest = data.latest_event_id;
+      const snapshot = data as S;
+      const latest = snapshot.latest_event_id;
       if (typeof latest === "number" && (this.last === null || this.resetPending)) this.last = latest;
-      this.options.handlers.snapshot(data, this.resetPending);
+      this.options.handlers.snapshot(snapshot, this.resetPending);
       this.resetPending = false;
       this.attempt = 0;
       this.options.handlers.status("open");
     } else if (msg.event === "closed") {
-      return typeof data.reason === "string" ? data.reason : "closed by the server";
+      const reason = (data as { reason?: unknown }).reason;
+      return typeof reason === "string" ? reason : "closed by the server";
     } else if (msg.id !== undefined) {
       // On a first connection, an event the snapshot already holds (its id is not above the
       // snapshot's newest id) is skipped: replaying it would move the state back for a moment.
       const id = Number(msg.id);
       if (this.last !== null && id <= this.last) return null;
       this.last = id;
-      this.options.handlers.event(data as unknown as EventRow);
+      // The server writes only declared types (decnet/events.py): the union covers them all.
+      this.options.handlers.event(data as Event);
     }
     return null;
   }
