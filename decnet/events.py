@@ -262,6 +262,138 @@ class TokenRevoked(EventPayload):
     role: str
 
 
+# --- attacks: what intruders did (SPEC §12; docs/observe.md is the contract) -----------------
+
+ATTACK_SCHEMA = 1
+"""Version of the attack events' payload schema: part of the contract tools rely on."""
+SHORT = 1024
+"""Cap of a credential or name an intruder sent (username, password, user agent, …)."""
+LONG = 4096
+"""Cap of a command, path, query or URL."""
+RAW = 8192
+"""Cap of the original sensor line kept with each event."""
+
+
+class AttackEvent(EventPayload):
+    """What every attack event carries: where in the maze (topology, host, LAN, decky,
+    service), who (source address and port), which connection (`session`), which sensor
+    implementation spoke, when the host saw it, and the original line. Every string in it was
+    written by an intruder or derived from what one sent: it is data, escaped on every way out."""
+
+    topic = "attack"
+    schema_version: Literal[1] = 1
+    """ATTACK_SCHEMA: the payload schema this event follows."""
+    topology: str
+    host: str
+    decky: str
+    lan: str | None
+    """The LAN of the destination address (None when the sensor did not say which)."""
+    service: str
+    src_ip: str = Field(max_length=64)
+    src_port: int | None = Field(default=None, ge=0, le=65535)
+    dst_ip: str | None = Field(default=None, max_length=64)
+    dst_port: int | None = Field(default=None, ge=0, le=65535)
+    session: str | None = Field(default=None, max_length=128)
+    """Groups the events of one connection."""
+    sensor: str
+    """The implementation that produced the line: cowrie, opencanary, decnet."""
+    observed_at: str
+    """When the sensor wrote it (host time, ISO 8601 UTC)."""
+    line: str
+    """Where it came from: `HOST:TOPOLOGY/DECKY/FAMILY#EPOCH:SEQ` (one line, one event id)."""
+    raw: str = Field(max_length=RAW)
+    """The original sensor line, cut to RAW characters."""
+
+
+class AttackConnect(AttackEvent):
+    type = "attack.connect"
+    transport: Literal["tcp", "udp"] = "tcp"
+
+
+class AttackLogin(AttackEvent):
+    type = "attack.login"
+    username: str = Field(max_length=SHORT)
+    password: str | None = Field(default=None, max_length=SHORT)
+    """What the intruder tried: intelligence, stored and shown (never a decky's own secret)."""
+    outcome: Literal["success", "failure"]
+    mechanism: str | None = Field(default=None, max_length=64)
+    """password, keyboard-interactive, NTLMSSP, AUTH PLAIN, …"""
+    domain: str | None = Field(default=None, max_length=SHORT)
+    hash: str | None = Field(default=None, max_length=LONG)
+    """A challenge-response the sensor captured instead of a password (e.g. NetNTLMv2)."""
+
+
+class AttackCommand(AttackEvent):
+    type = "attack.command"
+    command: str = Field(max_length=LONG)
+
+
+class AttackRequest(AttackEvent):
+    type = "attack.request"
+    method: str | None = Field(default=None, max_length=64)
+    """HTTP method, protocol verb (SMTP, IMAP, Redis), query kind."""
+    path: str | None = Field(default=None, max_length=LONG)
+    """HTTP path, mailbox, LDAP DN, DNS name, …"""
+    user_agent: str | None = Field(default=None, max_length=SHORT)
+    query: str | None = Field(default=None, max_length=LONG)
+    """The full text of a database query or protocol command."""
+
+
+class AttackDownload(AttackEvent):
+    type = "attack.download"
+    url: str | None = Field(default=None, max_length=LONG)
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    size: int | None = Field(default=None, ge=0)
+
+
+class AttackScan(AttackEvent):
+    """The collector's aggregate of many connects from one source to one decky in a short
+    window (the connects themselves stay in the table)."""
+
+    type = "attack.scan"
+    connects: int = Field(ge=1)
+    ports: list[int]
+    """Distinct destination ports, ascending (at most 1,024 listed)."""
+    first_at: str
+    last_at: str
+
+
+# --- collection: the health of each host's stream ---------------------------------------------
+
+
+class CollectGap(EventPayload):
+    """Lines a sensor wrote that were rotated away before they were collected: counted, never
+    silent."""
+
+    type = "collect.gap"
+    topic = "collect"
+    host: str
+    source: str
+    """`TOPOLOGY/DECKY/FAMILY` on the host."""
+    missing: int = Field(ge=1)
+    after_seq: int
+    """The last line collected before the gap (0: none of this epoch)."""
+
+
+class CollectStalled(EventPayload):
+    """A host stopped reporting: its stream is down or no line arrived for too long."""
+
+    type = "collect.stalled"
+    topic = "collect"
+    host: str
+    reason: str
+    since: str
+    """When the host last reported."""
+
+
+class CollectResumed(EventPayload):
+    type = "collect.resumed"
+    topic = "collect"
+    host: str
+    stalled_for: float
+    """Seconds it was stalled."""
+
+
 # --- the wire envelope ----------------------------------------------------------------------
 
 

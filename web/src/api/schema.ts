@@ -685,6 +685,415 @@ export interface components {
             /** Ip */
             ip?: string | null;
         };
+        /** AttackCommand */
+        AttackCommand: {
+            /**
+             * Schema Version
+             * @default 1
+             * @constant
+             */
+            schema_version?: 1;
+            /** Topology */
+            topology: string;
+            /** Host */
+            host: string;
+            /** Decky */
+            decky: string;
+            /** Lan */
+            lan: string | null;
+            /** Service */
+            service: string;
+            /** Src Ip */
+            src_ip: string;
+            /** Src Port */
+            src_port?: number | null;
+            /** Dst Ip */
+            dst_ip?: string | null;
+            /** Dst Port */
+            dst_port?: number | null;
+            /** Session */
+            session?: string | null;
+            /** Sensor */
+            sensor: string;
+            /** Observed At */
+            observed_at: string;
+            /** Line */
+            line: string;
+            /** Raw */
+            raw: string;
+            /** Command */
+            command: string;
+        };
+        /**
+         * AttackCommandEvent
+         * @description A `attack.command` event.
+         */
+        AttackCommandEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "attack";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "attack.command";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["AttackCommand"];
+        };
+        /** AttackConnect */
+        AttackConnect: {
+            /**
+             * Schema Version
+             * @default 1
+             * @constant
+             */
+            schema_version?: 1;
+            /** Topology */
+            topology: string;
+            /** Host */
+            host: string;
+            /** Decky */
+            decky: string;
+            /** Lan */
+            lan: string | null;
+            /** Service */
+            service: string;
+            /** Src Ip */
+            src_ip: string;
+            /** Src Port */
+            src_port?: number | null;
+            /** Dst Ip */
+            dst_ip?: string | null;
+            /** Dst Port */
+            dst_port?: number | null;
+            /** Session */
+            session?: string | null;
+            /** Sensor */
+            sensor: string;
+            /** Observed At */
+            observed_at: string;
+            /** Line */
+            line: string;
+            /** Raw */
+            raw: string;
+            /**
+             * Transport
+             * @default tcp
+             * @enum {string}
+             */
+            transport?: "tcp" | "udp";
+        };
+        /**
+         * AttackConnectEvent
+         * @description A `attack.connect` event.
+         */
+        AttackConnectEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "attack";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "attack.connect";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["AttackConnect"];
+        };
+        /** AttackDownload */
+        AttackDownload: {
+            /**
+             * Schema Version
+             * @default 1
+             * @constant
+             */
+            schema_version?: 1;
+            /** Topology */
+            topology: string;
+            /** Host */
+            host: string;
+            /** Decky */
+            decky: string;
+            /** Lan */
+            lan: string | null;
+            /** Service */
+            service: string;
+            /** Src Ip */
+            src_ip: string;
+            /** Src Port */
+            src_port?: number | null;
+            /** Dst Ip */
+            dst_ip?: string | null;
+            /** Dst Port */
+            dst_port?: number | null;
+            /** Session */
+            session?: string | null;
+            /** Sensor */
+            sensor: string;
+            /** Observed At */
+            observed_at: string;
+            /** Line */
+            line: string;
+            /** Raw */
+            raw: string;
+            /** Url */
+            url?: string | null;
+            /** Sha256 */
+            sha256?: string | null;
+            /** Size */
+            size?: number | null;
+        };
+        /**
+         * AttackDownloadEvent
+         * @description A `attack.download` event.
+         */
+        AttackDownloadEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "attack";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "attack.download";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["AttackDownload"];
+        };
+        /** AttackLogin */
+        AttackLogin: {
+            /**
+             * Schema Version
+             * @default 1
+             * @constant
+             */
+            schema_version?: 1;
+            /** Topology */
+            topology: string;
+            /** Host */
+            host: string;
+            /** Decky */
+            decky: string;
+            /** Lan */
+            lan: string | null;
+            /** Service */
+            service: string;
+            /** Src Ip */
+            src_ip: string;
+            /** Src Port */
+            src_port?: number | null;
+            /** Dst Ip */
+            dst_ip?: string | null;
+            /** Dst Port */
+            dst_port?: number | null;
+            /** Session */
+            session?: string | null;
+            /** Sensor */
+            sensor: string;
+            /** Observed At */
+            observed_at: string;
+            /** Line */
+            line: string;
+            /** Raw */
+            raw: string;
+            /** Username */
+            username: string;
+            /** Password */
+            password?: string | null;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "success" | "failure";
+            /** Mechanism */
+            mechanism?: string | null;
+            /** Domain */
+            domain?: string | null;
+            /** Hash */
+            hash?: string | null;
+        };
+        /**
+         * AttackLoginEvent
+         * @description A `attack.login` event.
+         */
+        AttackLoginEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "attack";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "attack.login";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["AttackLogin"];
+        };
+        /** AttackRequest */
+        AttackRequest: {
+            /**
+             * Schema Version
+             * @default 1
+             * @constant
+             */
+            schema_version?: 1;
+            /** Topology */
+            topology: string;
+            /** Host */
+            host: string;
+            /** Decky */
+            decky: string;
+            /** Lan */
+            lan: string | null;
+            /** Service */
+            service: string;
+            /** Src Ip */
+            src_ip: string;
+            /** Src Port */
+            src_port?: number | null;
+            /** Dst Ip */
+            dst_ip?: string | null;
+            /** Dst Port */
+            dst_port?: number | null;
+            /** Session */
+            session?: string | null;
+            /** Sensor */
+            sensor: string;
+            /** Observed At */
+            observed_at: string;
+            /** Line */
+            line: string;
+            /** Raw */
+            raw: string;
+            /** Method */
+            method?: string | null;
+            /** Path */
+            path?: string | null;
+            /** User Agent */
+            user_agent?: string | null;
+            /** Query */
+            query?: string | null;
+        };
+        /**
+         * AttackRequestEvent
+         * @description A `attack.request` event.
+         */
+        AttackRequestEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "attack";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "attack.request";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["AttackRequest"];
+        };
+        /**
+         * AttackScan
+         * @description The collector's aggregate of many connects from one source to one decky in a short
+         *     window (the connects themselves stay in the table).
+         */
+        AttackScan: {
+            /**
+             * Schema Version
+             * @default 1
+             * @constant
+             */
+            schema_version?: 1;
+            /** Topology */
+            topology: string;
+            /** Host */
+            host: string;
+            /** Decky */
+            decky: string;
+            /** Lan */
+            lan: string | null;
+            /** Service */
+            service: string;
+            /** Src Ip */
+            src_ip: string;
+            /** Src Port */
+            src_port?: number | null;
+            /** Dst Ip */
+            dst_ip?: string | null;
+            /** Dst Port */
+            dst_port?: number | null;
+            /** Session */
+            session?: string | null;
+            /** Sensor */
+            sensor: string;
+            /** Observed At */
+            observed_at: string;
+            /** Line */
+            line: string;
+            /** Raw */
+            raw: string;
+            /** Connects */
+            connects: number;
+            /** Ports */
+            ports: number[];
+            /** First At */
+            first_at: string;
+            /** Last At */
+            last_at: string;
+        };
+        /**
+         * AttackScanEvent
+         * @description A `attack.scan` event.
+         */
+        AttackScanEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "attack";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "attack.scan";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["AttackScan"];
+        };
         /**
          * Batch
          * @description Ops submitted together: validated against the state all of them produce, all or none.
@@ -694,6 +1103,109 @@ export interface components {
             ops: (components["schemas"]["AddLan"] | components["schemas"]["RemoveLan"] | components["schemas"]["UpdateLan"] | components["schemas"]["AddDecky"] | components["schemas"]["RemoveDecky"] | components["schemas"]["UpdateDecky"] | components["schemas"]["AttachDecky"] | components["schemas"]["DetachDecky"])[];
             /** Expected Version */
             expected_version?: number | null;
+        };
+        /**
+         * CollectGap
+         * @description Lines a sensor wrote that were rotated away before they were collected: counted, never
+         *     silent.
+         */
+        CollectGap: {
+            /** Host */
+            host: string;
+            /** Source */
+            source: string;
+            /** Missing */
+            missing: number;
+            /** After Seq */
+            after_seq: number;
+        };
+        /**
+         * CollectGapEvent
+         * @description A `collect.gap` event.
+         */
+        CollectGapEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "collect";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "collect.gap";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["CollectGap"];
+        };
+        /** CollectResumed */
+        CollectResumed: {
+            /** Host */
+            host: string;
+            /** Stalled For */
+            stalled_for: number;
+        };
+        /**
+         * CollectResumedEvent
+         * @description A `collect.resumed` event.
+         */
+        CollectResumedEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "collect";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "collect.resumed";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["CollectResumed"];
+        };
+        /**
+         * CollectStalled
+         * @description A host stopped reporting: its stream is down or no line arrived for too long.
+         */
+        CollectStalled: {
+            /** Host */
+            host: string;
+            /** Reason */
+            reason: string;
+            /** Since */
+            since: string;
+        };
+        /**
+         * CollectStalledEvent
+         * @description A `collect.stalled` event.
+         */
+        CollectStalledEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "collect";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "collect.stalled";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["CollectStalled"];
         };
         /** ConfigParam */
         ConfigParam: {
@@ -900,7 +1412,7 @@ export interface components {
          * Event
          * @description Any event, discriminated on `type`: one named schema for API documents and clients.
          */
-        Event: components["schemas"]["TopologyCreatedEvent"] | components["schemas"]["TopologyUpdatedEvent"] | components["schemas"]["TopologyDeletedEvent"] | components["schemas"]["TopologyLayoutEvent"] | components["schemas"]["TopologyStatusEvent"] | components["schemas"]["MutationEnqueuedEvent"] | components["schemas"]["MutationApplyingEvent"] | components["schemas"]["MutationAppliedEvent"] | components["schemas"]["MutationFailedEvent"] | components["schemas"]["MutationCancelledEvent"] | components["schemas"]["RunStartedEvent"] | components["schemas"]["RunFinishedEvent"] | components["schemas"]["TaskOkEvent"] | components["schemas"]["TaskChangedEvent"] | components["schemas"]["TaskFailedEvent"] | components["schemas"]["TaskUnreachableEvent"] | components["schemas"]["TaskSkippedEvent"] | components["schemas"]["TaskProgressEvent"] | components["schemas"]["JobQueuedEvent"] | components["schemas"]["JobStartedEvent"] | components["schemas"]["JobFinishedEvent"] | components["schemas"]["DriftFindingEvent"] | components["schemas"]["WatchErrorEvent"] | components["schemas"]["TokenCreatedEvent"] | components["schemas"]["TokenRevokedEvent"];
+        Event: components["schemas"]["TopologyCreatedEvent"] | components["schemas"]["TopologyUpdatedEvent"] | components["schemas"]["TopologyDeletedEvent"] | components["schemas"]["TopologyLayoutEvent"] | components["schemas"]["TopologyStatusEvent"] | components["schemas"]["MutationEnqueuedEvent"] | components["schemas"]["MutationApplyingEvent"] | components["schemas"]["MutationAppliedEvent"] | components["schemas"]["MutationFailedEvent"] | components["schemas"]["MutationCancelledEvent"] | components["schemas"]["RunStartedEvent"] | components["schemas"]["RunFinishedEvent"] | components["schemas"]["TaskOkEvent"] | components["schemas"]["TaskChangedEvent"] | components["schemas"]["TaskFailedEvent"] | components["schemas"]["TaskUnreachableEvent"] | components["schemas"]["TaskSkippedEvent"] | components["schemas"]["TaskProgressEvent"] | components["schemas"]["JobQueuedEvent"] | components["schemas"]["JobStartedEvent"] | components["schemas"]["JobFinishedEvent"] | components["schemas"]["DriftFindingEvent"] | components["schemas"]["WatchErrorEvent"] | components["schemas"]["TokenCreatedEvent"] | components["schemas"]["TokenRevokedEvent"] | components["schemas"]["AttackConnectEvent"] | components["schemas"]["AttackLoginEvent"] | components["schemas"]["AttackCommandEvent"] | components["schemas"]["AttackRequestEvent"] | components["schemas"]["AttackDownloadEvent"] | components["schemas"]["AttackScanEvent"] | components["schemas"]["CollectGapEvent"] | components["schemas"]["CollectStalledEvent"] | components["schemas"]["CollectResumedEvent"];
         /** EventPage */
         EventPage: {
             /** Items */
