@@ -7,6 +7,8 @@ idle connection is closed.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import secrets
 from collections.abc import Callable
@@ -259,3 +261,40 @@ def _self_signed_pem(hostname: str) -> bytes:
         serialization.PrivateFormat.TraditionalOpenSSL,
         serialization.NoEncryption(),
     ) + cert.public_bytes(serialization.Encoding.PEM)
+
+
+def decode_b64(data: bytes) -> bytes | None:
+    try:
+        return base64.b64decode(data.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+class Sasl:
+    """One SASL PLAIN or LOGIN exchange (SMTP, POP3, IMAP, LDAP): `feed` each client response
+    and get the next challenge (str, base64), the credentials (tuple) or "abort"/"bad"."""
+
+    MECHANISMS = ("PLAIN", "LOGIN")
+
+    def __init__(self, mechanism: str) -> None:
+        self.mechanism = mechanism
+        self.user: bytes | None = None
+
+    def first_challenge(self) -> str:
+        return "" if self.mechanism == "PLAIN" else "VXNlcm5hbWU6"  # "Username:"
+
+    def feed(self, line: bytes) -> str | tuple[bytes, bytes]:
+        if line.strip() == b"*":
+            return "abort"
+        raw = decode_b64(line)
+        if raw is None:
+            return "bad"
+        if self.mechanism == "PLAIN":
+            if raw.count(b"\0") != 2:
+                return "bad"
+            _, user, password = raw.split(b"\0")
+            return user, password
+        if self.user is None:
+            self.user = raw
+            return "UGFzc3dvcmQ6"  # "Password:"
+        return self.user, raw

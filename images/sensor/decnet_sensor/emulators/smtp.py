@@ -4,14 +4,12 @@ domain and recorded as requests (nothing is delivered or kept beyond a short exc
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import secrets
 
 from twisted.application.service import Service
 
-from ._common import LineProtocol, factory_for, tcp_services, text
+from ._common import LineProtocol, Sasl, factory_for, tcp_services, text
 from .base import EmulatorContext
 
 SERVICE = "smtp"
@@ -33,22 +31,6 @@ def server_name(banner: str, hostname: str, domain: str) -> str:
 def greeting(banner: str, name: str) -> str:
     banner = banner.strip() or f"{name} ESMTP Postfix"
     return banner if re.match(r"^\d{3}[ -]", banner) else f"220 {banner}"
-
-
-def decode_b64(data: bytes) -> bytes | None:
-    try:
-        return base64.b64decode(data.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
-def parse_plain(data: bytes) -> tuple[bytes, bytes] | None:
-    """(user, password) of an AUTH PLAIN response (authzid NUL authcid NUL password)."""
-    raw = decode_b64(data)
-    if raw is None or raw.count(b"\0") != 2:
-        return None
-    _, user, password = raw.split(b"\0")
-    return user, password
 
 
 def parse_address(arg: str) -> str | None:
@@ -73,8 +55,7 @@ class SMTP(LineProtocol):
         banner = cfg.get("banner", "")
         self.name = server_name(banner, self.ctx.hostname, self.domain)
         self.helo = ""
-        self.pending: object = None  # the AUTH step waiting for a continuation line
-        self.auth_user = b""
+        self.pending: Sasl | None = None  # an AUTH waiting for the client's next response
         self.reset()
         self.send(greeting(banner, self.name))
 
@@ -145,52 +126,31 @@ class SMTP(LineProtocol):
 
     def do_AUTH(self, arg: str) -> None:
         mech, _, initial = arg.partition(" ")
-        mech = mech.upper()
         if not self.helo:
             self.send("503 5.5.1 Error: send HELO/EHLO first")
-        elif mech == "PLAIN":
-            self.pending = "plain"
-            if initial:
-                self.auth_step(initial.encode())
-            else:
-                self.send("334 ")
-        elif mech == "LOGIN":
-            self.pending = "login-user"
-            if initial:
-                self.auth_step(initial.encode())
-            else:
-                self.send("334 VXNlcm5hbWU6")
-        else:
+        elif mech.upper() not in Sasl.MECHANISMS:
             self.send("535 5.7.8 Error: authentication failed: Invalid authentication mechanism")
+        else:
+            self.pending = Sasl(mech.upper())
+            if initial:
+                self.auth_step(initial.encode())
+            else:
+                self.send(f"334 {self.pending.first_challenge()}")
 
     def auth_step(self, line: bytes) -> None:
-        step, self.pending = self.pending, None
-        if line.strip() == b"*":
+        assert self.pending is not None
+        sasl, self.pending = self.pending, None
+        answer = sasl.feed(line)
+        if answer == "abort":
             self.send("501 5.7.0 Authentication aborted")
-            return
-        if step == "plain":
-            creds = parse_plain(line)
-            if creds is None:
-                self.send("501 5.5.2 Cannot decode response")
-                return
-            self.refuse("PLAIN", *creds)
-        elif step == "login-user":
-            user = decode_b64(line)
-            if user is None:
-                self.send("501 5.5.2 Cannot decode response")
-                return
-            self.auth_user, self.pending = user, "login-pass"
-            self.send("334 UGFzc3dvcmQ6")
-        elif step == "login-pass":
-            password = decode_b64(line)
-            if password is None:
-                self.send("501 5.5.2 Cannot decode response")
-                return
-            self.refuse("LOGIN", self.auth_user, password)
-
-    def refuse(self, mechanism: str, user: bytes, password: bytes) -> None:
-        self.events.login(user, password, "failure", mechanism=mechanism)
-        self.send("535 5.7.8 Error: authentication failed: authentication failure")
+        elif answer == "bad":
+            self.send("501 5.5.2 Cannot decode response")
+        elif isinstance(answer, str):
+            self.pending = sasl
+            self.send(f"334 {answer}")
+        else:
+            self.events.login(*answer, "failure", mechanism=sasl.mechanism)
+            self.send("535 5.7.8 Error: authentication failed: authentication failure")
 
     def do_MAIL(self, arg: str) -> None:
         address = parse_address(arg)
