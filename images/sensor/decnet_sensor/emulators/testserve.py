@@ -34,10 +34,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--tls", type=int, action="append", default=[])
     p.add_argument("--hostname", default="decky01")
     p.add_argument("--state", type=pathlib.Path)
-    a = p.parse_args(argv)
+    a = p.parse_intermixed_args(argv)
 
     from twisted.application.service import MultiService
     from twisted.internet import reactor
+    from twisted.logger import globalLogBeginner, textFileLogObserver
+
+    # Twisted's own log (an exception inside a protocol handler lands here) goes to stderr
+    globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stderr)], redirectStandardIO=False)
 
     _common.LISTEN_INTERFACE = "127.0.0.1"
     _common.IMPLICIT_TLS_PORTS = set(a.tls)
