@@ -48,11 +48,16 @@ def _venv() -> Path:
             env["PIP_CONFIG_FILE"] = os.devnull  # the host's pip config is not the image's
             subprocess.run([DEBIAN_PYTHON, "-m", "venv", "--clear", str(venv)], check=True)
             subprocess.run(
-                [str(venv / "bin/pip"), "install", "-q", "--disable-pip-version-check",
-                 *VENV_PACKAGES],
+                [
+                    str(venv / "bin/pip"),
+                    "install",
+                    "-q",
+                    "--disable-pip-version-check",
+                    *VENV_PACKAGES,
+                ],
                 check=True,
                 env=env,
-            )  # fmt: skip
+            )
             (venv / "ok").touch()
     return venv / "bin" / "python"
 
@@ -87,7 +92,9 @@ class Emulator:
             except queue.Empty:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     time.sleep(0.2)
-                    raise AssertionError(f"emulator did not start: {''.join(self.stderr)}") from None
+                    raise AssertionError(
+                        f"emulator did not start: {''.join(self.stderr)}"
+                    ) from None
         assert ready == {"ready": True}, ready
 
     def _read(self) -> None:
@@ -102,9 +109,7 @@ class Emulator:
     def port(self, logical: int, proto: str = "tcp") -> int:
         return self.ports[(logical, proto)]
 
-    def events(
-        self, count: int = 1, timeout: float = 10, **match: Any
-    ) -> list[dict[str, Any]]:
+    def events(self, count: int = 1, timeout: float = 10, **match: Any) -> list[dict[str, Any]]:
         """Wait until `count` events (of all so far) match every `match` field; return them."""
         deadline = time.monotonic() + timeout
         while True:
@@ -152,8 +157,17 @@ def serve(emu_python: Path, tmp_path: Path) -> Iterator[Callable[..., Emulator]]
             if other in mapping:
                 mapping[other] = value
         real = sorted({f"{mapping[k]}/{k[1]}" for k in mapping})
-        args = [str(emu_python), "-m", "decnet_sensor.emulators.testserve", service, ",".join(real),
-                "--hostname", hostname, "--state", str(tmp_path)]  # fmt: skip
+        args = [
+            str(emu_python),
+            "-m",
+            "decnet_sensor.emulators.testserve",
+            service,
+            ",".join(real),
+            "--hostname",
+            hostname,
+            "--state",
+            str(tmp_path),
+        ]
         for port in tls:
             args += ["--tls", str(mapping[(port, "tcp")])]
         args += [f"{k}={v}" for k, v in (config or {}).items()]

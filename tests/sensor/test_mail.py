@@ -69,8 +69,12 @@ def test_pop3_apop_hash_is_crackable_form() -> None:
 
 # -- behaviour over real sockets ----------------------------------------------------------
 def test_smtp_session_like_postfix(serve: Callable[..., Any]) -> None:
-    emu = serve("smtp", ["25/tcp", "465/tcp"], {"banner": "220 mx.acme.test ESMTP Postfix",
-                                                 "domain": "acme.test"}, tls=(465,))  # fmt: skip
+    emu = serve(
+        "smtp",
+        ["25/tcp", "465/tcp"],
+        {"banner": "220 mx.acme.test ESMTP Postfix", "domain": "acme.test"},
+        tls=(465,),
+    )
     s = smtplib.SMTP("127.0.0.1", emu.port(25), timeout=10)
     code, features = s.ehlo("evil.example")
     assert code == 250 and features.startswith(b"mx.acme.test")
@@ -155,7 +159,9 @@ def test_pop3_user_pass_apop_and_sasl(serve: Callable[..., Any]) -> None:
 def test_imap_login_literals_authenticate(serve: Callable[..., Any]) -> None:
     emu = serve("imap", ["143/tcp", "993/tcp"], {"banner": "* OK IMAP ready."}, tls=(993,))
     m = imaplib.IMAP4("127.0.0.1", emu.port(143), timeout=10)
-    assert m.welcome.startswith(b"* OK [CAPABILITY IMAP4rev1") and m.welcome.endswith(b"IMAP ready.")
+    assert m.welcome.startswith(b"* OK [CAPABILITY IMAP4rev1") and m.welcome.endswith(
+        b"IMAP ready."
+    )
     assert "STARTTLS" in m.capabilities and "AUTH=PLAIN" in m.capabilities
     with pytest.raises(imaplib.IMAP4.error, match="AUTHENTICATIONFAILED"):
         m.login("alice", 'p"a ss')
@@ -187,8 +193,12 @@ def test_imap_login_literals_authenticate(serve: Callable[..., Any]) -> None:
 @pytest.mark.parametrize("service,port", [("smtp", 25), ("pop3", 110), ("imap", 143)])
 def test_mail_fuzz_then_still_answers(serve: Callable[..., Any], service: str, port: int) -> None:
     emu = serve(service, [f"{port}/tcp"])
-    seeds = [b"EHLO x\r\nAUTH PLAIN AGEAYg==\r\n", b"USER a\r\nPASS b\r\n",
-             b"a1 LOGIN {5}\r\nab", b"a AUTHENTICATE LOGIN\r\n\xff\r\n"]  # fmt: skip
+    seeds = [
+        b"EHLO x\r\nAUTH PLAIN AGEAYg==\r\n",
+        b"USER a\r\nPASS b\r\n",
+        b"a1 LOGIN {5}\r\nab",
+        b"a AUTHENTICATE LOGIN\r\n\xff\r\n",
+    ]
     fuzz_tcp(emu.port(port), seeds)
     with socket.create_connection(("127.0.0.1", emu.port(port)), timeout=5) as s:
         assert s.recv(100)[:1] in (b"2", b"+", b"*")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import os
 import secrets
 from collections.abc import Callable
@@ -56,10 +57,9 @@ def session_of(transport: Any) -> str:
     sid = getattr(transport, "decnet_session", None)
     if not isinstance(sid, str):
         sid = secrets.token_hex(4)
-        try:
+        # a transport with __slots__ cannot keep it: the id then lives on our side only
+        with contextlib.suppress(AttributeError):
             transport.decnet_session = sid
-        except AttributeError:  # a transport with __slots__: keep the id on our side only
-            pass
     return sid
 
 
@@ -197,9 +197,9 @@ class BinaryProtocol(protocol.Protocol, TimeoutMixin):
         self.setTimeout(None)
 
 
-def factory_for(ctx: EmulatorContext, cls: type[protocol.Protocol], **attrs: object) -> Callable[
-    [int, bool], protocol.Factory
-]:
+def factory_for(
+    ctx: EmulatorContext, cls: type[protocol.Protocol], **attrs: object
+) -> Callable[[int, bool], protocol.Factory]:
     """A `tcp_services` factory maker: `cls` with `ctx`, the port's `tls` and `attrs` set."""
 
     def make(port: int, tls: bool) -> protocol.Factory:
@@ -244,7 +244,7 @@ def _self_signed_pem(hostname: str) -> bytes:
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname or "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)

@@ -13,9 +13,30 @@ from .base import EmulatorContext
 SERVICE = "imap"
 
 CAPABILITIES = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ AUTH=PLAIN AUTH=LOGIN"
-AFTER_LOGIN = {"SELECT", "EXAMINE", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE",
-               "LIST", "LSUB", "STATUS", "APPEND", "CHECK", "CLOSE", "EXPUNGE", "SEARCH",
-               "FETCH", "STORE", "COPY", "UID", "IDLE", "ENABLE", "NAMESPACE"}  # fmt: skip
+AFTER_LOGIN = {
+    "SELECT",
+    "EXAMINE",
+    "CREATE",
+    "DELETE",
+    "RENAME",
+    "SUBSCRIBE",
+    "UNSUBSCRIBE",
+    "LIST",
+    "LSUB",
+    "STATUS",
+    "APPEND",
+    "CHECK",
+    "CLOSE",
+    "EXPUNGE",
+    "SEARCH",
+    "FETCH",
+    "STORE",
+    "COPY",
+    "UID",
+    "IDLE",
+    "ENABLE",
+    "NAMESPACE",
+}
 MAX_LITERAL = 8192
 _LITERAL = re.compile(rb"\{(\d{1,10})(\+?)\}$")
 _TAG = re.compile(rb"^[\x21-\x7e]{1,64}$")
@@ -133,8 +154,10 @@ class IMAP(LineProtocol):
             handler(t, args)
 
     def do_CAPABILITY(self, tag: str, args: list[bytes]) -> None:
-        self.send(f"* CAPABILITY {capabilities(self.secure())}",
-                  f"{tag} OK Pre-login capabilities listed, post-login capabilities have more.")  # fmt: skip
+        self.send(
+            f"* CAPABILITY {capabilities(self.secure())}",
+            f"{tag} OK Pre-login capabilities listed, post-login capabilities have more.",
+        )
 
     def do_NOOP(self, tag: str, args: list[bytes]) -> None:
         self.send(f"{tag} OK NOOP completed.")
@@ -189,7 +212,6 @@ class IMAP(LineProtocol):
     def do_LOGOUT(self, tag: str, args: list[bytes]) -> None:
         self.send("* BYE Logging out", f"{tag} OK Logout completed.")
         self.transport.loseConnection()
-
 
 
 def build(ctx: EmulatorContext) -> list[Service]:

@@ -14,8 +14,16 @@ from .base import EmulatorContext
 
 SERVICE = "pop3"
 
-CAPA = ["CAPA", "TOP", "UIDL", "RESP-CODES", "PIPELINING", "AUTH-RESP-CODE", "USER",
-        "SASL PLAIN LOGIN"]  # fmt: skip
+CAPA = [
+    "CAPA",
+    "TOP",
+    "UIDL",
+    "RESP-CODES",
+    "PIPELINING",
+    "AUTH-RESP-CODE",
+    "USER",
+    "SASL PLAIN LOGIN",
+]
 FAILED = "-ERR [AUTH] Authentication failed."
 
 

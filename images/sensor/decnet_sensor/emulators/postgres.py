@@ -85,12 +85,20 @@ def sql_kind(query: str) -> str:
 
 def version_string(version: str) -> str:
     major = version.split(".")[0]
-    return (f"PostgreSQL {version} (Debian {version}-1.pgdg120+2) on x86_64-pc-linux-gnu, "
-            f"compiled by gcc (Debian 12.2.0-14) 12.2.0, 64-bit") if major else version  # fmt: skip
+    return (
+        (
+            f"PostgreSQL {version} (Debian {version}-1.pgdg120+2) on x86_64-pc-linux-gnu, "
+            f"compiled by gcc (Debian 12.2.0-14) 12.2.0, 64-bit"
+        )
+        if major
+        else version
+    )
 
 
 def row_answer(column: str, value: str) -> bytes:
-    desc = struct.pack("!H", 1) + column.encode() + b"\0" + struct.pack("!IHIhih", 0, 0, 25, -1, -1, 0)
+    desc = (
+        struct.pack("!H", 1) + column.encode() + b"\0" + struct.pack("!IHIhih", 0, 0, 25, -1, -1, 0)
+    )
     data = value.encode()
     row = struct.pack("!HI", 1, len(data)) + data
     return message(b"T", desc) + message(b"D", row) + message(b"C", b"SELECT 1\0")
@@ -132,10 +140,15 @@ class Postgres(BinaryProtocol):
             return
         self.user = params.get("user", "")
         self.database = params.get("database", "") or self.user
-        self.events.request("STARTUP", self.database, detail={
-            "user": self.user, "application_name": params.get("application_name", "")})  # fmt: skip
+        self.events.request(
+            "STARTUP",
+            self.database,
+            detail={"user": self.user, "application_name": params.get("application_name", "")},
+        )
         if not self.user:
-            self.transport.write(error("FATAL", "28000", "no PostgreSQL user name specified in startup packet"))  # fmt: skip
+            self.transport.write(
+                error("FATAL", "28000", "no PostgreSQL user name specified in startup packet")
+            )
             self.close()
             return
         self.state = "password"
@@ -153,8 +166,11 @@ class Postgres(BinaryProtocol):
         configured = self.ctx.config.get("password", "")
         extra: dict[str, object] = {"mechanism": "cleartext", "domain": self.database}
         if self.salt:
-            extra = {"mechanism": "md5", "hash": md5_hash(self.user, self.salt, answer),
-                     "domain": self.database}  # fmt: skip
+            extra = {
+                "mechanism": "md5",
+                "hash": md5_hash(self.user, self.salt, answer),
+                "domain": self.database,
+            }
             ok = bool(configured) and answer == md5_response(self.user, configured, self.salt)
             password = None
         else:
@@ -171,10 +187,17 @@ class Postgres(BinaryProtocol):
 
     def welcome(self) -> bytes:
         version = self.ctx.config.get("version", "15.6")
-        params = {"server_version": version, "server_encoding": "UTF8", "client_encoding": "UTF8",
-                  "DateStyle": "ISO, MDY", "integer_datetimes": "on", "TimeZone": "Etc/UTC",
-                  "standard_conforming_strings": "on", "is_superuser": "off",
-                  "session_authorization": self.user}  # fmt: skip
+        params = {
+            "server_version": version,
+            "server_encoding": "UTF8",
+            "client_encoding": "UTF8",
+            "DateStyle": "ISO, MDY",
+            "integer_datetimes": "on",
+            "TimeZone": "Etc/UTC",
+            "standard_conforming_strings": "on",
+            "is_superuser": "off",
+            "session_authorization": self.user,
+        }
         out = message(b"R", struct.pack("!I", 0))
         for k, v in params.items():
             out += message(b"S", k.encode() + b"\0" + v.encode("utf-8", "replace") + b"\0")

@@ -109,8 +109,18 @@ class SMTP(LineProtocol):
         self.reset()
         self.events.request("EHLO", arg)
         tls = [] if self.secure() else ["STARTTLS"]
-        ext = ["PIPELINING", f"SIZE {MAX_MESSAGE}", "VRFY", "ETRN", *tls, "AUTH PLAIN LOGIN",
-               "ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8"]  # fmt: skip
+        ext = [
+            "PIPELINING",
+            f"SIZE {MAX_MESSAGE}",
+            "VRFY",
+            "ETRN",
+            *tls,
+            "AUTH PLAIN LOGIN",
+            "ENHANCEDSTATUSCODES",
+            "8BITMIME",
+            "DSN",
+            "SMTPUTF8",
+        ]
         lines = [self.name, *ext]
         self.send(*[f"250-{x}" for x in lines[:-1]], f"250 {lines[-1]}")
 
