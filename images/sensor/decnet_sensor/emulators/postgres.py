@@ -95,13 +95,21 @@ def version_string(version: str) -> str:
     )
 
 
-def row_answer(column: str, value: str) -> bytes:
-    desc = (
-        struct.pack("!H", 1) + column.encode() + b"\0" + struct.pack("!IHIhih", 0, 0, 25, -1, -1, 0)
-    )
-    data = value.encode()
-    row = struct.pack("!HI", 1, len(data)) + data
-    return message(b"T", desc) + message(b"D", row) + message(b"C", b"SELECT 1\0")
+def row_description(column: str) -> bytes:
+    """One text column (type oid 25)."""
+    field = column.encode() + b"\0" + struct.pack("!IhIhih", 0, 0, 25, -1, -1, 0)
+    return message(b"T", struct.pack("!H", 1) + field)
+
+
+def data_row(value: str) -> bytes:
+    data = value.encode("utf-8", "replace")
+    return message(b"D", struct.pack("!HI", 1, len(data)) + data)
+
+
+DENIED = error("ERROR", "42501", "permission denied for schema public")
+_CANNED = re.compile(
+    r"(?is)\s*select\s+(version\s*\(\s*\)|current_user|current_database\s*\(\s*\)|1)\s*;?\s*"
+)
 
 
 class Postgres(BinaryProtocol):
@@ -112,6 +120,8 @@ class Postgres(BinaryProtocol):
         self.state = "startup"  # startup -> password -> ready
         self.user = ""
         self.salt = b""
+        self.failed = False  # an extended-protocol error: skip to Sync
+        self.prepared: tuple[str, str] | None = None
 
     def consume(self) -> None:
         try:
@@ -208,25 +218,59 @@ class Postgres(BinaryProtocol):
         if kind == b"X":
             self.close()
         elif kind == b"Q":
-            self.query(text(payload.rstrip(b"\0"), QUERY_CAP))
+            q = text(payload.rstrip(b"\0"), QUERY_CAP)
+            self.events.request(sql_kind(q), self.database, query=q)
+            self.transport.write(self.simple_query(q) + message(b"Z", b"I"))
+        elif kind == b"S":
+            self.failed = False
             self.transport.write(message(b"Z", b"I"))
-        elif kind == b"P":  # extended protocol: record the statement, refuse it at Sync
+        elif not self.failed:
+            self.extended(kind, payload)
+
+    def simple_query(self, q: str) -> bytes:
+        if not q.strip(" ;\n\t"):
+            return message(b"I")
+        answer = self.canned(q)
+        if answer is None:
+            return DENIED
+        return row_description(answer[0]) + data_row(answer[1]) + message(b"C", b"SELECT 1\0")
+
+    def extended(self, kind: bytes, payload: bytes) -> None:
+        """The extended query protocol (Parse/Bind/Describe/Execute), answered in order; after
+        an error everything up to Sync is skipped, as PostgreSQL does."""
+        if kind == b"P":
             _, _, rest = payload.partition(b"\0")
             q = text(rest.split(b"\0", 1)[0], QUERY_CAP)
             self.events.request(sql_kind(q), self.database, query=q)
-        elif kind == b"S":
-            self.transport.write(error("ERROR", "42501", "permission denied for schema public"))
-            self.transport.write(message(b"Z", b"I"))
+            self.prepared = self.canned(q)
+            if self.prepared is None:
+                self.failed = True
+                self.transport.write(DENIED)
+            else:
+                self.transport.write(message(b"1"))
+        elif kind == b"B":
+            self.transport.write(message(b"2"))
+        elif kind == b"D" and self.prepared is not None:
+            params = message(b"t", struct.pack("!H", 0)) if payload[:1] == b"S" else b""
+            self.transport.write(params + row_description(self.prepared[0]))
+        elif kind == b"E" and self.prepared is not None:
+            self.transport.write(data_row(self.prepared[1]) + message(b"C", b"SELECT 1\0"))
+        elif kind == b"C":
+            self.transport.write(message(b"3"))
 
-    def query(self, q: str) -> None:
-        self.events.request(sql_kind(q), self.database, query=q)
-        if not q.strip(" ;\n\t"):
-            self.transport.write(message(b"I"))
-        elif re.fullmatch(r"(?is)\s*select\s+version\s*\(\s*\)\s*;?\s*", q):
-            version = version_string(self.ctx.config.get("version", "15.6"))
-            self.transport.write(row_answer("version", version))
-        else:
-            self.transport.write(error("ERROR", "42501", "permission denied for schema public"))
+    def canned(self, q: str) -> tuple[str, str] | None:
+        """(column, value) for the few harmless probes a client sends first; None otherwise."""
+        m = _CANNED.fullmatch(q)
+        if m is None:
+            return None
+        what = re.sub(r"\s", "", m.group(1).lower())
+        if what == "version()":
+            return "version", version_string(self.ctx.config.get("version", "15.6"))
+        if what == "current_user":
+            return "current_user", self.user
+        if what == "current_database()":
+            return "current_database", self.database
+        return "?column?", "1"
 
 
 def build(ctx: EmulatorContext) -> list[Service]:
