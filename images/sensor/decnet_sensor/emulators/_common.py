@@ -182,6 +182,9 @@ class BinaryProtocol(protocol.Protocol, TimeoutMixin):
     def consume(self) -> None:
         raise NotImplementedError
 
+    def closing(self) -> bool:
+        return bool(getattr(self.transport, "disconnecting", False))
+
     def count_command(self) -> bool:
         """False (and the connection closing) once a client sent too many messages."""
         self.commands += 1
