@@ -112,7 +112,19 @@ def tcp_services(
     return services
 
 
-class LineProtocol(LineReceiver, TimeoutMixin):
+class TLSMixin:
+    ctx: EmulatorContext
+    transport: Any
+
+    def secure(self) -> bool:
+        """Whether this connection is TLS (an implicit-TLS port, or after STARTTLS)."""
+        return bool(getattr(self, "tls", False) or getattr(self.transport, "TLS", False))
+
+    def start_tls(self) -> None:
+        self.transport.startTLS(tls_options(self.ctx))
+
+
+class LineProtocol(TLSMixin, LineReceiver, TimeoutMixin):
     """A text protocol (SMTP, POP3, IMAP): bounded lines, bare LF accepted, idle timeout."""
 
     delimiter = b"\n"
@@ -151,15 +163,8 @@ class LineProtocol(LineReceiver, TimeoutMixin):
     def connectionLost(self, reason: object = None) -> None:
         self.setTimeout(None)
 
-    def secure(self) -> bool:
-        """Whether this connection is TLS (an implicit-TLS port, or after STARTTLS)."""
-        return bool(getattr(self, "tls", False) or getattr(self.transport, "TLS", False))
 
-    def start_tls(self) -> None:
-        self.transport.startTLS(tls_options(self.ctx))  # type: ignore[attr-defined]
-
-
-class BinaryProtocol(protocol.Protocol, TimeoutMixin):
+class BinaryProtocol(TLSMixin, protocol.Protocol, TimeoutMixin):
     """A framed binary protocol: a bounded buffer, an idle timeout, `frames()` to parse it."""
 
     MAX_BUFFER = 1 << 16
