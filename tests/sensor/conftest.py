@@ -152,10 +152,9 @@ def serve(emu_python: Path, tmp_path: Path) -> Iterator[Callable[..., Emulator]]
             kind = socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM
             mapping[(int(port), proto)] = free_port(kind)
         # one real port for a logical port of both protocols (DNS 53/udp + 53/tcp)
-        for (port, proto), value in list(mapping.items()):
-            other = (port, "udp" if proto == "tcp" else "tcp")
-            if other in mapping:
-                mapping[other] = value
+        for port, proto in list(mapping):
+            if proto == "udp" and (port, "tcp") in mapping:
+                mapping[(port, "tcp")] = mapping[(port, "udp")]
         real = sorted({f"{mapping[k]}/{k[1]}" for k in mapping})
         args = [
             str(emu_python),

@@ -13,7 +13,7 @@ import contextlib
 import os
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from twisted.application import internet
 from twisted.application.service import Service
@@ -22,9 +22,6 @@ from twisted.protocols.basic import LineReceiver
 from twisted.protocols.policies import TimeoutMixin
 
 from .base import EmulatorContext
-
-if TYPE_CHECKING:
-    from twisted.internet.interfaces import ITransport
 
 # Test hooks (testserve): where to listen, and which ports speak TLS from the first byte.
 LISTEN_INTERFACE = ""
@@ -64,19 +61,34 @@ def session_of(transport: Any) -> str:
 
 
 class Events:
-    """Builds and emits one connection's `decnet` event dicts."""
+    """Builds and emits one connection's (or one datagram's) `decnet` event dicts."""
 
-    def __init__(self, ctx: EmulatorContext, transport: ITransport, session: bool = True) -> None:
+    def __init__(
+        self,
+        ctx: EmulatorContext,
+        src: tuple[str, int],
+        dst: tuple[str, int],
+        session: str | None,
+    ) -> None:
         self.emit_line = ctx.emit
-        peer, host = transport.getPeer(), transport.getHost()
         self.base: dict[str, object] = {
-            "src_ip": getattr(peer, "host", ""),
-            "src_port": getattr(peer, "port", 0),
-            "dst_ip": getattr(host, "host", ""),
-            "dst_port": getattr(host, "port", 0),
+            "src_ip": src[0],
+            "src_port": src[1],
+            "dst_ip": dst[0],
+            "dst_port": dst[1],
         }
-        if session:
-            self.base["session"] = session_of(transport)
+        if session is not None:
+            self.base["session"] = session
+
+    @classmethod
+    def for_connection(cls, ctx: EmulatorContext, transport: Any) -> Events:
+        peer, host = transport.getPeer(), transport.getHost()
+        return cls(
+            ctx,
+            (getattr(peer, "host", ""), getattr(peer, "port", 0)),
+            (getattr(host, "host", ""), getattr(host, "port", 0)),
+            session_of(transport),
+        )
 
     def emit(self, kind: str, **fields: object) -> None:
         self.emit_line({"kind": kind, **self.base, **fields})
@@ -132,7 +144,7 @@ class LineProtocol(TLSMixin, LineReceiver, TimeoutMixin):
     ctx: EmulatorContext
 
     def connectionMade(self) -> None:
-        self.events = Events(self.ctx, self.transport)
+        self.events = Events.for_connection(self.ctx, self.transport)
         self.commands = 0
         self.setTimeout(IDLE_TIMEOUT)
         self.greet()
@@ -171,7 +183,7 @@ class BinaryProtocol(TLSMixin, protocol.Protocol, TimeoutMixin):
     ctx: EmulatorContext
 
     def connectionMade(self) -> None:
-        self.events = Events(self.ctx, self.transport)
+        self.events = Events.for_connection(self.ctx, self.transport)
         self.buffer = b""
         self.commands = 0
         self.setTimeout(IDLE_TIMEOUT)
