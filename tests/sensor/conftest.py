@@ -143,6 +143,7 @@ def serve(emu_python: Path, tmp_path: Path) -> Iterator[Callable[..., Emulator]]
         ports: list[str],
         config: dict[str, str] | None = None,
         tls: tuple[int, ...] = (),
+        transport: tuple[int, ...] = (),
         hostname: str = "decky01",
     ) -> Emulator:
         mapping: dict[tuple[int, str], int] = {}
@@ -169,6 +170,8 @@ def serve(emu_python: Path, tmp_path: Path) -> Iterator[Callable[..., Emulator]]
         ]
         for port in tls:
             args += ["--tls", str(mapping[(port, "tcp")])]
+        for port in transport:
+            args += ["--transport", str(mapping[(port, "tcp")])]
         args += [f"{k}={v}" for k, v in (config or {}).items()]
         env = {**os.environ, "PYTHONPATH": str(SENSOR_SRC), "PYTHONDONTWRITEBYTECODE": "1"}
         proc = subprocess.Popen(

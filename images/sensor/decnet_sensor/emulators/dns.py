@@ -54,9 +54,15 @@ def hosts_addresses(hostname: str, hosts: Path = Path("/etc/hosts")) -> list[str
 
 def soa(zone: str, hostname: str) -> dns.RRHeader:
     record = dns.Record_SOA(
-        mname=f"{hostname}.{zone}", rname=f"hostmaster.{zone}", serial=int(time.time()) // 86400,
-        refresh=3600, retry=600, expire=604800, minimum=300, ttl=TTL,
-    )  # fmt: skip
+        mname=f"{hostname}.{zone}",
+        rname=f"hostmaster.{zone}",
+        serial=int(time.time()) // 86400,
+        refresh=3600,
+        retry=600,
+        expire=604800,
+        minimum=300,
+        ttl=TTL,
+    )
     return dns.RRHeader(zone, dns.SOA, dns.IN, TTL, record, auth=True)
 
 

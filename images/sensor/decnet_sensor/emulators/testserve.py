@@ -1,7 +1,7 @@
 """Run one emulator alone on loopback, events as JSON lines on stdout (for tests).
 
     python -m decnet_sensor.emulators.testserve SERVICE PORT/PROTO[,PORT/PROTO…]
-        [--tls PORT]… [--hostname NAME] [--state DIR] [KEY=VALUE…]
+        [--tls PORT]… [--transport PORT]… [--hostname NAME] [--state DIR] [KEY=VALUE…]
 
 Prints `{"ready": true}` once every port listens, then one line per emitted event.
 """
@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("ports", type=_ports)
     p.add_argument("config", nargs="*", help="KEY=VALUE")
     p.add_argument("--tls", type=int, action="append", default=[])
+    p.add_argument("--transport", type=int, action="append", default=[], help="ES node port")
     p.add_argument("--hostname", default="decky01")
     p.add_argument("--state", type=pathlib.Path)
     a = p.parse_intermixed_args(argv)
@@ -45,6 +46,10 @@ def main(argv: list[str] | None = None) -> None:
 
     _common.LISTEN_INTERFACE = "127.0.0.1"
     _common.IMPLICIT_TLS_PORTS = set(a.tls)
+    if a.transport:
+        from . import elasticsearch
+
+        elasticsearch.TRANSPORT_PORTS = set(a.transport)
 
     def emit(event: dict[str, object]) -> None:
         sys.stdout.write(json.dumps(event, ensure_ascii=True) + "\n")
