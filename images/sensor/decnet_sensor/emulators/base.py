@@ -1,17 +1,22 @@
-"""What the launcher hands every emulator's `build` (one frozen value per service)."""
+"""What the launcher hands an emulator's `build(ctx)`."""
 
 from __future__ import annotations
 
 import pathlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
 class EmulatorContext:
     service: str
-    ports: list[tuple[int, str]]  # (port, "tcp" | "udp"), from DECNET_SERVICES
-    config: dict[str, str]  # catalogue param key -> value; secrets included, never emit them
+    ports: list[tuple[int, str]]
+    """(port, "tcp"|"udp") pairs the emulator listens on."""
+    config: dict[str, str]
+    """The service's parameters (catalogue key -> value) from the container's environment."""
     hostname: str
-    state_dir: pathlib.Path  # survives container recreation
-    emit: Callable[[dict[str, object]], None]  # one `decnet` line for this service
+    state_dir: pathlib.Path
+    """Survives recreation of the container (keys, generated identities)."""
+    emit: Callable[[dict[str, Any]], None]
+    """Write one `decnet` line for this service; a "session" key moves to the envelope."""

@@ -9,12 +9,13 @@ Prints `{"ready": true}` once every port listens, then one line per emitted even
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import pathlib
 import sys
 import tempfile
 
-from . import _common, load
+from . import _common
 from .base import EmulatorContext
 
 
@@ -59,7 +60,8 @@ def main(argv: list[str] | None = None) -> None:
     state = a.state or pathlib.Path(tempfile.mkdtemp(prefix="emu-state-"))
     ctx = EmulatorContext(a.service, a.ports, config, a.hostname, state, emit)
     top = MultiService()
-    for svc in load(a.service).build(ctx):
+    module = importlib.import_module(f"decnet_sensor.emulators.{a.service}")
+    for svc in module.build(ctx):
         svc.setServiceParent(top)
     top.startService()
     emit({"ready": True})
