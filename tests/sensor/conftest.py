@@ -145,6 +145,7 @@ def serve(emu_python: Path, tmp_path: Path) -> Iterator[Callable[..., Emulator]]
         tls: tuple[int, ...] = (),
         transport: tuple[int, ...] = (),
         hostname: str = "decky01",
+        idle: float = 0,
     ) -> Emulator:
         mapping: dict[tuple[int, str], int] = {}
         for spec in ports:
@@ -170,6 +171,8 @@ def serve(emu_python: Path, tmp_path: Path) -> Iterator[Callable[..., Emulator]]
         ]
         for port in tls:
             args += ["--tls", str(mapping[(port, "tcp")])]
+        if idle:
+            args += ["--idle", str(idle)]
         for port in transport:
             args += ["--transport", str(mapping[(port, "tcp")])]
         args += [f"{k}={v}" for k, v in (config or {}).items()]

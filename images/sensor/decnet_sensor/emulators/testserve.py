@@ -1,7 +1,7 @@
 """Run one emulator alone on loopback, events as JSON lines on stdout (for tests).
 
     python -m decnet_sensor.emulators.testserve SERVICE PORT/PROTO[,PORT/PROTO…]
-        [--tls PORT]… [--transport PORT]… [--hostname NAME] [--state DIR] [KEY=VALUE…]
+        [--tls PORT]… [--transport PORT]… [--idle S] [--hostname NAME] [--state DIR] [KEY=VALUE…]
 
 Prints `{"ready": true}` once every port listens, then one line per emitted event.
 """
@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--tls", type=int, action="append", default=[])
     p.add_argument("--transport", type=int, action="append", default=[], help="ES node port")
     p.add_argument("--hostname", default="decky01")
+    p.add_argument("--idle", type=float, help="idle timeout in seconds (default: the real one)")
     p.add_argument("--state", type=pathlib.Path)
     a = p.parse_intermixed_args(argv)
 
@@ -47,6 +48,8 @@ def main(argv: list[str] | None = None) -> None:
 
     _common.LISTEN_INTERFACE = "127.0.0.1"
     _common.IMPLICIT_TLS_PORTS = set(a.tls)
+    if a.idle:
+        _common.IDLE_TIMEOUT = a.idle
     if a.transport:
         from . import elasticsearch
 
