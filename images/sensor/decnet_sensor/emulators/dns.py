@@ -122,13 +122,17 @@ class Resolver:
         self.addresses = hosts_addresses(ctx.hostname)
 
     def respond(self, data: bytes, events: Events, proto: str, local_ip: str) -> bytes | None:
+        """The encoded answer to `data` (None: not a query); over UDP at most 512 bytes, the
+        rest cut with the TC bit set, as RFC 1035 has it."""
         query = parse_query(data)
         if query is None:
             return None
         qtype, name, detail = describe(query)
         events.request(qtype, name, detail={**detail, "proto": proto})
         addresses = [local_ip] if local_ip and local_ip != "0.0.0.0" else self.addresses
-        return answer(query, self.zone, self.hostname, addresses).toStr()
+        response = answer(query, self.zone, self.hostname, addresses)
+        response.maxSize = 512 if proto == "udp" else 65535
+        return bytes(response.toStr())
 
 
 class UDP(protocol.DatagramProtocol):
@@ -144,7 +148,7 @@ class UDP(protocol.DatagramProtocol):
             events.emit_line = lambda event: None  # flooding: answer, but stop recording
         reply = self.resolver.respond(data, events, "udp", "")
         if reply is not None:
-            self.transport.write(reply[:512], addr)
+            self.transport.write(reply, addr)
 
     def allow(self, source: str) -> bool:
         now = time.monotonic()

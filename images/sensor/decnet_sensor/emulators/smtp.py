@@ -208,6 +208,9 @@ class SMTP(LineProtocol):
         if line.startswith(b"."):
             line = line[1:]
         self.size += len(line) + 2
+        if self.size > 2 * MAX_MESSAGE:  # far past what SIZE allowed: stop listening
+            self.transport.loseConnection()
+            return
         if len(self.data) < EXCERPT:
             self.data += line[: EXCERPT - len(self.data)] + b"\n"
 
