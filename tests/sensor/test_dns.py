@@ -13,8 +13,8 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 import pytest
-from conftest import fuzz_tcp, fuzz_udp
 from decnet_sensor.emulators import dns as emu_dns
+from emu_support import fuzz_tcp, fuzz_udp
 
 pytestmark = pytest.mark.timeout(120)
 

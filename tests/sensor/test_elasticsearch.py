@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import fuzz_tcp
 from decnet_sensor.emulators import elasticsearch as es
+from emu_support import fuzz_tcp
 
 pytestmark = pytest.mark.timeout(120)
 

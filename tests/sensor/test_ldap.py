@@ -9,8 +9,8 @@ from typing import Any
 
 import ldap3
 import pytest
-from conftest import fuzz_tcp
 from decnet_sensor.emulators import ber, ldap
+from emu_support import fuzz_tcp
 
 pytestmark = pytest.mark.timeout(120)
 

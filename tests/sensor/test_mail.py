@@ -13,9 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import fuzz_tcp
 from decnet_sensor.emulators import imap, pop3, smtp
 from decnet_sensor.emulators._common import Sasl
+from emu_support import fuzz_tcp
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import paho.mqtt.client as paho
 import pytest
-from conftest import fuzz_tcp
 from decnet_sensor.emulators import mqtt
+from emu_support import fuzz_tcp
 from paho.mqtt.enums import CallbackAPIVersion
 
 pytestmark = pytest.mark.timeout(120)

@@ -10,8 +10,8 @@ from typing import Any
 
 import pg8000.native
 import pytest
-from conftest import fuzz_tcp
 from decnet_sensor.emulators import postgres
+from emu_support import fuzz_tcp
 
 pytestmark = pytest.mark.timeout(120)
 

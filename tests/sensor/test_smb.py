@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import fuzz_tcp
 from Cryptodome.Hash import MD4
 from decnet_sensor.emulators import ntlm, smb, srvsvc
+from emu_support import fuzz_tcp
 from impacket.smbconnection import SessionError, SMBConnection
 
 pytestmark = pytest.mark.timeout(120)
