@@ -43,6 +43,7 @@ NOT_FOUND, INVALID_PARAMETER, END_OF_FILE = 0xC0000225, 0xC000000D, 0xC0000011
 DIALECTS = (0x0202, 0x0210, 0x0300, 0x0302, 0x0311)
 FSCTL_PIPE_TRANSCEIVE = 0x0011C017
 MAX_SIZE = 8 * 1024 * 1024
+HASH_CAP = 4096  # what the controller's attack.login keeps of a hash (decnet/events.py)
 _HEADER = struct.Struct("<4sHHIHHIIQIIQ16s")
 
 
@@ -330,13 +331,10 @@ class SMB(BinaryProtocol):
             self.auth = "null"
             return SUCCESS, self.setup_body(0x2, ntlm.spnego_response(0) if spnego else b"")
         outcome = "success" if self.guest else "failure"
+        line = auth.hashcat(self.challenge)
+        crackable = {"hash": line} if len(line) <= HASH_CAP else {}  # a cut hash is worthless
         self.events.login(
-            auth.user,
-            None,
-            outcome,
-            domain=auth.domain,
-            hash=auth.hashcat(self.challenge),
-            mechanism=auth.version,
+            auth.user, None, outcome, domain=auth.domain, mechanism=auth.version, **crackable
         )
         if not self.guest:
             self.challenge = b""
