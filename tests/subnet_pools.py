@@ -3,7 +3,8 @@
 Tests on other xdist workers deploy at the same time, and the engine (and decnet's pre-flight)
 refuses overlapping subnets, so each worker draws /20s from its own share of 10.224.0.0/12,
 away from the default pool (10.192.0.0/12) that demo and generated topologies use. Within its
-share a worker starts at random, so an earlier run's leftovers are not met again at once.
+share a worker starts at random, and a /20 that overlaps a network the engine already holds (an
+earlier test's leftovers, a network made by hand) is skipped.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import ipaddress
 import itertools
 import os
 import random
+import subprocess
 
 _RANGE = ipaddress.IPv4Network("10.224.0.0/12")
 _SLOTS = list(_RANGE.subnets(new_prefix=20))
@@ -25,9 +27,34 @@ def _share() -> list[ipaddress.IPv4Network]:
     return _SLOTS[index * size : (index + 1) * size]
 
 
+def _engine_subnets() -> list[ipaddress.IPv4Network]:
+    ids = subprocess.run(["docker", "network", "ls", "-q"], capture_output=True, text=True).stdout
+    if not ids.split():
+        return []
+    out = subprocess.run(
+        ["docker", "network", "inspect", "--format", "{{range .IPAM.Config}}{{.Subnet}} {{end}}"]
+        + ids.split(),
+        capture_output=True,
+        text=True,
+    ).stdout
+    return [n for n in (_network(s) for s in out.split()) if n is not None]
+
+
+def _network(text: str) -> ipaddress.IPv4Network | None:
+    try:
+        return ipaddress.IPv4Network(text, strict=False)
+    except ValueError:  # an IPv6 subnet
+        return None
+
+
 def _fresh() -> ipaddress.IPv4Network:
     share = _share()
-    return share[next(_turn) % len(share)]
+    taken = _engine_subnets()
+    for _ in range(len(share)):
+        slot = share[next(_turn) % len(share)]
+        if not any(slot.overlaps(net) for net in taken):
+            return slot
+    raise RuntimeError(f"every /20 of this worker's share of {_RANGE} overlaps an engine network")
 
 
 def fresh_pool() -> str:

@@ -241,7 +241,7 @@ def test_a_batch_that_turns_invalid_before_it_is_applied_fails_and_changes_nothi
     Watcher(e2e.ctx, WatchOptions(drift_every=0)).run(lambda: False, once=True)
     (row,) = list_mutations(e2e.ctx, live)
     assert row.state == MutationState.FAILED
-    assert [i["code"] for i in row.issues] == ["SUBNET_OVERLAP"]
+    assert [i.code for i in row.issues] == ["SUBNET_OVERLAP"]
     assert e2e.ctx.store.get_topology(live).model_dump(exclude={"version"}) == desired_before
     assert ids(live) == before_host
 

@@ -257,10 +257,12 @@ def test_transition_writes_status_event_and_event_without_bumping_version(
     ]  # fmt: skip
     assert len(store.status_events("alpha", limit=1)) == 1
     status_events = [e for e in store.events_since(0) if e.type == "topology.status"]
-    assert [e.payload for e in status_events] == [
-        {"from": "pending", "to": "deploying", "reason": "deploy requested"},
-        {"from": "deploying", "to": "active", "reason": "all up"},
+    assert [(e.payload["from"], e.payload["to"], e.payload["reason"]) for e in status_events] == [
+        ("pending", "deploying", "deploy requested"),
+        ("deploying", "active", "all up"),
     ]
+    # each status event tells clients what the topology allows from then on
+    assert status_events[1].payload["actions"]["deploy"] == {"allowed": True}
     assert {(e.topic, e.topology) for e in status_events} == {("topology", "alpha")}
 
 
