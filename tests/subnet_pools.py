@@ -27,13 +27,15 @@ def _share() -> list[ipaddress.IPv4Network]:
     return _SLOTS[index * size : (index + 1) * size]
 
 
+_SUBNETS = "{{range .IPAM.Config}}{{.Subnet}} {{end}}"
+
+
 def _engine_subnets() -> list[ipaddress.IPv4Network]:
     ids = subprocess.run(["docker", "network", "ls", "-q"], capture_output=True, text=True).stdout
     if not ids.split():
         return []
     out = subprocess.run(
-        ["docker", "network", "inspect", "--format", "{{range .IPAM.Config}}{{.Subnet}} {{end}}"]
-        + ids.split(),
+        ["docker", "network", "inspect", "--format", _SUBNETS, *ids.split()],
         capture_output=True,
         text=True,
     ).stdout
