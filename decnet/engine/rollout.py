@@ -29,7 +29,7 @@ from decnet.engine.bundle import write_bundle
 from decnet.engine.context import Context
 from decnet.engine.leases import LEASE_SECONDS, current_owner, heartbeat, recover_stale
 from decnet.engine.secrets import secret_values
-from decnet.errors import DecnetError, IllegalTransition
+from decnet.errors import DecnetError, IllegalTransition, NotFound, UsageError
 from decnet.models import Status, Topology
 from decnet.policy import Action
 from decnet.runner.ansible import (
@@ -224,7 +224,7 @@ def rollout(
     should_cancel: Callable[[], bool] = lambda: False,
 ) -> RolloutReport:
     if not names:
-        raise DecnetError(f"nothing to {kind.name}", hint="name a topology or pass --all")
+        raise UsageError(f"nothing to {kind.name}", hint="name a topology or pass --all")
     topologies = _load(ctx, names, kind, opts.force)
     inventory = load_inventory(ctx.inventory_path(opts.inventory), ctx.settings.home / "cache")
     if kind is DEPLOY:
@@ -237,7 +237,7 @@ def rollout(
         rendered,
         ctx.catalog,
         ctx.settings.site_images,
-        ctx.settings.templates_dir,
+        ctx.compose_template(),
         secret_key=ctx.hash_key,
     )
     run_id = uuid.uuid4().hex[:12]
@@ -268,7 +268,7 @@ def rollout(
 def _check_hosts(topologies: list[Topology], inventory: Inventory) -> None:
     for t in topologies:
         if t.host not in inventory:
-            raise DecnetError(
+            raise NotFound(
                 f"topology {t.name!r}: host {t.host!r} is not in inventory {inventory.path}",
                 hint="pass the inventory that holds the host with --inventory",
             )

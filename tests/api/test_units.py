@@ -19,7 +19,8 @@ def test_every_exception_has_one_http_status_and_code() -> None:
         errors.TopologyFileError: 422, errors.VersionConflict: 409,
         errors.IllegalTransition: 409, errors.NotEditable: 409, errors.Busy: 409,
         errors.AllocationError: 409, errors.EnvironmentProblem: 503, errors.RunFailed: 500,
-        errors.StoreError: 503, errors.InvalidBatch: 400,
+        errors.StoreError: 503, errors.InvalidBatch: 400, errors.Conflict: 409,
+        errors.InternalError: 500,
         errors.Unauthorized: 401, errors.Forbidden: 403, errors.PayloadTooLarge: 413,
         errors.TooManyRequests: 429,
     }  # fmt: skip
