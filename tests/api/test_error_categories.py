@@ -82,9 +82,7 @@ def test_a_document_with_a_bad_host_is_422_at_the_host_line(api: ApiEnv, host: s
         ("/events?topology=corp%0A", "query.topology"),
     ],
 )
-def test_a_trailing_newline_or_bad_host_in_a_url_is_422(
-    api: ApiEnv, path: str, field: str
-) -> None:
+def test_a_trailing_newline_or_bad_host_in_a_url_is_422(api: ApiEnv, path: str, field: str) -> None:
     with api.client("viewer") as c:
         assert _error(c.get(path), 422, "invalid_request")["field"] == field
 
