@@ -10,7 +10,7 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, FiniteFloat
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, FiniteFloat, WithJsonSchema
 
 from decnet.text import shown
 
@@ -49,8 +49,13 @@ def _host_name(value: str) -> str:
     return value
 
 
-HostName = Annotated[str, AfterValidator(_host_name)]
-"""A host name checked against HOST_RE, with the fix in the error (topology files, API bodies)."""
+HostName = Annotated[
+    str,
+    AfterValidator(_host_name),
+    WithJsonSchema({"type": "string", "pattern": HOST_RE.pattern}),
+]
+"""A host name checked against HOST_RE, with the fix in the error (topology files, API bodies);
+the OpenAPI document publishes the pattern."""
 
 ConfigValue = str | int | bool
 Coordinate = FiniteFloat
