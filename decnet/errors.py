@@ -138,7 +138,8 @@ class UsageError(DecnetError):
 
 
 class InvalidRequest(UsageError):
-    """Input of the wrong shape: `field` is its path (`ops[2].lan`); the value is not echoed."""
+    """Input of the wrong shape: `field` is its path (`ops[2].lan`). A value that may be a
+    secret is never echoed; a name is, cut short (`decnet.text.shown`)."""
 
     http_status = 422
     code = "invalid_request"
