@@ -46,10 +46,10 @@ from decnet.core.render import (
     _bundle_hosts,
     _render_with,
     build_environment,
-    load_template_text,
     meta_json,
     render_bundle,
 )
+from decnet.engine.bundle import read_template
 from decnet.engine.context import Context
 from decnet.engine.lifecycle import deploy, teardown
 from decnet.engine.rollout import RolloutOptions, RolloutReport
@@ -266,11 +266,8 @@ def split_per_lan(t: Topology) -> list[Topology]:
     return parts
 
 
-def render_recompiling(
-    topologies: list[Topology], catalog: Catalog, templates_dir: Path
-) -> dict[str, str]:
+def render_recompiling(topologies: list[Topology], catalog: Catalog, text: str) -> dict[str, str]:
     """`render_bundle`, but with a fresh Environment and a fresh compile for every file."""
-    text = load_template_text(templates_dir)
     hosts = _bundle_hosts(topologies)
     files = {"bundle.json": meta_json({"format": FORMAT, "hosts": hosts})}
     for t in topologies:
@@ -283,7 +280,7 @@ def render_recompiling(
 
 def measure_render(repeat: int) -> dict[str, Any]:
     catalog = load_catalog()
-    templates = Settings.from_env({"DECNET_HOME": "/nonexistent"}).templates_dir
+    templates = read_template(Settings.from_env({"DECNET_HOME": "/nonexistent"}).templates_dir)
     big = generate(BIG, catalog)
     whole = [
         timed(lambda: render_bundle([big], catalog, {}, templates, secret_key=HASH_KEY))[0]
@@ -303,10 +300,7 @@ def measure_render(repeat: int) -> dict[str, Any]:
             elapsed, outputs[label] = timed(fn)
             (cached if label == "cached" else recompiled).append(elapsed)
     assert outputs["cached"] == outputs["recompiled"], "the two renders differ"
-    compile_s = min(
-        timed(lambda: build_environment().from_string(load_template_text(templates)))[0]
-        for _ in range(20)
-    )
+    compile_s = min(timed(lambda: build_environment().from_string(templates))[0] for _ in range(20))
     return {
         "deckies": len(big.deckies),
         "lans": len(big.lans),

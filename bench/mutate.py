@@ -112,7 +112,7 @@ class RawTwin:
             t,
             self.ctx.catalog,
             self.ctx.settings.site_images,
-            templates_dir=self.ctx.settings.templates_dir,
+            template=self.ctx.compose_template(),
             secret_key=self.ctx.hash_key,
         )
         path = self.work / f"{label}.yml"

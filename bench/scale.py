@@ -180,7 +180,7 @@ class Bench:
 
     def raw(self, t: Topology, res: Result) -> None:
         files = render_bundle(
-            [t], self.ctx.catalog, {}, self.ctx.settings.templates_dir, secret_key=self.ctx.hash_key
+            [t], self.ctx.catalog, {}, self.ctx.compose_template(), secret_key=self.ctx.hash_key
         )
         project = self.tmp / f"raw-{t.name}"
         project.mkdir()

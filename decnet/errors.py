@@ -1,26 +1,38 @@
 """The one exception tree of decnet, the issue-code registry, and the exit codes.
 
                                 exit  HTTP
-    DecnetError                 1     400  every expected failure: one line of cause, one of hint
-    ├── UsageError              64    400  bad arguments that the CLI parser could not catch
+    DecnetError                 1     400  the root; never raised itself (test_architecture.py)
+    ├── UsageError              64    400  called wrongly: a bad argument the CLI parser could not
+    │   │                                  catch (names/--all, a reserved name, an unusable --out)
     │   └── InvalidRequest      64    422  a request field is malformed; names the field
-    ├── NotFound                1     404  no topology/host/run of that name
-    ├── AlreadyExists           1     409  the name is taken
+    ├── NotFound                1     404  no topology/host/run of that name (a host: not in the
+    │                                      inventory)
     ├── InvalidTopology         1     400  validation found errors; carries the Issue list
     │   └── InvalidBatch        1     400  a batch of ops would leave the topology invalid
     ├── TopologyFileError       1     422  a topology file is malformed (line/column) or mistyped
-    ├── VersionConflict         1     409  expected_version did not match; carries current/expected
-    ├── IllegalTransition       1     409  a status change the lifecycle forbids, or lost a race
-    ├── NotEditable             1     409  the topology's status forbids this edit/delete
-    ├── Busy                    1     409  a run for that topology is already queued or running
-    ├── AllocationError         1     409  a subnet pool or a LAN's address space is exhausted
-    ├── EnvironmentProblem      1     503  Docker/compose/ansible missing or unusable here
+    ├── Conflict                1     409  the state of what is named forbids the request (a run
+    │   │                                  already finished)
+    │   ├── AlreadyExists       1     409  the name is taken
+    │   ├── VersionConflict     1     409  expected_version did not match; carries current/expected
+    │   ├── IllegalTransition   1     409  a status change the lifecycle forbids, or lost a race
+    │   ├── NotEditable         1     409  the topology's status forbids this edit/delete
+    │   ├── Busy                1     409  a run for that topology is already queued or running
+    │   └── AllocationError     1     409  a subnet pool or a LAN's address space is exhausted
+    ├── EnvironmentProblem      1     503  Docker/compose/ansible, the inventory, the templates or
+    │                                      a reconciler missing or unusable here; a disk unwritable
     ├── StoreError              1     503  the database is locked, not SQLite, read-only, full, …
     ├── RunFailed               1     500  an Ansible run could not even start
+    ├── InternalError           1     500  decnet caught its own mistake (a rendered file that does
+    │                                      not parse back, a caller breaking a contract): a bug
     ├── Unauthorized            1     401  no, a wrong, an expired or a revoked API token
-    ├── Forbidden               1     403  the token's role may not do this (a viewer writing)
+    ├── Forbidden               1     403  the token may not do this (a viewer writing, an API
+    │                                      token logging out as if it were a session)
     ├── PayloadTooLarge         1     413  a request body over the configured cap
     └── TooManyRequests         1     429  too many open streams for one token
+
+Every raise names its category: a bare `DecnetError(...)` would be HTTP 400 with code `error`
+whatever went wrong, so tests/test_architecture.py refuses one (and a class deriving from the root
+outside this module).
 
 `http_status` and `code` (the stable `error.code` of an API error body) are class attributes,
 next to `exit_code`: the CLI and the HTTP API map errors from this one table. `details()` is the
@@ -126,7 +138,8 @@ class UsageError(DecnetError):
 
 
 class InvalidRequest(UsageError):
-    """Input of the wrong shape: `field` is its path (`ops[2].lan`); the value is not echoed."""
+    """Input of the wrong shape: `field` is its path (`ops[2].lan`). A value that may be a
+    secret is never echoed; a name is, cut short (`decnet.text.shown`)."""
 
     http_status = 422
     code = "invalid_request"
@@ -141,7 +154,12 @@ class NotFound(DecnetError):
     code = "not_found"
 
 
-class AlreadyExists(DecnetError):
+class Conflict(DecnetError):
+    http_status = 409
+    code = "conflict"
+
+
+class AlreadyExists(Conflict):
     http_status = 409
     code = "already_exists"
 
@@ -199,7 +217,7 @@ class TopologyFileError(DecnetError):
         return {"line": self.line, "column": self.column}
 
 
-class VersionConflict(DecnetError):
+class VersionConflict(Conflict):
     http_status = 409
     code = "version_conflict"
 
@@ -214,7 +232,7 @@ class VersionConflict(DecnetError):
         return {"current": self.current, "expected": self.expected}
 
 
-class IllegalTransition(DecnetError):
+class IllegalTransition(Conflict):
     http_status = 409
     code = "illegal_transition"
 
@@ -230,17 +248,17 @@ class IllegalTransition(DecnetError):
         return {"status": str(self.current), "wanted": str(self.wanted)}
 
 
-class NotEditable(DecnetError):
+class NotEditable(Conflict):
     http_status = 409
     code = "not_editable"
 
 
-class Busy(DecnetError):
+class Busy(Conflict):
     http_status = 409
     code = "busy"
 
 
-class AllocationError(DecnetError):
+class AllocationError(Conflict):
     http_status = 409
     code = "allocation_failed"
 
@@ -260,6 +278,13 @@ class StoreError(DecnetError):
 class RunFailed(DecnetError):
     http_status = 500
     code = "run_failed"
+
+
+class InternalError(DecnetError):
+    """A check of decnet's own work failed: a bug, reported as one (cause, and where)."""
+
+    http_status = 500
+    code = "internal"
 
 
 class Unauthorized(DecnetError):

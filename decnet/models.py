@@ -8,17 +8,54 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, FiniteFloat, WithJsonSchema
+
+from decnet.text import shown
+
+# Every pattern here is matched with `fullmatch` (or as a pydantic `pattern`, whose `$` is the
+# end of the text): with `re.match`, `$` also matches before a trailing newline, so "corp\n"
+# would pass as a name and reach a shell, a path or a YAML file.
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 """Names that reach shells, file paths, YAML and Docker object names (SPEC §2)."""
+HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
+"""Inventory host names a topology is pinned to: they name bundle directories (`hosts/HOST/`)
+and reach Ansible's `--limit`, so no `/`, no leading `.`, `_` or `-`, and no `:` (an IPv6
+address is an `ansible_host`, under a name)."""
+HOST_HINT = (
+    "name the host with letters, digits, '.', '_' and '-', starting with a letter or digit, "
+    "as in the Ansible inventory (its address can go in ansible_host)"
+)
 
 SERVICE_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # [0-9], not \d: \d also matches Arabic-Indic and other digits, which int() then accepts.
 PUBLISH_RE = re.compile(r"^(?P<host>[0-9]{1,5}):(?P<container>[0-9]{1,5})(?:/(?P<proto>tcp|udp))?$")
 IMAGE_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._/:@-]{0,254}$")
+
+
+def host_problem(value: str) -> str | None:
+    """Why `value` cannot be an inventory host name of a topology, or None if it can."""
+    if HOST_RE.fullmatch(value):
+        return None
+    return f"host {shown(value)} does not match {HOST_RE.pattern}"
+
+
+def _host_name(value: str) -> str:
+    problem = host_problem(value)
+    if problem:
+        raise ValueError(f"{problem}; {HOST_HINT}")
+    return value
+
+
+HostName = Annotated[
+    str,
+    AfterValidator(_host_name),
+    WithJsonSchema({"type": "string", "pattern": HOST_RE.pattern}),
+]
+"""A host name checked against HOST_RE, with the fix in the error (topology files, API bodies);
+the OpenAPI document publishes the pattern."""
 
 ConfigValue = str | int | bool
 Coordinate = FiniteFloat
@@ -165,7 +202,7 @@ class Topology(_Model):
     name: str
     status: Status = Status.PENDING
     version: int = 1
-    host: str = "localhost"
+    host: HostName = "localhost"
     config: dict[str, Any] = {}
     """Generator parameters (with seed) when generated; empty for hand-written files."""
     images: dict[str, str] = {}

@@ -57,7 +57,7 @@ def parse_image_overrides(text: str, source: str = "DECNET_IMAGES") -> dict[str,
     out: dict[str, str] = {}
     for item in filter(None, (p.strip() for p in text.split(","))):
         key, sep, image = item.partition("=")
-        if not sep or not _IMAGE_KEY.match(key) or not IMAGE_RE.match(image):
+        if not sep or not _IMAGE_KEY.fullmatch(key) or not IMAGE_RE.fullmatch(image):
             raise UsageError(
                 f"{source}: bad entry {item!r}",
                 hint="write SERVICE=IMAGE pairs separated by commas, e.g. "

@@ -48,11 +48,11 @@ class AuthMiddleware:
     async def _principal(self, scope: Scope, path: str, method: str) -> Principal:
         header = Headers(scope=scope).get("authorization")
         if header is not None:
-            match = _BEARER.match(header)
+            match = _BEARER.fullmatch(header)
             token = match[1] if match else None
             return await run_in_threadpool(self._authenticate, token)
         ticket = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("ticket")
-        if ticket and method in ("GET", "HEAD") and STREAM_PATH.match(path):
+        if ticket and method in ("GET", "HEAD") and STREAM_PATH.fullmatch(path):
             return await run_in_threadpool(self._redeem, ticket[0])
         return await run_in_threadpool(self._authenticate, None)
 

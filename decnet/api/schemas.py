@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from decnet.core.topofile import parse_topology_file
-from decnet.models import Catalog, GeneratorParams, Issue, Topology
+from decnet.models import NAME_RE, Catalog, GeneratorParams, HostName, Issue, Topology
 
 COORDINATE = Field(default=None, ge=-1e7, le=1e7)
 
@@ -26,9 +26,11 @@ class GeneratorParamsBody(GeneratorParams):
 
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
+    name: str = Field(pattern=NAME_RE.pattern)
+
 
 class GenerateSpec(GeneratorParamsBody):
-    host: str = "localhost"
+    host: HostName = "localhost"
     """The inventory host the topology is pinned to."""
 
     def params(self) -> GeneratorParams:

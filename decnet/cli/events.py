@@ -26,7 +26,7 @@ characters, so an Ansible message can never drive the terminal."""
 
 
 def _value(value: Any) -> str:
-    if isinstance(value, str) and _PLAIN.match(value):
+    if isinstance(value, str) and _PLAIN.fullmatch(value):
         return value
     return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
 

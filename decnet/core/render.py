@@ -5,7 +5,8 @@ document that `docker compose` should see); the Jinja template only lays it out,
 scalar through the `y` filter, so no value can inject YAML. Each rendered file is parsed back and
 compared with its model before the caller may write anything.
 
-The only I/O here is `load_template_text`, which reads the template from the templates dir.
+Pure, as all of decnet.core: the template comes in as text (`decnet.engine.bundle.read_template`
+reads it), the files go out as a mapping of path to text (`write_bundle` writes them).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -22,8 +22,19 @@ import yaml
 
 from decnet.core.catalog import resolve_image
 from decnet.core.hashing import desired_hash
-from decnet.errors import DecnetError
-from decnet.models import IMAGE_RE, NAME_RE, PUBLISH_RE, Catalog, ConfigValue, Decky, Lan, Topology
+from decnet.errors import InternalError, InvalidTopology, UsageError
+from decnet.models import (
+    IMAGE_RE,
+    NAME_RE,
+    PUBLISH_RE,
+    Catalog,
+    ConfigValue,
+    Decky,
+    Issue,
+    Lan,
+    Topology,
+    host_problem,
+)
 
 _SAFE_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(
     yaml, "CSafeLoader", yaml.SafeLoader
@@ -46,9 +57,6 @@ SEP = "."
 
 RESTART_POLICY = "unless-stopped"
 """Deckies come back after a host or engine restart; `docker compose down` still removes them."""
-
-_HOST_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}$")
-"""Inventory host names become bundle directory names: no `/`, no leading `.`."""
 
 # YAML (PyYAML's reader and YAML 1.1) rejects these raw or folds them as line breaks, so they
 # are written as escapes; everything else printable stays literal (readable unicode banners).
@@ -105,16 +113,6 @@ def build_environment(loader: jinja2.BaseLoader | None = None) -> jinja2.Environ
     return env
 
 
-def load_template_text(templates_dir: Path, name: str = TEMPLATE) -> str:
-    try:
-        return (templates_dir / name).read_text(encoding="utf-8")
-    except OSError as err:
-        raise DecnetError(
-            f"cannot read template {templates_dir / name}: {err.strerror or err}",
-            hint="point DECNET templates_dir at the checkout's templates/ directory",
-        ) from err
-
-
 def compile_template(text: str) -> jinja2.Template:
     return build_environment().from_string(text)
 
@@ -142,16 +140,16 @@ def network_name(topology: str, lan: str) -> str:
     return f"{project_name(topology)}{SEP}{lan}"
 
 
-def _fail(topology: Topology, message: str) -> DecnetError:
-    return DecnetError(
-        f"cannot render topology {topology.name!r}: {message}",
-        hint="run `decnet topology validate` and fix what it reports",
-    )
+def _fail(topology: Topology, code: str, path: str, message: str) -> InvalidTopology:
+    """What validation refuses, met while rendering a topology that skipped it."""
+    issue = Issue(code=code, path=path, message=message)
+    return InvalidTopology([issue], subject=f"topology {topology.name!r}")
 
 
 def _checked_image(topology: Topology, image: str, what: str) -> str:
     if not IMAGE_RE.fullmatch(image):
-        raise _fail(topology, f"image {image!r} for {what} is not a valid image reference")
+        message = f"image {image!r} for {what} is not a valid image reference"
+        raise _fail(topology, "IMAGE_INVALID", "images", message)
     return image
 
 
@@ -173,7 +171,8 @@ def _env_value(value: ConfigValue) -> str:
 
 def _network(topology: Topology, lan: Lan) -> dict[str, Any]:
     if lan.subnet is None:
-        raise _fail(topology, f"LAN {lan.name!r} has no subnet (the allocator did not run)")
+        message = f"LAN {lan.name!r} has no subnet (the allocator did not run)"
+        raise _fail(topology, "SUBNET_INVALID", f"lans[{lan.name}].subnet", message)
     return {
         "name": network_name(topology.name, lan.name),
         "driver": "bridge",
@@ -185,13 +184,16 @@ def _network(topology: Topology, lan: Lan) -> dict[str, Any]:
 
 def _memberships(topology: Topology, decky: Decky) -> dict[str, Any]:
     networks: dict[str, Any] = {}
-    for m in decky.memberships:
+    for i, m in enumerate(decky.memberships):
         if topology.lan(m.lan) is None or m.ip is None:
-            raise _fail(topology, f"decky {decky.name!r} has no IP on a known LAN {m.lan!r}")
+            code = "IP_MISSING" if topology.lan(m.lan) else "MEMBERSHIP_UNKNOWN_LAN"
+            message = f"decky {decky.name!r} has no IP on a known LAN {m.lan!r}"
+            raise _fail(topology, code, f"deckies[{decky.name}].memberships[{i}]", message)
         networks[m.lan] = {"ipv4_address": m.ip}
     if not networks:
         # Without networks compose would attach the default one: a decky on no LAN at all.
-        raise _fail(topology, f"decky {decky.name!r} has no membership")
+        message = f"decky {decky.name!r} has no membership"
+        raise _fail(topology, "DECKY_NO_LAN", f"deckies[{decky.name}].memberships", message)
     return networks
 
 
@@ -211,7 +213,8 @@ def _base(topology: Topology, decky: Decky, image: str) -> dict[str, Any]:
     if decky.publish:
         for entry in decky.publish:
             if not PUBLISH_RE.fullmatch(entry):
-                raise _fail(topology, f"decky {decky.name!r} publishes {entry!r}")
+                message = f"decky {decky.name!r} publishes {entry!r}"
+                raise _fail(topology, "PUBLISH_INVALID", f"deckies[{decky.name}].publish", message)
         # Services share the base's network namespace, so the base holds the host ports.
         svc["ports"] = list(decky.publish)
     svc["labels"] = {
@@ -229,7 +232,9 @@ def _service_env(
     config = decky.service_config.get(service, {})
     undeclared = sorted(set(config) - {p.key for p in spec.params})
     if undeclared:
-        raise _fail(topology, f"decky {decky.name!r}: {service} has no key {undeclared[0]!r}")
+        message = f"decky {decky.name!r}: {service} has no key {undeclared[0]!r}"
+        path = f"deckies[{decky.name}].service_config.{service}"
+        raise _fail(topology, "SERVICE_CONFIG_UNDECLARED", path, message)
     env = {
         "DECNET_SERVICE": service,
         "DECNET_PORTS": " ".join(str(p) for p in spec.ports),
@@ -273,7 +278,8 @@ def _decky_entries(
     yield decky.name, _base(topology, decky, _checked_image(topology, base_image, "base"))
     for service in decky.services:
         if service not in catalog.services:
-            raise _fail(topology, f"decky {decky.name!r} runs unknown service {service!r}")
+            message = f"decky {decky.name!r} runs unknown service {service!r}"
+            raise _fail(topology, "SERVICE_UNKNOWN", f"deckies[{decky.name}].services", message)
         image = resolve_image(service, catalog, site_images, topology.images)
         image = _checked_image(topology, image, service)
         yield compose_key(decky.name, service), _service(topology, decky, service, catalog, image)
@@ -300,12 +306,13 @@ def teardown_view(topology: Topology, catalog: Catalog) -> Topology:
 
 
 def _check_names(topology: Topology) -> None:
-    names = [("topology", topology.name)]
-    names += [("LAN", lan.name) for lan in topology.lans]
-    names += [("decky", d.name) for d in topology.deckies]
-    for kind, name in names:
+    names = [("topology", "name", topology.name)]
+    names += [("LAN", f"lans[{lan.name}].name", lan.name) for lan in topology.lans]
+    names += [("decky", f"deckies[{d.name}].name", d.name) for d in topology.deckies]
+    for kind, path, name in names:
         if not NAME_RE.fullmatch(name):
-            raise _fail(topology, f"{kind} name {name!r} is not a valid name")
+            message = f"{kind} name {name!r} is not a valid name"
+            raise _fail(topology, "NAME_INVALID", path, message)
 
 
 def compose_model(
@@ -321,7 +328,9 @@ def compose_model(
             # No name contains SEP (checked above), so only a decky named twice or a service
             # listed twice gets here (NAME_DUPLICATE, SERVICE_DUPLICATE): never drop one.
             if key in services:
-                raise _fail(topology, f"two containers would be named {entry['container_name']}")
+                code = "SERVICE_DUPLICATE" if SEP in key else "NAME_DUPLICATE"
+                message = f"two containers would be named {entry['container_name']}"
+                raise _fail(topology, code, f"deckies[{decky.name}]", message)
             services[key] = entry
     return {"name": project_name(topology.name), "networks": networks, "services": services}
 
@@ -383,7 +392,7 @@ def verify_rendered(topology_name: str, text: str, model: Mapping[str, Any]) -> 
         where = _first_difference(got, dict(model))
         problem = f"it differs from its model at {where}" if where else None
     if problem:
-        raise DecnetError(
+        raise InternalError(
             f"rendered compose file of topology {topology_name!r} is wrong: {problem}",
             hint="this is a bug in templates/compose.yml.j2 or decnet/core/render.py",
         )
@@ -440,13 +449,13 @@ def render_topology(
     catalog: Catalog,
     site_images: Mapping[str, str] | None = None,
     *,
-    templates_dir: Path,
+    template: str,
     secret_key: bytes,
 ) -> RenderedTopology:
-    """The compose file (checked against its model) and metadata of one topology;
-    `secret_key` seals secrets in its desired hash (decnet.core.hashing)."""
-    template = compile_template(load_template_text(templates_dir))
-    return _render_with(template, topology, catalog, site_images or {}, secret_key)
+    """The compose file (checked against its model) and metadata of one topology, rendered
+    with `template` (its text); `secret_key` seals secrets in its desired hash."""
+    compiled = compile_template(template)
+    return _render_with(compiled, topology, catalog, site_images or {}, secret_key)
 
 
 def meta_json(meta: Mapping[str, Any]) -> str:
@@ -457,10 +466,13 @@ def _bundle_hosts(topologies: Sequence[Topology]) -> dict[str, list[str]]:
     hosts: dict[str, list[str]] = {}
     seen: set[str] = set()
     for t in topologies:
-        if not _HOST_RE.fullmatch(t.host):
-            raise _fail(t, f"host {t.host!r} cannot name a bundle directory")
+        problem = host_problem(t.host)
+        if problem:  # Topology.host is checked when a topology is made: one built around that
+            raise InternalError(f"topology {t.name!r}: {problem}; it cannot name a directory")
         if t.name in seen:
-            raise DecnetError(f"topology {t.name!r} appears twice in one bundle")
+            raise UsageError(
+                f"topology {t.name!r} appears twice in one bundle", hint="name each topology once"
+            )
         seen.add(t.name)
         hosts.setdefault(t.host, []).append(t.name)
     return {host: sorted(names) for host, names in sorted(hosts.items())}
@@ -470,20 +482,21 @@ def render_bundle(
     topologies: Sequence[Topology],
     catalog: Catalog,
     site_images: Mapping[str, str] | None,
-    templates_dir: Path,
+    template: str,
     *,
     secret_key: bytes,
 ) -> dict[str, str]:
-    """Every bundle file (relative path -> content), all rendered and checked before returning.
+    """Every bundle file (relative path -> content), all rendered with `template` (the compose
+    template's text, compiled once here) and checked before returning.
 
     Layout (docs/design.md): bundle.json, hosts/HOST/TOPOLOGY/{compose.yml,meta.json}.
     """
     hosts = _bundle_hosts(topologies)
-    template = compile_template(load_template_text(templates_dir))
+    compiled = compile_template(template)
     bundle = {"format": FORMAT, "written_by": WRITTEN_BY, "hosts": hosts}
     files: dict[str, str] = {"bundle.json": meta_json(bundle)}
     for t in topologies:
-        rendered = _render_with(template, t, catalog, site_images or {}, secret_key)
+        rendered = _render_with(compiled, t, catalog, site_images or {}, secret_key)
         files[f"hosts/{t.host}/{t.name}/compose.yml"] = rendered.compose
         files[f"hosts/{t.host}/{t.name}/meta.json"] = meta_json(rendered.meta)
     return files

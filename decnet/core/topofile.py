@@ -22,7 +22,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from decnet.core.catalog import load_catalog
 from decnet.errors import TopologyFileError
-from decnet.models import Catalog, Decky, Lan, Membership, Topology
+from decnet.models import Catalog, Decky, HostName, Lan, Membership, Topology
 from decnet.text import shown
 
 MASK = "********"
@@ -128,7 +128,7 @@ class FileDecky(_FileModel):
 
 class FileTopology(_FileModel):
     name: str
-    host: str = "localhost"
+    host: HostName = "localhost"
     images: dict[str, str] = {}
     lans: list[FileLan] = []
     deckies: list[FileDecky] = []

@@ -28,6 +28,7 @@ from decnet.models import (
     Severity,
     Topology,
 )
+from decnet.text import shown
 
 MIN_PREFIX = 16
 MAX_PREFIX = 29
@@ -75,14 +76,15 @@ _NAME_FIX = "use lowercase letters, digits and '-', starting with a letter, at m
 
 def check_names(t: Topology, _c: Catalog, _x: HostContext, _i: _Index) -> Iterator[Issue]:
     if not NAME_RE.fullmatch(t.name):
-        yield _issue("NAME_INVALID", "name", f"topology name {t.name!r} is invalid; {_NAME_FIX}")
+        message = f"topology name {shown(t.name)} is invalid; {_NAME_FIX}"
+        yield _issue("NAME_INVALID", "name", message)
     for kind, items in (("lans", t.lans), ("deckies", t.deckies)):
         for item in items:
             if not NAME_RE.fullmatch(item.name):
                 yield _issue(
                     "NAME_INVALID",
                     f"{kind}[{item.name}].name",
-                    f"name {item.name!r} is invalid; {_NAME_FIX}",
+                    f"name {shown(item.name)} is invalid; {_NAME_FIX}",
                 )
 
 
@@ -625,5 +627,5 @@ def ensure_valid(
     """Raise `InvalidTopology` if validation finds an error; otherwise return the warnings."""
     issues = validate(topology, catalog, ctx)
     if any(issue.severity is Severity.ERROR for issue in issues):
-        raise InvalidTopology(issues, subject=f"topology {topology.name!r}")
+        raise InvalidTopology(issues, subject=f"topology {shown(topology.name)}")
     return issues

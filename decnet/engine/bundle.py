@@ -1,6 +1,8 @@
-"""Writing a rendered bundle (docs/design.md) to disk, all or nothing, over nothing but a bundle.
+"""The file side of a bundle (docs/design.md): the template read in, the bundle written out,
+all or nothing, over nothing but a bundle.
 
-`decnet.core.render.render_bundle` computes the files; this writes them into a fresh sibling
+`decnet.core.render.render_bundle` computes the files from the template's text (`read_template`:
+the core reads no file); this writes them into a fresh sibling
 directory and swaps it into place, so a reader (a playbook run from CI) never sees half a bundle
 or a mix of two renders. Compose files may hold secrets: every file is 0600, every dir 0700.
 
@@ -20,19 +22,31 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
-from decnet.core.render import WRITTEN_BY
-from decnet.errors import DecnetError
+from decnet.core.render import TEMPLATE, WRITTEN_BY
+from decnet.errors import EnvironmentProblem, InternalError, UsageError
 from decnet.files import DIR_MODE, FILE_MODE, private_dir
 
 BUNDLE_ENTRIES = frozenset({"bundle.json", "hosts"})
 """The only top-level entries of a bundle."""
 
 
+def read_template(templates_dir: Path, name: str = TEMPLATE) -> str:
+    """The text of a compose template (the checkout's templates/ directory)."""
+    try:
+        return (templates_dir / name).read_text(encoding="utf-8")
+    except OSError as err:
+        raise EnvironmentProblem(
+            f"cannot read template {templates_dir / name}: {err.strerror or err}",
+            hint="install decnet from its checkout (pip install -e .): templates/ is beside it",
+        ) from err
+
+
 def _relative(path: str) -> PurePosixPath:
     rel = PurePosixPath(path)
     # Compared with its own normal form, so `a//b` and `./a` are refused rather than rewritten.
     if rel.is_absolute() or str(rel) != path or ".." in rel.parts or path in ("", "."):
-        raise DecnetError(f"bundle path {path!r} is not a plain relative path")
+        # render_bundle builds paths from checked names only: another is its bug
+        raise InternalError(f"bundle path {path!r} is not a plain relative path")
     return rel
 
 
@@ -66,17 +80,17 @@ def check_replaceable(out_dir: Path) -> None:
     """Refuse an `out_dir` whose content is not ours to replace (see the module docstring)."""
     hint = "give a new or empty directory (or a bundle decnet wrote), e.g. --out ./bundle"
     if out_dir.is_symlink():
-        raise DecnetError(f"{out_dir} is a symbolic link; decnet does not replace links", hint)
+        raise UsageError(f"{out_dir} is a symbolic link; decnet does not replace links", hint)
     if not out_dir.exists():
         return
     if not out_dir.is_dir():
-        raise DecnetError(f"{out_dir} exists and is not a directory; it is left as it is", hint)
+        raise UsageError(f"{out_dir} exists and is not a directory; it is left as it is", hint)
     try:
         empty = not any(out_dir.iterdir())
     except OSError as err:
-        raise DecnetError(f"cannot read {out_dir}: {err.strerror or err}", hint) from err
+        raise EnvironmentProblem(f"cannot read {out_dir}: {err.strerror or err}", hint) from err
     if not empty and not is_bundle(out_dir):
-        raise DecnetError(
+        raise UsageError(
             f"{out_dir} holds files that are not a bundle decnet wrote; they are left as they are",
             hint,
         )
@@ -136,7 +150,7 @@ def write_bundle(files: Mapping[str, str], out_dir: Path) -> Path:
             _write_file(staging, paths[path], content)
         _swap_in(staging, out_dir)
     except OSError as err:
-        raise DecnetError(
+        raise EnvironmentProblem(
             f"cannot write bundle {out_dir}: {err.strerror or err}",
             hint="check that the directory is writable and the disk is not full",
         ) from err

@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 
 from decnet.core.catalog import load_catalog
+from decnet.engine.bundle import read_template
 from decnet.files import private_dir
 from decnet.models import Catalog
 from decnet.settings import Settings
@@ -32,6 +33,10 @@ class Context:
     def hash_key(self) -> bytes:
         """The database's key for secrets in the desired hash: read once, never printed."""
         return self.store.hash_key()
+
+    def compose_template(self) -> str:
+        """The compose template's text, read now (a render compiles it once per bundle)."""
+        return read_template(self.settings.templates_dir)
 
     def inventory_path(self, override: Path | None = None) -> Path:
         return override or self.settings.inventory

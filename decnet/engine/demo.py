@@ -71,7 +71,7 @@ def demo_up(
             [topology],
             ctx.catalog,
             ctx.settings.site_images,
-            ctx.settings.templates_dir,
+            ctx.compose_template(),
             secret_key=ctx.hash_key,
         )
         out = write_bundle(files, ctx.settings.home / "demo-bundle")

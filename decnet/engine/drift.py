@@ -28,7 +28,8 @@ from decnet.engine.context import Context
 from decnet.engine.leases import recover_stale
 from decnet.engine.lifecycle import deploy
 from decnet.engine.rollout import DEPLOY, RolloutOptions, RolloutReport
-from decnet.errors import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, DecnetError
+from decnet.engine.topologies import check_host
+from decnet.errors import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, NotFound
 from decnet.models import LIVE, Status, Topology
 from decnet.runner.ansible import HostOutcome, PlaybookJob, run_playbook
 from decnet.runner.inventory import load_inventory
@@ -267,6 +268,8 @@ def stored_report(fact: Any) -> dict[str, Any]:
 
 
 def drift(ctx: Context, *, host: str | None = None, inventory: Path | None = None) -> DriftReport:
+    if host is not None:
+        check_host(host)
     recover_stale(ctx.store)
     live = [s for s in ctx.store.list_topologies() if s.status in CHECKED]
     if host is not None:
@@ -274,7 +277,7 @@ def drift(ctx: Context, *, host: str | None = None, inventory: Path | None = Non
     topologies = [ctx.store.get_topology(s.name) for s in live]
     inv = load_inventory(ctx.inventory_path(inventory), ctx.settings.home / "cache")
     if host is not None and host not in inv:
-        raise DecnetError(
+        raise NotFound(
             f"host {host!r} is not in inventory {inv.path}",
             hint="pass the inventory that holds the host with --inventory",
         )

@@ -29,7 +29,7 @@ class EventFilter:
 
     def __post_init__(self) -> None:
         if self.topology is not None:
-            check_name(self.topology)
+            check_name(self.topology, field="topology")
         if self.type_glob is not None and (
             not self.type_glob or not set(self.type_glob) <= _GLOB_CHARS
         ):

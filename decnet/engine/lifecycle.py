@@ -19,7 +19,7 @@ from decnet.engine.rollout import (
     RolloutReport,
     rollout,
 )
-from decnet.errors import DecnetError
+from decnet.errors import NotFound, UsageError
 from decnet.models import LIVE, Issue, Status, Topology
 from decnet.policy import WithActions
 
@@ -28,7 +28,7 @@ def _select(
     ctx: Context, names: Sequence[str], all_: bool, statuses: frozenset[Status]
 ) -> list[str]:
     if names and all_:
-        raise DecnetError("name topologies or pass --all, not both", hint="drop one of them")
+        raise UsageError("name topologies or pass --all, not both", hint="drop one of them")
     if not all_:
         return list(names)
     return [s.name for s in ctx.store.list_topologies() if s.status in statuses]
@@ -48,7 +48,7 @@ def deploy(
     if failed_only:  # retry exactly what failed, without repeating what succeeded
         selected = [n for n in selected if ctx.store.get_topology(n).status == Status.FAILED]
         if not selected:
-            raise DecnetError("no failed topology to retry", hint="see `decnet status`")
+            raise NotFound("no failed topology to retry", hint="see `decnet status`")
     return rollout(ctx, selected, DEPLOY, opts, on_event, should_cancel)
 
 

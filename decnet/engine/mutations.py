@@ -21,7 +21,7 @@ from decnet.core.ops import Batch, Op, dump_ops, mask_ops, op_label, parse_ops
 from decnet.core.plan import Plan, plan_change
 from decnet.core.render import compose_model
 from decnet.engine.context import Context
-from decnet.errors import DecnetError, InvalidBatch, InvalidRequest, VersionConflict
+from decnet.errors import EnvironmentProblem, InvalidBatch, InvalidRequest, VersionConflict
 from decnet.models import Issue, Status, Topology
 from decnet.store.rows import MutationRow, MutationState
 
@@ -189,7 +189,7 @@ def wait_mutation(
         if row.state in FINISHED:
             return view(row, ctx)
         if time.monotonic() >= deadline:
-            raise DecnetError(
+            raise EnvironmentProblem(
                 f"mutation {mutation_id} is still {row.state} after {timeout:.0f} s",
                 hint="is a reconciler running? start `decnet watch` (or `decnet serve`)",
             )

@@ -83,7 +83,7 @@ def render(
         topologies,
         ctx.catalog,
         ctx.settings.site_images,
-        ctx.settings.templates_dir,
+        ctx.compose_template(),
         secret_key=ctx.hash_key,
     )
     return RenderResult(write_bundle(files, out), chosen)

@@ -1,13 +1,16 @@
 """One Ansible run over a set of topologies: deploy or teardown, with status, run and events.
 
-The steps, in order — everything that can fail on our side fails before the first side effect:
-1. recover topologies stuck by a dead controller; load and check the requested ones;
-2. validate every topology against its host (inventory, claimed subnets and ports);
-3. render every bundle file (pure), then write the bundle;
-4. move every topology to its in-flight status in one transaction and open the run;
-5. run the playbook (ansible-runner), streaming events;
-6. map each host's outcome back to each of its topologies; close the run; drop the bundle
-   (it holds secrets) and scrub the kept artifacts.
+The steps, in order (docs/lifecycle.md), each a function `rollout` calls on a line of its own,
+passing one frozen `Run` along. Everything that can fail on our side fails in `_plan`, before
+the first side effect but the recovery of step 1:
+1. `_load`: recover topologies stuck by a dead controller; load and check the requested ones;
+2. `_check_on_hosts`: validate every topology against its host (inventory, claimed subnets
+   and ports; a teardown only needs the host in the inventory);
+3. `_render` every bundle file (pure), then `write_bundle`;
+4. `_begin`: move every topology to its in-flight status in one transaction; `_open_run`;
+5. `_play` the playbook (ansible-runner), recording its events (`_dry_run`: check mode only);
+6. `_finish`: map each host's outcome back to each of its topologies and close the run;
+   `_clean_up`: drop the bundle (it holds secrets) and scrub the kept artifacts.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import contextlib
 import shutil
 import sqlite3
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +32,7 @@ from decnet.engine.bundle import write_bundle
 from decnet.engine.context import Context
 from decnet.engine.leases import LEASE_SECONDS, current_owner, heartbeat, recover_stale
 from decnet.engine.secrets import secret_values
-from decnet.errors import DecnetError, IllegalTransition
+from decnet.errors import DecnetError, IllegalTransition, NotFound, UsageError
 from decnet.models import Status, Topology
 from decnet.policy import Action
 from decnet.runner.ansible import (
@@ -215,6 +218,37 @@ class _EventRecorder:
             self.ctx.store.append_event(progress, topology=name)
 
 
+@dataclass(frozen=True)
+class Run:
+    """One rollout as its steps pass it along: what was asked, and everything decided before
+    the first write (`_plan`); no step changes it."""
+
+    ctx: Context
+    kind: RolloutKind
+    opts: RolloutOptions
+    topologies: tuple[Topology, ...]
+    inventory: Inventory
+    files: Mapping[str, str]
+    """The rendered bundle: relative path -> text."""
+    secrets: frozenset[str]
+    """Secret values to scrub from what the run leaves behind."""
+    on_event: EventSink
+    should_cancel: Callable[[], bool]
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+    @property
+    def data_dir(self) -> Path:
+        return self.ctx.runs_dir() / self.id
+
+    @property
+    def bundle_dir(self) -> Path:
+        return self.data_dir / "bundle"
+
+    @property
+    def hosts(self) -> list[str]:
+        return sorted({t.host for t in self.topologies})
+
+
 def rollout(
     ctx: Context,
     names: Sequence[str],
@@ -223,131 +257,143 @@ def rollout(
     on_event: EventSink = lambda _e: None,
     should_cancel: Callable[[], bool] = lambda: False,
 ) -> RolloutReport:
+    """The steps of the module docstring (docs/lifecycle.md), one a line."""
+    run = _plan(ctx, names, kind, opts, on_event, should_cancel)  # 1-3, nothing written
+    write_bundle(run.files, run.bundle_dir)  # 3. the first write
+    try:
+        if opts.dry_run:
+            return _dry_run(run)  # 5. in check mode: no status moves, no run record
+        _begin(run)  # 4. every topology in flight, in one transaction
+        _open_run(run)  # 4. the run record and its lease
+        result = _play(run)  # 5. the playbook, its events recorded
+        return _finish(run, result)  # 6. each topology's outcome; the run closed
+    finally:
+        _clean_up(run)  # 6. the bundle (secrets) gone, the artifacts scrubbed
+
+
+def _plan(
+    ctx: Context,
+    names: Sequence[str],
+    kind: RolloutKind,
+    opts: RolloutOptions,
+    on_event: EventSink,
+    should_cancel: Callable[[], bool],
+) -> Run:
+    """Steps 1-3 up to the write: whatever can fail on our side fails here."""
     if not names:
-        raise DecnetError(f"nothing to {kind.name}", hint="name a topology or pass --all")
-    topologies = _load(ctx, names, kind, opts.force)
+        raise UsageError(f"nothing to {kind.name}", hint="name a topology or pass --all")
+    topologies = _load(ctx, names, kind, opts.force)  # 1. recover, load, check the status
     inventory = load_inventory(ctx.inventory_path(opts.inventory), ctx.settings.home / "cache")
+    _check_on_hosts(ctx, kind, topologies, inventory)  # 2. against each host
+    files = _render(ctx, kind, topologies)  # 3. every file, pure
+    secrets = secret_values(topologies, ctx.catalog)
+    return Run(
+        ctx, kind, opts, tuple(topologies), inventory, files, secrets, on_event, should_cancel
+    )
+
+
+def _check_on_hosts(
+    ctx: Context, kind: RolloutKind, topologies: list[Topology], inventory: Inventory
+) -> None:
     if kind is DEPLOY:
         validate_on_hosts(ctx, topologies, inventory)
-    else:
-        _check_hosts(topologies, inventory)
-    # A teardown removes by label: a service gone from the catalogue must not block it.
-    rendered = topologies if kind is DEPLOY else [teardown_view(t, ctx.catalog) for t in topologies]
-    files = render_bundle(
-        rendered,
-        ctx.catalog,
-        ctx.settings.site_images,
-        ctx.settings.templates_dir,
-        secret_key=ctx.hash_key,
-    )
-    run_id = uuid.uuid4().hex[:12]
-    data_dir = ctx.runs_dir() / run_id
-    bundle_dir = data_dir / "bundle"
-    write_bundle(files, bundle_dir)
-    secrets = secret_values(topologies, ctx.catalog)
-    try:
-        return _execute(
-            ctx,
-            topologies,
-            kind,
-            opts,
-            run_id,
-            data_dir,
-            bundle_dir,
-            inventory,
-            secrets,
-            on_event,
-            should_cancel,
-        )
-    finally:
-        if not opts.keep_bundle:
-            shutil.rmtree(bundle_dir, ignore_errors=True)
-        scrub_tree(data_dir, secrets)
-
-
-def _check_hosts(topologies: list[Topology], inventory: Inventory) -> None:
-    for t in topologies:
+        return
+    for t in topologies:  # a teardown needs the host, not a valid topology
         if t.host not in inventory:
-            raise DecnetError(
+            raise NotFound(
                 f"topology {t.name!r}: host {t.host!r} is not in inventory {inventory.path}",
                 hint="pass the inventory that holds the host with --inventory",
             )
 
 
-def _execute(
-    ctx: Context,
-    topologies: list[Topology],
-    kind: RolloutKind,
-    opts: RolloutOptions,
-    run_id: str,
-    data_dir: Path,
-    bundle_dir: Path,
-    inventory: Inventory,
-    secrets: frozenset[str],
-    on_event: EventSink,
-    should_cancel: Callable[[], bool],
-) -> RolloutReport:
-    hosts = sorted({t.host for t in topologies})
-    job = PlaybookJob(
-        playbook=kind.playbook,
-        inventory=inventory.path,
-        data_dir=data_dir / "ansible",
-        extravars=_extravars(bundle_dir, opts),
-        limit=opts.limit or ",".join(hosts),
-        forks=max(1, min(len(hosts), 50)),
-        check=opts.dry_run,
-        secrets=secrets,
+def _render(ctx: Context, kind: RolloutKind, topologies: list[Topology]) -> dict[str, str]:
+    # A teardown removes by label: a service gone from the catalogue must not block it.
+    rendered = topologies if kind is DEPLOY else [teardown_view(t, ctx.catalog) for t in topologies]
+    return render_bundle(
+        rendered,
+        ctx.catalog,
+        ctx.settings.site_images,
+        ctx.compose_template(),
+        secret_key=ctx.hash_key,
     )
-    if opts.dry_run:
-        result = run_playbook(job, on_event, should_cancel)
-        report = _report(run_id, kind, True, result)
-        for t in topologies:
-            out = _outcome_for(t, result.hosts.get(t.host), result, kind)
-            out.status = "would-apply" if out.status == kind.success else out.status
-            report.topologies.append(out)
-        return report
-    _begin(ctx, topologies, kind, run_id)
+
+
+def _job(run: Run) -> PlaybookJob:
+    return PlaybookJob(
+        playbook=run.kind.playbook,
+        inventory=run.inventory.path,
+        data_dir=run.data_dir / "ansible",
+        extravars=_extravars(run.bundle_dir, run.opts),
+        limit=run.opts.limit or ",".join(run.hosts),
+        forks=max(1, min(len(run.hosts), 50)),
+        check=run.opts.dry_run,
+        secrets=run.secrets,
+    )
+
+
+def _dry_run(run: Run) -> RolloutReport:
+    result = run_playbook(_job(run), run.on_event, run.should_cancel)
+    report = _report(run.id, run.kind, True, result)
+    for t in run.topologies:
+        out = _outcome_for(t, result.hosts.get(t.host), result, run.kind)
+        out.status = "would-apply" if out.status == run.kind.success else out.status
+        report.topologies.append(out)
+    return report
+
+
+def _begin(run: Run) -> None:
+    with run.ctx.store.transaction():
+        for t in run.topologies:
+            run.ctx.store.transition(
+                t.name,
+                run.kind.in_flight,
+                reason=f"{run.kind.name} run {run.id}",
+                expected_from=t.status,
+            )
+
+
+def _open_run(run: Run) -> None:
+    ctx, kind, run_id, hosts = run.ctx, run.kind, run.id, run.hosts
     ctx.store.start_run(
         kind.name,
         hosts,
-        [t.name for t in topologies],
-        str(data_dir),
+        [t.name for t in run.topologies],
+        str(run.data_dir),
         current_owner(),
         LEASE_SECONDS,
         run_id=run_id,
     )
     ctx.store.append_event(ev.RunStarted(run=run_id, kind=kind.name, hosts=hosts))
 
-    record = _EventRecorder(ctx, run_id)
+
+def _play(run: Run) -> RunResult:
+    record = _EventRecorder(run.ctx, run.id)
 
     def sink(event: RunnerEvent) -> None:
         record(event)
-        on_event(event)
+        run.on_event(event)
 
     try:
-        with heartbeat(ctx.settings.db_path, run_id):
-            result = run_playbook(job, sink, should_cancel)
+        with heartbeat(run.ctx.settings.db_path, run.id):
+            return run_playbook(_job(run), sink, run.should_cancel)
     except BaseException as exc:  # KeyboardInterrupt included: never leave a topology in flight
-        _abort(ctx, topologies, kind, run_id, f"{kind.name} aborted: {type(exc).__name__}")
+        _abort(run, f"{run.kind.name} aborted: {type(exc).__name__}")
         raise
-    return _finish(ctx, topologies, kind, run_id, result, opts.failure_status)
 
 
-def _begin(ctx: Context, topologies: list[Topology], kind: RolloutKind, run_id: str) -> None:
-    with ctx.store.transaction():
-        for t in topologies:
-            ctx.store.transition(
-                t.name, kind.in_flight, reason=f"{kind.name} run {run_id}", expected_from=t.status
-            )
-
-
-def _abort(
-    ctx: Context, topologies: list[Topology], kind: RolloutKind, run_id: str, reason: str
-) -> None:
-    for t in topologies:
+def _abort(run: Run, reason: str) -> None:
+    for t in run.topologies:
         with contextlib.suppress(IllegalTransition):
-            ctx.store.transition(t.name, Status.FAILED, reason=reason, expected_from=kind.in_flight)
-    ctx.store.finish_run(run_id, "aborted", {}, error=reason)
+            run.ctx.store.transition(
+                t.name, Status.FAILED, reason=reason, expected_from=run.kind.in_flight
+            )
+    run.ctx.store.finish_run(run.id, "aborted", {}, error=reason)
+
+
+def _clean_up(run: Run) -> None:
+    if not run.opts.keep_bundle:
+        shutil.rmtree(run.bundle_dir, ignore_errors=True)
+    scrub_tree(run.data_dir, run.secrets)
 
 
 def _report(run_id: str, kind: RolloutKind, dry_run: bool, result: RunResult) -> RolloutReport:
@@ -362,20 +408,14 @@ def _report(run_id: str, kind: RolloutKind, dry_run: bool, result: RunResult) ->
     )
 
 
-def _settle(
-    ctx: Context,
-    t: Topology,
-    kind: RolloutKind,
-    run_id: str,
-    result: RunResult,
-    failure_status: Status = Status.FAILED,
-) -> TopologyOutcome:
+def _settle(run: Run, t: Topology, result: RunResult) -> TopologyOutcome:
     """Record one topology's outcome. If its status moved under us (a `--force` recovery by
     another command, say), the store's status is the outcome and the reason says so: one
     topology that cannot be recorded never keeps the others or the run in flight."""
+    ctx, kind, run_id = run.ctx, run.kind, run.id
     out = _outcome_for(t, result.hosts.get(t.host), result, kind)
     if out.status == Status.FAILED:
-        out.status = failure_status
+        out.status = run.opts.failure_status
     try:
         with ctx.store.transaction():
             ctx.store.transition(
@@ -400,20 +440,13 @@ def _current_status(ctx: Context, name: str) -> str:
         return "unknown"
 
 
-def _finish(
-    ctx: Context,
-    topologies: list[Topology],
-    kind: RolloutKind,
-    run_id: str,
-    result: RunResult,
-    failure_status: Status = Status.FAILED,
-) -> RolloutReport:
-    report = _report(run_id, kind, False, result)
+def _finish(run: Run, result: RunResult) -> RolloutReport:
+    report = _report(run.id, run.kind, False, result)
     try:
-        for t in topologies:
-            report.topologies.append(_settle(ctx, t, kind, run_id, result, failure_status))
+        for t in run.topologies:
+            report.topologies.append(_settle(run, t, result))
     finally:
-        _close_run(ctx, report, kind, run_id, result)
+        _close_run(run.ctx, report, run.kind, run.id, result)
     return report
 
 

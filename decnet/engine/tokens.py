@@ -21,7 +21,7 @@ from enum import StrEnum
 from pydantic import BaseModel
 
 from decnet.engine.topologies import check_name
-from decnet.errors import DecnetError, Forbidden, Unauthorized
+from decnet.errors import Forbidden, InvalidRequest, Unauthorized
 from decnet.store import ApiTokenRow, Store
 from decnet.store import db as dbmod
 
@@ -107,8 +107,9 @@ def create_token(
     """A new token (shown once: returned here, never stored) and its description."""
     check_name(name, "token name")
     if name.startswith(SESSION_PREFIX):
-        raise DecnetError(
+        raise InvalidRequest(
             f"token names starting with {SESSION_PREFIX!r} are reserved for editor sessions",
+            field="name",
             hint="choose another name",
         )
     return _mint(store, name, role, expires)

@@ -9,7 +9,6 @@ masks secret service config values unless explicitly asked not to (SPEC §6).
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
@@ -22,8 +21,9 @@ from decnet.core.graph import to_dot, to_mermaid
 from decnet.core.hashing import desired_hash
 from decnet.core.topofile import dump_topology_file, mask_secrets
 from decnet.core.validate import ensure_valid, missing_services, validate
-from decnet.errors import AlreadyExists, DecnetError, InvalidTopology
+from decnet.errors import AlreadyExists, InvalidRequest, InvalidTopology
 from decnet.models import (
+    HOST_HINT,
     NAME_RE,
     Catalog,
     Decky,
@@ -33,13 +33,11 @@ from decnet.models import (
     Lan,
     Status,
     Topology,
+    host_problem,
 )
 from decnet.policy import WithActions
 from decnet.store import Store
 from decnet.store.rows import TopologySummary
-
-HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
-"""Inventory host names: they become directory names in bundles, so no `/`, no leading `.`."""
 
 
 class GraphFormat(StrEnum):
@@ -70,22 +68,29 @@ def _shown(value: str) -> str:
     return repr(value if len(value) <= 80 else value[:77] + "...")
 
 
-def check_name(value: str, what: str = "topology name") -> str:
-    """`value` if it is a valid name, else NAME_INVALID naming the value and the pattern."""
-    if not NAME_RE.fullmatch(value):  # `$` alone would accept a trailing newline
-        raise DecnetError(
-            f"NAME_INVALID: {what} {_shown(value)} does not match {NAME_RE.pattern}",
-            hint="use 1-63 lowercase letters, digits and '-', starting with a letter",
-        )
+def name_problem(value: str, what: str = "topology name") -> str | None:
+    """NAME_INVALID naming the value and the pattern, or None for a valid name."""
+    if NAME_RE.fullmatch(value):  # `$` alone would accept a trailing newline
+        return None
+    return f"NAME_INVALID: {what} {_shown(value)} does not match {NAME_RE.pattern}"
+
+
+NAME_HINT = "use 1-63 lowercase letters, digits and '-', starting with a letter"
+
+
+def check_name(value: str, what: str = "topology name", field: str = "name") -> str:
+    """`value` if it is a valid name; a bad one is a bad argument (`field` names it)."""
+    problem = name_problem(value, what)
+    if problem:
+        raise InvalidRequest(problem, field=field, hint=NAME_HINT)
     return value
 
 
-def check_host(value: str) -> str:
-    if not HOST_RE.fullmatch(value):
-        raise DecnetError(
-            f"host {_shown(value)} does not match {HOST_RE.pattern}",
-            hint="give the host's name as it appears in the Ansible inventory",
-        )
+def check_host(value: str, field: str = "host") -> str:
+    """`value` if it can be an inventory host a topology is pinned to (`--host`)."""
+    problem = host_problem(value)
+    if problem:
+        raise InvalidRequest(problem, field=field, hint=HOST_HINT)
     return value
 
 
@@ -139,8 +144,7 @@ def create_topology(
     store: Store, topology: Topology, *, catalog: Catalog, pool: str = DEFAULT_POOL
 ) -> Topology:
     """Allocate what the topology leaves open, validate it against its host, store it."""
-    check_name(topology.name)
-    check_host(topology.host)
+    # No check_name here: a bad name is NAME_INVALID among the issues ensure_valid lists.
     fresh = topology.model_copy(update={"status": Status.PENDING, "version": 1})
     with store.transaction():
         _ensure_absent(store, topology.name)

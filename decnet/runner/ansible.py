@@ -124,7 +124,7 @@ def summarize_message(text: str) -> str:
     kept = []
     for raw in text.strip().splitlines():
         line = _DECORATION.sub("", raw.strip()).strip()
-        if line and not _NOISE.match(line) and line not in kept:
+        if line and not _NOISE.fullmatch(line) and line not in kept:
             kept.append(line)
     joined = ""
     for line in kept:  # a line ending in `:` introduces the next one

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from decnet.errors import DecnetError
+from decnet.errors import EnvironmentProblem
+from decnet.models import HOST_HINT, host_problem
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,9 @@ def load_inventory(path: Path, cache_dir: Path | None = None) -> Inventory:
     cached = cache_dir / f"inventory-{key}.json" if cache_dir is not None and key else None
     if cached is not None and cached.is_file():
         raw = json.loads(cached.read_text())
-        return Inventory(path, tuple(raw["hosts"]), {g: tuple(h) for g, h in raw["groups"].items()})
-    inventory = _parse(path)
+        groups = {g: tuple(h) for g, h in raw["groups"].items()}
+        return _checked(Inventory(path, tuple(raw["hosts"]), groups))
+    inventory = _checked(_parse(path))
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_suffix(".tmp")
@@ -55,9 +57,19 @@ def load_inventory(path: Path, cache_dir: Path | None = None) -> Inventory:
     return inventory
 
 
+def _checked(inventory: Inventory) -> Inventory:
+    """Refuse a host name a topology could not be pinned to: decnet would list it (terminals,
+    the editor) but could never deploy to it, and a mistyped alias is better found here."""
+    for host in inventory.hosts:
+        problem = host_problem(host)
+        if problem:
+            raise EnvironmentProblem(f"inventory {inventory.path}: {problem}", hint=HOST_HINT)
+    return inventory
+
+
 def _parse(path: Path) -> Inventory:
     if not path.exists():
-        raise DecnetError(
+        raise EnvironmentProblem(
             f"inventory {path} does not exist",
             hint="pass --inventory PATH or set DECNET_INVENTORY",
         )
@@ -72,11 +84,11 @@ def _parse(path: Path) -> Inventory:
         with contextlib.redirect_stderr(noise), contextlib.redirect_stdout(noise):
             manager = InventoryManager(loader=DataLoader(), sources=[str(path)], parse=True)
     except AnsibleError as exc:
-        raise DecnetError(f"inventory {path}: {exc}", hint="fix the inventory file") from exc
+        raise EnvironmentProblem(f"inventory {path}: {exc}", hint="fix the inventory file") from exc
     hosts = tuple(sorted(h.name for h in manager.get_hosts()))
     if not hosts or "Unable to parse" in noise.getvalue():
         first = next((ln for ln in noise.getvalue().splitlines() if "Failed to parse" in ln), "")
-        raise DecnetError(
+        raise EnvironmentProblem(
             f"inventory {path} could not be parsed or has no hosts {first.strip()}".strip(),
             hint=f"check it with `ansible-inventory -i {path} --list`",
         )

@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 
 from sqlite_utils import Database
 
-from decnet.errors import DecnetError, NotFound
+from decnet.errors import AlreadyExists, Conflict, InternalError, NotFound
 from decnet.store import db as dbmod
 from decnet.store.base import StoreBase
 from decnet.store.rows import RUNNING, HostReportRow, RunRow
@@ -87,7 +87,7 @@ class RunsMixin(StoreBase):
         moment = self.clock()
         with self.transaction() as conn:
             if conn.execute("SELECT 1 FROM run WHERE id = ?", (run_id,)).fetchone():
-                raise DecnetError(f"run {run_id!r} already exists", hint="use a fresh run id")
+                raise AlreadyExists(f"run {run_id!r} already exists", hint="use a fresh run id")
             conn.execute(
                 "INSERT INTO run (id, kind, hosts, topologies, status, owner, lease_expires_at, "
                 "started_at, stats, artifact_dir) VALUES (?,?,?,?,?,?,?,?,'{}',?)",
@@ -109,7 +109,7 @@ class RunsMixin(StoreBase):
         self, run_id: str, status: str, stats: Mapping[str, Any], error: str | None = None
     ) -> None:
         if status == RUNNING:
-            raise DecnetError(
+            raise InternalError(
                 f"run status {status!r} is not a final status", hint="pass e.g. 'successful'"
             )
         with self.transaction() as conn:
@@ -123,7 +123,7 @@ class RunsMixin(StoreBase):
 
     def _not_running(self, run_id: str) -> NoReturn:
         run = get(self.db, run_id)  # raises NotFound for an unknown id
-        raise DecnetError(f"run {run_id!r} is already {run.status}", hint="start a new run instead")
+        raise Conflict(f"run {run_id!r} is already {run.status}", hint="start a new run instead")
 
     def get_run(self, run_id: str) -> RunRow:
         return get(self.db, run_id)

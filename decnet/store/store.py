@@ -16,9 +16,11 @@ from decnet import events as ev
 from decnet import policy
 from decnet.errors import (
     AlreadyExists,
-    DecnetError,
     IllegalTransition,
+    InternalError,
+    InvalidTopology,
     NotEditable,
+    StoreError,
     VersionConflict,
 )
 from decnet.events import EventPayload
@@ -28,6 +30,7 @@ from decnet.models import (
     PUBLISH_RE,
     TRANSITIONS,
     HostContext,
+    Issue,
     Status,
     Topology,
 )
@@ -44,8 +47,11 @@ from decnet.store.rows import (
 from decnet.store.runs import RunsMixin
 from decnet.store.tokens import TokensMixin
 from decnet.store.topologies import TopologyRef, dumps, new_id
+from decnet.text import shown
 
-_INTEGRITY_HINT = "run `decnet topology validate` to list every problem"
+_INTEGRITY_HINT = (
+    "run `decnet topology validate` to list every problem; if it finds none, report this bug"
+)
 
 
 class Store(RunsMixin, EventsMixin, TokensMixin, LayoutMixin, MutationsMixin):
@@ -83,11 +89,9 @@ class Store(RunsMixin, EventsMixin, TokensMixin, LayoutMixin, MutationsMixin):
     def insert_topology(self, t: Topology) -> Topology:
         """Store a fully allocated topology at version 1 with its own status (normally
         pending); returns what `get_topology` would."""
-        if not NAME_RE.match(t.name):
-            raise DecnetError(
-                f"topology name {t.name!r} is invalid",
-                hint="use lower-case letters, digits and '-', starting with a letter",
-            )
+        if not NAME_RE.fullmatch(t.name):
+            message = f"topology name {shown(t.name)} is invalid"
+            raise InvalidTopology([Issue(code="NAME_INVALID", path="name", message=message)])
         topology_id = new_id()
         rows = topologies.child_rows(t, topology_id)
         now = self._now()
@@ -227,7 +231,7 @@ class Store(RunsMixin, EventsMixin, TokensMixin, LayoutMixin, MutationsMixin):
         """The per-database key under which secret values enter the desired hash (SPEC §5)."""
         row = self.conn.execute("SELECT value FROM setting WHERE key = 'hash_key'").fetchone()
         if row is None:
-            raise DecnetError(
+            raise StoreError(
                 f"database {str(self.path)!r} has no hash key",
                 hint="the database is damaged; restore it from a backup",
             )
@@ -277,6 +281,7 @@ def _integrity(name: str) -> Iterator[None]:
     try:
         yield
     except sqlite3.IntegrityError as err:
-        raise DecnetError(
-            f"topology {name!r} violates a database constraint: {err}", hint=_INTEGRITY_HINT
+        # The validator refuses what the schema's constraints do: reaching one is a bug.
+        raise InternalError(
+            f"topology {shown(name)} violates a database constraint: {err}", hint=_INTEGRITY_HINT
         ) from err

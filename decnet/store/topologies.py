@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from decnet.errors import DecnetError, NotFound
-from decnet.models import Decky, Lan, Membership, Status, Topology
+from decnet.errors import InvalidTopology, NotFound
+from decnet.models import Decky, Issue, Lan, Membership, Status, Topology
 
 _ALLOCATE_HINT = "allocate the topology first (decnet.core.allocate.allocate) and validate it"
 
@@ -84,7 +84,7 @@ def child_rows(
 
 def _lan_row(lan: Lan, lan_id: str, topology_id: str) -> tuple[Any, ...]:
     if lan.subnet is None:
-        raise DecnetError(f"lans[{lan.name}].subnet is not set", hint=_ALLOCATE_HINT)
+        raise _unstorable("SUBNET_INVALID", f"lans[{lan.name}].subnet", "the subnet is not set")
     return (
         lan_id, topology_id, lan.name, lan.subnet, lan.is_dmz, lan.allow_public,
         lan.x, lan.y, lan.w, lan.h,
@@ -98,7 +98,7 @@ def _decky_row(
     lan_ids: Mapping[str, str],
     json_cache: dict[tuple[str, ...], str],
 ) -> tuple[Any, ...]:
-    home = _lan_id(lan_ids, decky.home_lan, f"deckies[{decky.name}].home_lan")
+    home = _lan_id(lan_ids, decky.home_lan, f"deckies[{decky.name}].home_lan", "DECKY_NO_LAN")
     # Most deckies share a service list; caching its JSON saves thousands of dumps.
     key = tuple(decky.services)
     services = json_cache.get(key)
@@ -119,19 +119,25 @@ def _membership_rows(
     for i, m in enumerate(decky.memberships):
         where = f"deckies[{decky.name}].memberships[{i}]"
         if m.ip is None:
-            raise DecnetError(f"{where}.ip is not set", hint=_ALLOCATE_HINT)
-        rows.append((decky_id, _lan_id(lan_ids, m.lan, f"{where}.lan"), m.ip))
+            raise _unstorable("IP_MISSING", f"{where}.ip", "the IP is not set")
+        lan_id = _lan_id(lan_ids, m.lan, f"{where}.lan", "MEMBERSHIP_UNKNOWN_LAN")
+        rows.append((decky_id, lan_id, m.ip))
     return rows
 
 
-def _lan_id(lan_ids: Mapping[str, str], name: str, where: str) -> str:
+def _lan_id(lan_ids: Mapping[str, str], name: str, where: str, code: str) -> str:
     try:
         return lan_ids[name]
     except KeyError:
-        raise DecnetError(
-            f"{where} names LAN {name!r}, which the topology does not have",
-            hint="run `decnet topology validate` to list every problem",
-        ) from None
+        message = f"names LAN {name!r}, which the topology does not have"
+        raise _unstorable(code, where, message) from None
+
+
+def _unstorable(code: str, path: str, message: str) -> InvalidTopology:
+    """What the caller should have allocated or validated away, as the validator says it."""
+    err = InvalidTopology([Issue(code=code, path=path, message=message)])
+    err.hint = _ALLOCATE_HINT
+    return err
 
 
 def write_children(conn: sqlite3.Connection, rows: ChildRows) -> None:

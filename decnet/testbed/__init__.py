@@ -27,7 +27,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import IO
 
-from decnet.errors import DecnetError, EnvironmentProblem, NotFound, UsageError
+from decnet.errors import Busy, EnvironmentProblem, NotFound, UsageError
 
 __all__ = [
     "ACTIONS",
@@ -81,7 +81,7 @@ EXIT_HOST_OFF = 125
 """exec.sh's status when the host is not running (the command's own status otherwise)."""
 
 
-class TestbedBusy(DecnetError):
+class TestbedBusy(Busy):
     """Another process (a test session) holds the testbed lock."""
 
     __test__ = False  # not a pytest test class, despite the name
@@ -290,7 +290,7 @@ class Testbed:
         """Run `cmd` on `host` (in its namespaces and cgroups) and capture its text output.
 
         Exit status 125 means the host is off, 124 that `timeout` ran out (a command on a frozen
-        host freezes too). `check` raises DecnetError on a non-zero status."""
+        host freezes too). `check` raises EnvironmentProblem on a non-zero status."""
         if not cmd:
             raise UsageError("exec needs a command to run on the host")
         self._known(host)
@@ -303,7 +303,7 @@ class Testbed:
             err = _text(exc.stderr) + f"\n(timed out after {timeout}s)"
             proc = subprocess.CompletedProcess(argv, 124, _text(exc.stdout), err)
         if check and proc.returncode != 0:
-            raise DecnetError(
+            raise EnvironmentProblem(
                 f"{host}: {' '.join(cmd)} exited {proc.returncode}: {_tail(proc.stderr)}"
             )
         return proc
@@ -335,7 +335,7 @@ class Testbed:
                 ["docker", "save", "-o", str(tar), image], capture_output=True, text=True
             )
             if save.returncode != 0:
-                raise DecnetError(f"docker save {image} failed: {_tail(save.stderr)}")
+                raise EnvironmentProblem(f"docker save {image} failed: {_tail(save.stderr)}")
 
             def load(host: str) -> str | None:
                 with tar.open("rb") as fh:
@@ -347,7 +347,7 @@ class Testbed:
         finally:
             tar.unlink(missing_ok=True)
         if errors:
-            raise DecnetError(f"docker load of {image} failed on " + "; ".join(errors))
+            raise EnvironmentProblem(f"docker load of {image} failed on " + "; ".join(errors))
 
     def _exec_stdin(
         self, host: str, stdin: IO[bytes], *cmd: str
@@ -407,14 +407,14 @@ class Testbed:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.communicate()
-                raise DecnetError(
+                raise EnvironmentProblem(
                     f"testbed {name} {' '.join(args)} timed out after {timeout}s"
                 ) from None
         if interrupted:
             raise KeyboardInterrupt
         done = subprocess.CompletedProcess(argv, proc.returncode, out, err)
         if check and proc.returncode != 0:
-            cls = UsageError if proc.returncode == 2 else DecnetError
+            cls = UsageError if proc.returncode == 2 else EnvironmentProblem
             raise cls(
                 f"testbed {name.removesuffix('.sh')} {' '.join(args)} failed: {_tail(err)}".replace(
                     "  ", " "

@@ -216,7 +216,7 @@ def test_token_cli_lists_states_and_refuses_duplicates(api: ApiEnv) -> None:
     # a revoked name can be reused; the old token stays dead
     assert api.cli("token", "create", name, "--role", "viewer").returncode == 0
     bad = api.cli("token", "create", "Bad Name", "--role", "viewer")
-    assert bad.returncode == 1 and "NAME_INVALID" in bad.stderr
+    assert bad.returncode == EXIT_USAGE and "NAME_INVALID" in bad.stderr
     missing = api.cli("token", "revoke", "nope-nope")
     assert missing.returncode == 1 and missing.stderr.startswith("error: ")
     bad_role = api.cli("token", "create", "x", "--role", "root")

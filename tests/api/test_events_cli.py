@@ -87,7 +87,7 @@ def test_json_lines_and_filters(settings: Settings) -> None:
         and "Traceback" not in bad.stderr
     )
     worse = run(settings, "events", "--topology", "Not/A/Name")
-    assert worse.returncode == 1 and "NAME_INVALID" in worse.stderr
+    assert worse.returncode == EXIT_USAGE and "NAME_INVALID" in worse.stderr
 
 
 @contextmanager

@@ -3,6 +3,9 @@ settings, the stream's opening decision (no server needed)."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from decnet import errors
@@ -12,6 +15,17 @@ from decnet.errors import UsageError
 from decnet.settings import Settings, parse_duration
 
 
+def _tree() -> set[type[errors.DecnetError]]:
+    """decnet/errors.py's classes (a module's own subclass, such as TestbedBusy, is not one)."""
+    subclasses = set()
+    stack = [errors.DecnetError]
+    while stack:
+        cls = stack.pop()
+        subclasses.add(cls)
+        stack.extend(cls.__subclasses__())
+    return {c for c in subclasses if c.__module__ == "decnet.errors"}
+
+
 def test_every_exception_has_one_http_status_and_code() -> None:
     expected = {
         errors.DecnetError: 400, errors.UsageError: 400, errors.InvalidRequest: 422,
@@ -19,21 +33,27 @@ def test_every_exception_has_one_http_status_and_code() -> None:
         errors.TopologyFileError: 422, errors.VersionConflict: 409,
         errors.IllegalTransition: 409, errors.NotEditable: 409, errors.Busy: 409,
         errors.AllocationError: 409, errors.EnvironmentProblem: 503, errors.RunFailed: 500,
-        errors.StoreError: 503, errors.InvalidBatch: 400,
+        errors.StoreError: 503, errors.InvalidBatch: 400, errors.Conflict: 409,
+        errors.InternalError: 500,
         errors.Unauthorized: 401, errors.Forbidden: 403, errors.PayloadTooLarge: 413,
         errors.TooManyRequests: 429,
     }  # fmt: skip
-    subclasses = set()
-    stack = [errors.DecnetError]
-    while stack:
-        cls = stack.pop()
-        subclasses.add(cls)
-        stack.extend(cls.__subclasses__())
-    assert {c for c in subclasses if c.__module__ == "decnet.errors"} == set(expected)
+    assert _tree() == set(expected)
     for cls, status in expected.items():
         assert cls.http_status == status, cls
     codes = [c.code for c in expected]
     assert len(codes) == len(set(codes)), "error codes must be distinct"
+
+
+def test_the_status_table_of_docs_api_lists_every_error_code() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    table = text[text.index("| status | code | when |") :].split("\n\n")[0]
+    documented: dict[str, int] = {}
+    for row in table.splitlines()[2:]:
+        status, codes = row.split("|")[1:3]
+        documented |= {c: int(status) for c in re.findall(r"`([a-z_]+)`", codes)}
+    tree = {c.code: c.http_status for c in _tree() if c is not errors.DecnetError}
+    assert documented == tree
 
 
 def test_error_details_carry_their_data() -> None:

@@ -73,7 +73,7 @@ def test_a_directory_that_is_not_a_decnet_bundle_is_left_alone(
     for rel, text in content.items():
         (target / rel).parent.mkdir(parents=True, exist_ok=True)
         (target / rel).write_text(text)
-    refused(invoke("render", corp, "--out", str(target)), 1, "not a bundle decnet wrote")
+    refused(invoke("render", corp, "--out", str(target)), EXIT_USAGE, "not a bundle decnet wrote")
     assert tree(target) == content
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
@@ -83,7 +83,7 @@ def test_a_file_and_the_database_are_never_replaced(
 ) -> None:
     precious = tmp_path / "precious.txt"
     precious.write_text("keep me")
-    refused(invoke("render", corp, "--out", str(precious)), 1, "not a directory")
+    refused(invoke("render", corp, "--out", str(precious)), EXIT_USAGE, "not a directory")
     assert precious.read_text() == "keep me"
     before = snapshot(db)
     refused(invoke("render", corp, "--out", str(db)), EXIT_USAGE, "the database")

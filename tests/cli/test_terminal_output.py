@@ -9,6 +9,7 @@ import pytest
 from cli_support import Invoke
 from typer.testing import Result
 
+from decnet.errors import EXIT_USAGE
 from decnet.models import Status
 from decnet.store import Store
 from decnet.text import MAX_LINE, terminal_safe
@@ -72,10 +73,10 @@ def test_stored_values_echoed_back_are_escaped(invoke: Invoke, db: Path) -> None
 
 def test_what_was_typed_is_escaped_in_usage_errors(invoke: Invoke) -> None:
     shown = invoke("topology", "show", "x\x1b[2Jy")
-    assert shown.exit_code == 1 and "NAME_INVALID" in shown.stderr
+    assert shown.exit_code == EXIT_USAGE and "NAME_INVALID" in shown.stderr
     assert_inert(shown)
     unknown = invoke("topology", "list", "--bo\x1b[2Jgus")
-    assert unknown.exit_code == 64 and "--bo\\x1b[2Jgus" in unknown.stderr
+    assert unknown.exit_code == EXIT_USAGE and "--bo\\x1b[2Jgus" in unknown.stderr
     assert_inert(unknown)
 
 

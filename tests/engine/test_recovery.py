@@ -12,10 +12,11 @@ import pytest
 
 from decnet.engine.context import Context
 from decnet.engine.leases import current_owner, recover_stale
-from decnet.engine.rollout import DEPLOY, _finish
+from decnet.engine.rollout import DEPLOY, RolloutOptions, Run, _finish
 from decnet.engine.topologies import create_topology
 from decnet.models import Decky, Lan, Membership, Status, Topology
 from decnet.runner.ansible import HostOutcome, ItemOutcome, RunResult
+from decnet.runner.inventory import Inventory
 from decnet.settings import PROJECT_ROOT, Settings
 from decnet.store import Store
 
@@ -48,6 +49,15 @@ def in_flight(ctx: Context, *names: str) -> list[Topology]:
 
 def open_run(ctx: Context, names: list[str], owner: str, lease_seconds: float) -> str:
     return ctx.store.start_run("deploy", ["localhost"], names, "/nonexistent", owner, lease_seconds)
+
+
+def playing(ctx: Context, topologies: list[Topology], run_id: str) -> Run:
+    """The run object of a deploy of `topologies` whose playbook has run (run `run_id`)."""
+    inventory = Inventory(PROJECT_ROOT / "inventory" / "localhost.yml", ("localhost",), {})
+    return Run(
+        ctx, DEPLOY, RolloutOptions(), tuple(topologies), inventory, {}, frozenset(),
+        on_event=lambda _e: None, should_cancel=lambda: False, id=run_id,
+    )  # fmt: skip
 
 
 def dead_local_owner() -> str:
@@ -129,7 +139,7 @@ def test_a_transition_that_raises_in_finish_leaves_nothing_in_flight(ctx: Contex
         "two", Status.FAILED, reason="operator", expected_from="deploying"
     )
 
-    report = _finish(ctx, topologies, DEPLOY, run_id, succeeded("one", "two", "three"))
+    report = _finish(playing(ctx, topologies, run_id), succeeded("one", "two", "three"))
 
     by_name = {o.name: o for o in report.topologies}
     assert list(by_name) == ["one", "two", "three"]
@@ -152,7 +162,7 @@ def test_finish_after_a_forced_recovery_keeps_the_run_abandoned(ctx: Context) ->
     run_id = open_run(ctx, ["one", "two"], current_owner(), lease_seconds=60)
     assert recover_stale(Store(ctx.settings.db_path), force=True, names=["one"]) == ["one"]
 
-    report = _finish(ctx, topologies, DEPLOY, run_id, succeeded("one", "two"))
+    report = _finish(playing(ctx, topologies, run_id), succeeded("one", "two"))
 
     assert [(o.name, o.status) for o in report.topologies] == [("one", "failed"), ("two", "active")]
     assert ctx.store.get_run(run_id).status == "abandoned"

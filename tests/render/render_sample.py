@@ -11,10 +11,12 @@ from typing import Any
 
 from decnet.core.catalog import load_catalog
 from decnet.core.render import meta_json, render_topology
+from decnet.engine.bundle import read_template
 from decnet.models import Decky, Lan, Membership, Topology
 
 ROOT = Path(__file__).resolve().parents[2]
-TEMPLATES = ROOT / "templates"
+TEMPLATE = read_template(ROOT / "templates")
+"""The compose template's text: the core renders text and reads no file."""
 GOLDEN = Path(__file__).resolve().parent / "golden"
 HASH_PLACEHOLDER = "<desired_hash>"
 """The golden meta.json does not pin the hash: core/hashing.py owns it and tests it itself."""
@@ -71,7 +73,7 @@ def golden_meta(meta: dict[str, Any]) -> str:
 def render_golden() -> dict[str, str]:
     """File name in golden/ -> the content the current code renders."""
     rendered = render_topology(
-        sample_topology(), load_catalog(), SITE_IMAGES, templates_dir=TEMPLATES, secret_key=HASH_KEY
+        sample_topology(), load_catalog(), SITE_IMAGES, template=TEMPLATE, secret_key=HASH_KEY
     )
     return {"compose.yml": rendered.compose, "meta.json": golden_meta(rendered.meta)}
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from render_sample import HASH_KEY, TEMPLATES
+from render_sample import HASH_KEY, TEMPLATE
 
 from decnet.core.catalog import load_catalog
 from decnet.core.render import render_topology
@@ -127,7 +127,7 @@ class Deployed:
     def up(self, topology: Topology) -> None:
         self.topology = topology
         rendered = render_topology(
-            topology, load_catalog(), {}, templates_dir=TEMPLATES, secret_key=HASH_KEY
+            topology, load_catalog(), {}, template=TEMPLATE, secret_key=HASH_KEY
         )
         self.compose.write_text(rendered.compose)
         self.compose.chmod(0o600)

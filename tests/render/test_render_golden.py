@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 
 import pytest
-from render_sample import GOLDEN, HASH_KEY, SITE_IMAGES, TEMPLATES, render_golden, sample_topology
+from render_sample import GOLDEN, HASH_KEY, SITE_IMAGES, TEMPLATE, render_golden, sample_topology
 
 from decnet.core.catalog import load_catalog
 from decnet.core.hashing import desired_hash
@@ -31,7 +31,7 @@ def test_matches_golden(name: str) -> None:
 def test_meta_carries_the_desired_hash() -> None:
     topology, catalog = sample_topology(), load_catalog()
     rendered = render_topology(
-        topology, catalog, SITE_IMAGES, templates_dir=TEMPLATES, secret_key=HASH_KEY
+        topology, catalog, SITE_IMAGES, template=TEMPLATE, secret_key=HASH_KEY
     )
     assert rendered.meta["desired_hash"] == desired_hash(
         topology, catalog, SITE_IMAGES, secret_key=HASH_KEY

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -9,7 +10,15 @@ from typing import Any
 
 import pytest
 
-from decnet.errors import DecnetError, IllegalTransition, NotEditable, NotFound, VersionConflict
+from decnet.errors import (
+    DecnetError,
+    IllegalTransition,
+    InternalError,
+    InvalidTopology,
+    NotEditable,
+    NotFound,
+    VersionConflict,
+)
 from decnet.models import Decky, GeneratorParams, Lan, Membership, Status, Topology
 from decnet.store import Store
 
@@ -64,29 +73,47 @@ def test_insert_refuses_a_taken_name_and_writes_nothing(
 
 
 @pytest.mark.parametrize(
-    ("edit", "message"),
+    ("edit", "code", "path"),
     [
-        (lambda t: setattr(t.lans[1], "subnet", None), r"lans\[inner\]\.subnet is not set"),
+        (lambda t: setattr(t.lans[1], "subnet", None), "SUBNET_INVALID", "lans[inner].subnet"),
         (
             lambda t: setattr(t.deckies[2].memberships[0], "ip", None),
-            r"deckies\[db\]\.memberships\[0\]\.ip is not set",
+            "IP_MISSING",
+            "deckies[db].memberships[0].ip",
         ),
-        (lambda t: setattr(t.deckies[2], "home_lan", "nowhere"), "names LAN 'nowhere'"),
+        (
+            lambda t: setattr(t.deckies[2], "home_lan", "nowhere"),
+            "DECKY_NO_LAN",
+            "deckies[db].home_lan",
+        ),
+        (
+            lambda t: setattr(t.deckies[2].memberships[0], "lan", "nowhere"),
+            "MEMBERSHIP_UNKNOWN_LAN",
+            "deckies[db].memberships[0].lan",
+        ),
     ],
 )
 def test_insert_requires_a_fully_allocated_consistent_topology(
-    store: Store, make_topology: MakeTopology, edit: Callable[[Topology], None], message: str
+    store: Store,
+    make_topology: MakeTopology,
+    edit: Callable[[Topology], None],
+    code: str,
+    path: str,
 ) -> None:
     t = make_topology()
     edit(t)
-    with pytest.raises(DecnetError, match=message):
+    with pytest.raises(InvalidTopology) as err:
         store.insert_topology(t)
+    assert [(i.code, i.path) for i in err.value.issues] == [(code, path)]
+    assert "allocate the topology first" in err.value.hint
     assert store.list_topologies() == []
 
 
 def test_insert_refuses_an_invalid_name(store: Store, make_topology: MakeTopology) -> None:
-    with pytest.raises(DecnetError, match="topology name 'Bad Name' is invalid"):
-        store.insert_topology(make_topology("Bad Name"))
+    for name in ("Bad Name", "alpha\n"):  # `re.match` with `$` would let the newline in
+        with pytest.raises(InvalidTopology, match=re.escape(f"topology name {name!r} is invalid")):
+            store.insert_topology(make_topology(name))
+    assert store.list_topologies() == []
 
 
 def test_duplicate_ip_on_a_lan_is_refused_by_the_schema(
@@ -97,7 +124,7 @@ def test_duplicate_ip_on_a_lan_is_refused_by_the_schema(
     t = make_topology()
     t.deckies[2].memberships[0].ip = t.deckies[1].memberships[0].ip  # both 10.10.1.2 on inner
     with pytest.raises(
-        DecnetError, match=r"UNIQUE constraint failed: membership\.lan_id, membership\.ip"
+        InternalError, match=r"UNIQUE constraint failed: membership\.lan_id, membership\.ip"
     ):
         store.insert_topology(t)
     assert dump() == before

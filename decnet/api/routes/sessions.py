@@ -10,7 +10,7 @@ from decnet.api.deps import Admin, Viewer
 from decnet.api.schemas import SessionBody, SessionOut, TicketOut
 from decnet.api.state import ApiState, api_state
 from decnet.engine import tokens
-from decnet.errors import DecnetError, Unauthorized
+from decnet.errors import Forbidden, Unauthorized
 
 router = APIRouter(tags=["auth"])
 State = Annotated[ApiState, Depends(api_state)]
@@ -40,7 +40,7 @@ def whoami(_state: State, who: Viewer) -> tokens.Principal:
 def logout(state: State, who: Admin) -> Response:
     """Revoke the calling session token (log out); API tokens are revoked with the CLI."""
     if not who.name.startswith(tokens.SESSION_PREFIX):
-        raise DecnetError(
+        raise Forbidden(
             f"token {who.name!r} is an API token, not a session",
             hint=f"revoke it with `decnet token revoke {who.name}`",
         )

@@ -21,7 +21,7 @@ from decnet.api.schemas import (
 from decnet.api.state import ApiState, api_state
 from decnet.engine import topologies as engine
 from decnet.engine.layout import set_layout
-from decnet.models import NAME_RE, Issue, Severity, Status
+from decnet.models import HOST_RE, NAME_RE, Issue, Severity, Status
 from decnet.store.rows import TopologySummary
 
 router = APIRouter(prefix="/topologies", tags=["topologies"])
@@ -49,7 +49,7 @@ def list_topologies(
     state: State,
     _who: Viewer,
     status_: Annotated[list[Status] | None, Query(alias="status")] = None,
-    host: Annotated[str | None, Query(max_length=253)] = None,
+    host: Annotated[str | None, Query(pattern=HOST_RE.pattern)] = None,
     prefix: Annotated[str | None, Query(max_length=63, description="Name prefix.")] = None,
     after: Annotated[str | None, Query(max_length=63, description="Last name seen.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
