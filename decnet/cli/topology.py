@@ -14,7 +14,8 @@ import typer
 from pydantic import ValidationError
 
 from decnet.cli import common
-from decnet.core.topofile import MASK, MAX_FILE_BYTES, parse_topology_file
+from decnet.core.secrets import MASK
+from decnet.core.topofile import MAX_FILE_BYTES, parse_topology_file
 from decnet.engine import topologies as engine
 from decnet.errors import EXIT_ERROR, TopologyFileError, UsageError
 from decnet.files import write_private

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from decnet.core.topofile import MASK
+from decnet.core.secrets import mask_config
 from decnet.errors import InvalidRequest
 from decnet.models import Catalog, ConfigValue, Coordinate
 
@@ -253,22 +253,11 @@ def op_label(ops: Sequence[Op]) -> str:
 def mask_ops(ops: Sequence[Mapping[str, Any]], catalog: Catalog) -> list[dict[str, Any]]:
     """Stored ops (plain data) with every secret config value replaced by MASK, for output."""
 
-    def masked(service: str, values: Mapping[str, Any]) -> dict[str, Any]:
-        spec = catalog.services.get(service)
-        out = {}
-        for key, value in values.items():
-            param = spec.param(key) if spec is not None else None
-            secret = param is None or param.secret  # unknown keys may be secrets: hide them
-            out[key] = MASK if secret and value is not None else value
-        return out
-
     shown = []
     for op in ops:
         config = op.get("config")
         if isinstance(config, Mapping):
-            op = {
-                **op,
-                "config": {s: masked(s, v) for s, v in config.items() if isinstance(v, Mapping)},
-            }
+            services = {s: v for s, v in config.items() if isinstance(v, Mapping)}
+            op = {**op, "config": {s: mask_config(catalog, s, v) for s, v in services.items()}}
         shown.append(dict(op))
     return shown

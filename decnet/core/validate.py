@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 
 from decnet.core.allocate import int_to_ip, ip_to_int, parse_subnet
+from decnet.core.secrets import MASK, is_secret
 from decnet.errors import InvalidTopology
 from decnet.models import (
     IMAGE_RE,
@@ -409,7 +410,7 @@ def check_services(t: Topology, c: Catalog, _x: HostContext, _i: _Index) -> Iter
 
 
 def _config_value_issues(
-    spec: ServiceSpec, values: dict[str, ConfigValue], base: str
+    catalog: Catalog, spec: ServiceSpec, values: dict[str, ConfigValue], base: str
 ) -> Iterator[Issue]:
     for key, value in values.items():
         param = spec.param(key)
@@ -421,7 +422,7 @@ def _config_value_issues(
                 f"service {spec.name!r} declares no key {key!r}; declared keys: {declared}",
             )
         elif type(value) is not _TYPES[param.type]:
-            shown = "<secret>" if param.secret else repr(value)
+            shown = MASK if is_secret(catalog, spec.name, key) else repr(value)
             yield _issue(
                 "SERVICE_CONFIG_INVALID",
                 f"{base}.{key}",
@@ -444,7 +445,7 @@ def check_service_config(t: Topology, c: Catalog, _x: HostContext, _i: _Index) -
                     "service or drop its config",
                 )
             elif service in c.services:
-                yield from _config_value_issues(c.services[service], values, base)
+                yield from _config_value_issues(c, c.services[service], values, base)
 
 
 def check_archetype(t: Topology, c: Catalog, _x: HostContext, _i: _Index) -> Iterator[Issue]:

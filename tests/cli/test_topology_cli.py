@@ -13,7 +13,7 @@ import pytest
 from cli_support import Invoke, snapshot
 from typer.testing import Result
 
-from decnet.core.topofile import MASK
+from decnet.core.secrets import MASK
 from decnet.errors import EXIT_USAGE
 
 GOOD_FILE = textwrap.dedent(
