@@ -41,6 +41,7 @@ OTHER_CHARS = "xyz ,:{}[]"
 secrets_ = st.text(alphabet=SECRET_CHARS, min_size=1, max_size=12)
 others = st.text(alphabet=OTHER_CHARS, max_size=30)
 
+
 def _inside(text: str, ascii_only: bool = True) -> str:
     """`text` as it stands inside a JSON string (without the quotes)."""
     return json.dumps(text, ensure_ascii=ascii_only)[1:-1]

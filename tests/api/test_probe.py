@@ -1,0 +1,46 @@
+"""What a security probe found (issue 13), over HTTP against the real uvicorn of the session:
+each test failed on the code the probe ran against."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api_support import ApiEnv, document, dump
+
+from decnet.core.secrets import MASK
+
+
+def _dump(api: ApiEnv) -> list[str]:
+    """The database, without the tokens' last-used stamps (every request moves them)."""
+    return [line for line in dump(api.settings.db_path) if '"api_token"' not in line]
+
+
+def _create(api: ApiEnv, **kwargs: Any) -> str:
+    name = api.new_name()
+    with api.client() as c:
+        r = c.post("/topologies", json={"document": document(name, **kwargs)})
+        assert r.status_code == 201, r.text
+    return name
+
+
+def _ops(*ops: dict[str, Any]) -> dict[str, Any]:
+    return {"ops": list(ops)}
+
+
+def test_the_mask_is_refused_as_a_secret_value_in_ops(api: ApiEnv) -> None:
+    """A client that sends back a masked config must not replace the real password."""
+    name = _create(api, password="real-secret")
+    before = _dump(api)
+    with api.client() as c:
+        for op in (
+            {"op": "update_decky", "name": "gw", "config": {"ssh": {"password": MASK}}},
+            {"op": "add_decky", "name": "n", "lan": "dmz", "services": ["ssh"],
+             "config": {"ssh": {"password": MASK}}},
+        ):  # fmt: skip
+            for plan in (False, True):
+                r = c.post(f"/topologies/{name}/ops", params={"plan": plan}, json=_ops(op))
+                assert r.status_code == 422, r.text
+                error = r.json()["error"]
+                assert error["field"] == "body.ops[0].config.ssh.password"
+                assert "secret mask" in error["message"] and "Value error" not in error["message"]
+    assert _dump(api) == before

@@ -1,0 +1,59 @@
+"""What a security probe found (issue 13), through the real `decnet` console script in its own
+process: each test failed on the code the probe ran against."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from cli_support import clean_env, run_decnet, snapshot
+
+from decnet.core.secrets import MASK
+from decnet.errors import EXIT_USAGE
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A working directory and an environment with a database of its own."""
+    env = clean_env(DECNET_DB=str(tmp_path / "decnet.db"), XDG_DATA_HOME=str(tmp_path / "xdg"))
+    return tmp_path, env
+
+
+def decnet(cli: tuple[Path, dict[str, str]], *args: str) -> subprocess.CompletedProcess[str]:
+    return run_decnet(*args, cwd=cli[0], env=cli[1])
+
+
+def ok(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    return proc
+
+
+def assert_clean_error(proc: subprocess.CompletedProcess[str], code: int, *words: str) -> None:
+    assert proc.returncode == code, (proc.stdout, proc.stderr)
+    assert proc.stderr.startswith("error: ") and "\nhint: " in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    for word in words:
+        assert word in proc.stderr, proc.stderr
+
+
+def test_mutate_refuses_the_mask_as_a_secret_value(cli: tuple[Path, dict[str, str]]) -> None:
+    ok(decnet(cli, "topology", "generate", "corp", "--deckies", "1-1", "--services", "ssh"))
+    ok(decnet(cli, "mutate", "corp", "update_decky", "name=gw", "config.ssh.password=real"))
+    db = cli[0] / "decnet.db"
+    before = snapshot(db)
+    for args in (
+        ["update_decky", "name=gw", f"config.ssh.password={MASK}"],
+        [
+            "update_decky",
+            "name=gw",
+            "--payload",
+            json.dumps({"config": {"ssh": {"password": MASK}}}),
+        ],
+        ["add_decky", "name=n", "lan=dmz", "services=ssh", f"config.ssh.password={MASK}"],
+    ):
+        for plan in ([], ["--plan"]):
+            proc = decnet(cli, "mutate", "corp", *args, *plan)
+            assert_clean_error(proc, EXIT_USAGE, "ops[0].config.ssh.password", "secret mask")
+    assert snapshot(db) == before
