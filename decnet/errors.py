@@ -78,6 +78,8 @@ ISSUE_CODES: dict[str, str] = {
     "SERVICE_CONFIG_UNDECLARED": "service_config names a service the decky does not run, or a key "
     "the service does not declare",
     "SERVICE_CONFIG_INVALID": "a service_config value has the wrong type",
+    "SERVICE_CONFIG_CHARACTER": "a service_config string holds a character no container "
+    "environment can carry (NUL, a lone surrogate)",
     "PORT_COLLISION": "a published host port clashes, within the topology or on the host",
     "PUBLISH_INVALID": "a publish entry is not host:container[/udp]",
     "PUBLISH_NOT_DMZ": "a decky that is not DMZ-homed publishes host ports",

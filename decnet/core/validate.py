@@ -8,6 +8,7 @@ for 10,000 deckies and no rule hides another's findings. Codes live in
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate
@@ -34,6 +35,10 @@ MIN_PREFIX = 16
 MAX_PREFIX = 29
 _WILDCARD = "*"
 _TYPES: dict[str, type] = {"str": str, "int": int, "bool": bool}
+_ENV_UNSAFE = re.compile("[\x00\ud800-\udfff]")
+"""What no container environment carries: NUL (runc refuses to start the container; every
+other C0 control reaches it as is — Docker 20.10, compose 2.26), and a lone UTF-16 surrogate
+(not UTF-8: neither the database nor a compose file can hold it)."""
 
 
 def _prefix(span: tuple[int, int]) -> int:
@@ -429,6 +434,13 @@ def _config_value_issues(
                 f"{spec.name}.{key} must be "
                 f"of type {param.type}, not {type(value).__name__} ({shown}); fix "
                 "the value",
+            )
+        elif isinstance(value, str) and (bad := _ENV_UNSAFE.search(value)) is not None:
+            yield _issue(  # the value is never quoted: it may be a secret
+                "SERVICE_CONFIG_CHARACTER",
+                f"{base}.{key}",
+                f"{spec.name}.{key} holds U+{ord(bad.group()):04X} at position {bad.start()}, "
+                "which no container environment can carry; remove it",
             )
 
 

@@ -3,8 +3,10 @@ each test failed on the code the probe ran against."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import httpx
 from api_support import ApiEnv, document, dump
 
 from decnet.core.secrets import MASK
@@ -27,6 +29,13 @@ def _ops(*ops: dict[str, Any]) -> dict[str, Any]:
     return {"ops": list(ops)}
 
 
+def _post(c: httpx.Client, url: str, data: Any, **params: Any) -> httpx.Response:
+    """JSON as JavaScript sends it: ASCII with \\u escapes (a lone surrogate included, which
+    httpx's own encoder cannot write)."""
+    headers = {"Content-Type": "application/json"}
+    return c.post(url, content=json.dumps(data), headers=headers, params=params)
+
+
 def test_the_mask_is_refused_as_a_secret_value_in_ops(api: ApiEnv) -> None:
     """A client that sends back a masked config must not replace the real password."""
     name = _create(api, password="real-secret")
@@ -43,4 +52,26 @@ def test_the_mask_is_refused_as_a_secret_value_in_ops(api: ApiEnv) -> None:
                 error = r.json()["error"]
                 assert error["field"] == "body.ops[0].config.ssh.password"
                 assert "secret mask" in error["message"] and "Value error" not in error["message"]
+    assert _dump(api) == before
+
+
+def test_a_config_string_no_container_can_carry_is_refused_with_its_code(api: ApiEnv) -> None:
+    name = _create(api)
+    before = _dump(api)
+    with api.client() as c:
+        for bad in ("SSH-2.0\x00", "pw\ud800"):
+            op = {"op": "update_decky", "name": "gw", "config": {"http": {"title": bad}}}
+            r = _post(c, f"/topologies/{name}/ops", _ops(op))
+            assert r.status_code == 400, r.text
+            issues = r.json()["error"]["issues"]
+            assert [(i["code"], i["path"]) for i in issues] == [
+                ("SERVICE_CONFIG_CHARACTER", "deckies[gw].service_config.http.title")
+            ]
+            plan = _post(c, f"/topologies/{name}/ops", _ops(op), plan=True)
+            assert plan.status_code == 200 and plan.json()["valid"] is False
+        doc = document(api.new_name()).replace(
+            "services: [http]", 'services: [http]\n    config: {http: {title: "a\\0b"}}', 1
+        )
+        r = c.post("/topologies", json={"document": doc})
+        assert r.status_code == 400 and "SERVICE_CONFIG_CHARACTER" in r.text
     assert _dump(api) == before

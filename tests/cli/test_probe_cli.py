@@ -57,3 +57,15 @@ def test_mutate_refuses_the_mask_as_a_secret_value(cli: tuple[Path, dict[str, st
             proc = decnet(cli, "mutate", "corp", *args, *plan)
             assert_clean_error(proc, EXIT_USAGE, "ops[0].config.ssh.password", "secret mask")
     assert snapshot(db) == before
+
+
+def test_mutate_refuses_a_nul_in_a_config_string(cli: tuple[Path, dict[str, str]]) -> None:
+    ok(decnet(cli, "topology", "generate", "corp", "--deckies", "1-1", "--services", "ssh"))
+    before = snapshot(cli[0] / "decnet.db")
+    payload = json.dumps({"config": {"ssh": {"banner": "SSH-2.0\x00"}}})
+    for plan in ([], ["--plan"]):
+        proc = decnet(cli, "mutate", "corp", "update_decky", "name=gw", "--payload", payload, *plan)
+        assert proc.returncode == 1, (proc.stdout, proc.stderr)
+        assert "SERVICE_CONFIG_CHARACTER" in proc.stdout + proc.stderr
+        assert "Traceback" not in proc.stderr
+    assert snapshot(cli[0] / "decnet.db") == before
