@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
+from pydantic import BaseModel, ConfigDict, Field
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 """Names that reach shells, file paths, YAML and Docker object names (SPEC §2)."""
@@ -21,8 +21,13 @@ PUBLISH_RE = re.compile(r"^(?P<host>[0-9]{1,5}):(?P<container>[0-9]{1,5})(?:/(?P
 IMAGE_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._/:@-]{0,254}$")
 
 ConfigValue = str | int | bool
-Coordinate = FiniteFloat
-"""A canvas position or size (web editor): finite, since inf/NaN are not JSON."""
+CANVAS_LIMIT = 1e7
+"""How far from the origin a canvas position, and how large a size, may be (web editor): far
+beyond any drawing, well inside what a browser can draw (a box at -1e308 blanks the canvas)."""
+Coordinate = Annotated[float, Field(ge=-CANVAS_LIMIT, le=CANVAS_LIMIT, allow_inf_nan=False)]
+"""A canvas position: every input of one (ops, layout, topology files) takes this bound."""
+Size = Annotated[float, Field(ge=0, le=CANVAS_LIMIT, allow_inf_nan=False)]
+"""A canvas width or height."""
 
 
 class _Model(BaseModel):
@@ -113,8 +118,8 @@ class Lan(_Model):
     loopback stay refused. Validation only: it never reaches the host, so not in the hash."""
     x: Coordinate | None = None
     y: Coordinate | None = None
-    w: Coordinate | None = None
-    h: Coordinate | None = None
+    w: Size | None = None
+    h: Size | None = None
 
 
 class Membership(_Model):

@@ -12,9 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from decnet.core.topofile import parse_topology_file
-from decnet.models import Catalog, GeneratorParams, Issue, Topology
-
-COORDINATE = Field(default=None, ge=-1e7, le=1e7)
+from decnet.models import Catalog, Coordinate, GeneratorParams, Issue, Size, Topology
 
 
 class Body(BaseModel):
@@ -66,15 +64,15 @@ class Validation(BaseModel):
 
 
 class LanBox(Body):
-    x: float | None = COORDINATE
-    y: float | None = COORDINATE
-    w: float | None = Field(default=None, ge=0, le=1e7)
-    h: float | None = Field(default=None, ge=0, le=1e7)
+    x: Coordinate | None = None
+    y: Coordinate | None = None
+    w: Size | None = None
+    h: Size | None = None
 
 
 class DeckyPoint(Body):
-    x: float | None = COORDINATE
-    y: float | None = COORDINATE
+    x: Coordinate | None = None
+    y: Coordinate | None = None
 
 
 class LayoutBody(Body):

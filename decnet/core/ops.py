@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, 
 
 from decnet.core.secrets import mask_config, refuse_mask
 from decnet.errors import InvalidRequest
-from decnet.models import Catalog, ConfigValue, Coordinate
+from decnet.models import Catalog, ConfigValue, Coordinate, Size
 
 MAX_OPS = 1000
 """Ops in one batch: an editor session stages tens; a script may add hundreds of deckies."""
@@ -34,8 +34,8 @@ class LanCanvas(_Op):
 
     x: Coordinate | None = None
     y: Coordinate | None = None
-    w: Coordinate | None = None
-    h: Coordinate | None = None
+    w: Size | None = None
+    h: Size | None = None
 
 
 class DeckyCanvas(_Op):

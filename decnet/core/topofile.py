@@ -23,7 +23,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from decnet.core.catalog import load_catalog
 from decnet.core.secrets import MASK, mask_config, refuse_mask
 from decnet.errors import TopologyFileError
-from decnet.models import Catalog, Decky, Lan, Membership, Topology
+from decnet.models import Catalog, Coordinate, Decky, Lan, Membership, Size, Topology
 from decnet.text import shown
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -79,10 +79,10 @@ class FileCanvas(_FileModel):
     # .inf and .nan would reach `show --json` as Infinity/NaN, which is not JSON
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
-    x: float | None = None
-    y: float | None = None
-    w: float | None = None
-    h: float | None = None
+    x: Coordinate | None = None
+    y: Coordinate | None = None
+    w: Size | None = None
+    h: Size | None = None
 
 
 class FileLan(_FileModel):

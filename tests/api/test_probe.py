@@ -75,3 +75,33 @@ def test_a_config_string_no_container_can_carry_is_refused_with_its_code(api: Ap
         r = c.post("/topologies", json={"document": doc})
         assert r.status_code == 400 and "SERVICE_CONFIG_CHARACTER" in r.text
     assert _dump(api) == before
+
+
+def test_ops_and_the_layout_route_share_one_canvas_bound(api: ApiEnv) -> None:
+    """Ops took -1e308 and negative sizes the layout route refused: the editor then drew a
+    blank canvas and every layout save failed."""
+    name = _create(api)
+    with api.client() as c:
+        for box, ok in (
+            ({"x": -1e308}, False),
+            ({"x": 1e7 + 1}, False),
+            ({"w": -5}, False),
+            ({"h": 2e7}, False),
+            ({"x": -1e7, "y": 1e7, "w": 0, "h": 1e7}, True),
+        ):
+            op = {"op": "update_lan", "name": "dmz", "canvas": box}
+            by_op = c.post(f"/topologies/{name}/ops", json=_ops(op))
+            by_layout = c.put(f"/topologies/{name}/layout", json={"lans": {"dmz": box}})
+            assert (by_op.status_code, by_layout.status_code) == (
+                (200, 200) if ok else (422, 422)
+            ), (box, by_op.text, by_layout.text)
+            if not ok:
+                field = next(iter(box))
+                assert by_op.json()["error"]["field"] == f"body.ops[0].canvas.{field}"
+                assert by_layout.json()["error"]["field"] == f"body.lans.dmz.{field}"
+        point = {"op": "update_decky", "name": "gw", "canvas": {"y": -1e308}}
+        assert c.post(f"/topologies/{name}/ops", json=_ops(point)).status_code == 422
+        shown = c.get(f"/topologies/{name}").json()
+        assert [(lan["x"], lan["w"]) for lan in shown["lans"] if lan["name"] == "dmz"] == [
+            (-1e7, 0)
+        ]
