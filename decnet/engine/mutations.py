@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from decnet import policy
-from decnet.core.edit import EditResult, edit
+from decnet.core.edit import WRITTEN_NOTE, EditResult, blind, edit, secrets_written
 from decnet.core.ops import Batch, Op, dump_ops, mask_ops, op_label, parse_ops
 from decnet.core.plan import Plan, plan_change
 from decnet.core.render import compose_model
@@ -150,10 +150,7 @@ def plan_ops(
         result = _edit(ctx, before, ops, live=live)
     plan = None
     if result.topology is not None:
-        site = ctx.settings.site_images
-        old = compose_model(before, ctx.catalog, site) if before.deckies or before.lans else None
-        new = compose_model(result.topology, ctx.catalog, site)
-        plan = plan_change(name, t.version, old, new, result.notes)
+        plan = _plan(ctx, t.version, before, result.topology, ops, result.notes)
     return PlanView(
         topology=name,
         status=t.status,
@@ -161,6 +158,28 @@ def plan_ops(
         valid=result.topology is not None,
         issues=result.issues,
         plan=plan,
+    )
+
+
+def _plan(
+    ctx: Context,
+    version: int,
+    before: Topology,
+    after: Topology,
+    ops: Sequence[Op],
+    notes: list[str],
+) -> Plan:
+    """The plan from `before` to `after`, blind to secret values (`decnet.core.edit.blind`)."""
+    catalog, site = ctx.catalog, ctx.settings.site_images
+    written = secrets_written(ops, catalog)
+    old = (
+        compose_model(blind(before, catalog), catalog, site)
+        if before.deckies or before.lans
+        else None
+    )
+    new = compose_model(blind(after, catalog, written), catalog, site)
+    return plan_change(
+        before.name, version, old, new, [*notes, *([WRITTEN_NOTE] if written else [])]
     )
 
 

@@ -105,3 +105,21 @@ def test_ops_and_the_layout_route_share_one_canvas_bound(api: ApiEnv) -> None:
         assert [(lan["x"], lan["w"]) for lan in shown["lans"] if lan["name"] == "dmz"] == [
             (-1e7, 0)
         ]
+
+
+def test_a_plan_never_tells_a_right_guess_of_a_secret_from_a_wrong_one(api: ApiEnv) -> None:
+    name = _create(api, password="real-secret")
+    with api.client() as c:
+
+        def plan(guess: str) -> dict[str, Any]:
+            op = {"op": "update_decky", "name": "gw", "config": {"ssh": {"password": guess}}}
+            r = c.post(f"/topologies/{name}/ops", params={"plan": True}, json=_ops(op))
+            assert r.status_code == 200, r.text
+            view: dict[str, Any] = r.json()
+            return view
+
+        right, wrong = plan("real-secret"), plan("wrong-guess")
+    assert right == wrong
+    changes = [(ch["container"], ch["action"]) for ch in right["plan"]["containers"]]
+    assert changes == [(f"decnet-{name}.gw.ssh", "recreate")]
+    assert any("secret" in note for note in right["plan"]["notes"])
