@@ -157,6 +157,12 @@ def _print_submit(result: engine.SubmitResult) -> None:
         common.note(f"note: {note}")
     for warning in result.warnings:
         common.note(f"warning: {warning.code} at {warning.path}: {warning.message}")
+    if result.mode == "unchanged":
+        common.echo(
+            f"unchanged: the batch changes nothing in {result.topology} "
+            f"(still at version {result.version}; nothing written or queued)"
+        )
+        return
     if result.mutation is None:
         common.echo(
             f"applied to pending topology {result.topology}: now at version {result.version}"

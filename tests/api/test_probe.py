@@ -10,6 +10,7 @@ import httpx
 from api_support import ApiEnv, document, dump
 
 from decnet.core.secrets import MASK
+from decnet.models import Status
 
 
 def _dump(api: ApiEnv) -> list[str]:
@@ -123,3 +124,31 @@ def test_a_plan_never_tells_a_right_guess_of_a_secret_from_a_wrong_one(api: ApiE
     changes = [(ch["container"], ch["action"]) for ch in right["plan"]["containers"]]
     assert changes == [(f"decnet-{name}.gw.ssh", "recreate")]
     assert any("secret" in note for note in right["plan"]["notes"])
+
+
+def test_a_batch_that_changes_nothing_is_unchanged_without_a_bump(api: ApiEnv) -> None:
+    name = _create(api, password="real-secret")
+    noop = _ops(
+        {"op": "update_decky", "name": "gw", "services": ["http", "ssh"], "forwards_l3": False},
+        {"op": "add_decky", "name": "tmp", "lan": "dmz"},
+        {"op": "remove_decky", "name": "tmp"},
+    )
+    with api.client() as c:
+        for live in (False, True):
+            if live:
+                with api.store() as store:
+                    store.transition(name, Status.DEPLOYING, reason="test")
+                    store.transition(name, Status.ACTIVE, reason="test")
+            before = _dump(api)
+            r = c.post(f"/topologies/{name}/ops", json=noop)
+            assert r.status_code == 200, r.text
+            assert (r.json()["mode"], r.json()["version"], r.json()["mutation"]) == (
+                "unchanged",
+                1,
+                None,
+            )
+            assert _dump(api) == before
+        # writing a secret is a change whatever its value: no oracle here either
+        same = {"op": "update_decky", "name": "gw", "config": {"ssh": {"password": "real-secret"}}}
+        r = c.post(f"/topologies/{name}/ops", json=_ops(same))
+        assert r.status_code == 202 and r.json()["mode"] == "enqueued", r.text

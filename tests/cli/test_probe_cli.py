@@ -69,3 +69,16 @@ def test_mutate_refuses_a_nul_in_a_config_string(cli: tuple[Path, dict[str, str]
         assert "SERVICE_CONFIG_CHARACTER" in proc.stdout + proc.stderr
         assert "Traceback" not in proc.stderr
     assert snapshot(cli[0] / "decnet.db") == before
+
+
+def test_mutate_says_unchanged_and_bumps_nothing(cli: tuple[Path, dict[str, str]]) -> None:
+    ok(decnet(cli, "topology", "generate", "corp", "--deckies", "1-1", "--services", "ssh"))
+    ok(decnet(cli, "mutate", "corp", "update_decky", "name=gw", "config.ssh.banner=x"))
+    db = cli[0] / "decnet.db"
+    before = snapshot(db)
+    args = ["mutate", "corp", "update_decky", "name=gw", "config.ssh.banner=x"]
+    text = ok(decnet(cli, *args)).stdout
+    assert text.startswith("unchanged: the batch changes nothing in corp (still at version 2")
+    result = json.loads(ok(decnet(cli, *args, "--json")).stdout)
+    assert (result["mode"], result["version"], result["mutation"]) == ("unchanged", 2, None)
+    assert snapshot(db) == before

@@ -272,6 +272,7 @@ export interface paths {
          * Submit Ops
          * @description A batch of ops, all or none: applied at once on a pending topology (200), enqueued on a
          *     live one (202, the mutation id), or with `plan=true` only validated and planned (200).
+         *     A batch that changes nothing is `mode: unchanged` (200; no version bump, no mutation).
          *     A batch that fails validation is 400 with the issue list; a stale `expected_version` 409.
          */
         post: operations["submit_ops_api_v1_topologies__name__ops_post"];
@@ -2351,7 +2352,7 @@ export interface components {
              * Mode
              * @enum {string}
              */
-            mode: "applied" | "enqueued";
+            mode: "applied" | "enqueued" | "unchanged";
             /** Version */
             version: number;
             mutation?: components["schemas"]["MutationView"] | null;
