@@ -1,6 +1,7 @@
 """`create_app(config)`: the FastAPI app of `decnet serve` (docs/api.md).
 
-Layers, outermost first: CORS (only when origins are configured), authentication of /api
+Layers, outermost first: the Host check (421 for a name the server is not known by), CORS
+(only when origins are configured), authentication of /api
 (401 before anything is read), the body cap (413), then the routes under /api/v1 and the web
 editor's bundle at /. The lifespan starts the background services (decnet.api.services).
 """
@@ -14,7 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from decnet.api import errors, openapi, web
 from decnet.api.config import API_PREFIX, ApiConfig
-from decnet.api.middleware import AuthMiddleware, BodyLimitMiddleware
+from decnet.api.middleware import AuthMiddleware, BodyLimitMiddleware, HostMiddleware
 from decnet.api.routes import ROUTERS
 from decnet.api.routes.server import health_router
 from decnet.api.schemas import ERRORS
@@ -63,4 +64,5 @@ def create_app(config: ApiConfig) -> FastAPI:
             allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
         )
+    app.add_middleware(HostMiddleware, allowed=config.settings.api_hosts)
     return app

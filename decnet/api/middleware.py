@@ -1,4 +1,8 @@
-"""ASGI middleware: authentication of every `/api` request, and the request body cap.
+"""ASGI middleware: the Host check, authentication of every `/api` request, the body cap.
+
+The Host check comes first, on every request: a page on another site that rebinds its DNS
+name to 127.0.0.1 reaches a loopback server with its own name in `Host`, so only the names
+the server is known by are answered (`HostMiddleware`).
 
 Authentication runs before routing and before the body is read, so an anonymous caller learns
 nothing — not even whether its body would validate. It accepts `Authorization: Bearer TOKEN`
@@ -19,13 +23,53 @@ from decnet.api.config import API_PREFIX
 from decnet.api.errors import error_response
 from decnet.api.state import ApiState
 from decnet.engine.tokens import Principal, authenticate
-from decnet.errors import DecnetError, PayloadTooLarge, Unauthorized
+from decnet.errors import DecnetError, MisdirectedRequest, PayloadTooLarge, Unauthorized
+from decnet.settings import split_host
+from decnet.text import shown
 
 PUBLIC = frozenset({("POST", f"{API_PREFIX}/sessions")})
 """Routes under /api that authenticate otherwise: the session exchange takes a login code."""
 STREAM_PATH = re.compile(rf"^{API_PREFIX}/(events|topologies/[^/]+/events)/stream$")
 _BEARER = re.compile(r"^Bearer +(\S+)$", re.IGNORECASE)
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+HTTP_PORT = 80
+"""The port a Host without one means (plain HTTP: TLS ends in a proxy in front)."""
+
+
+class HostMiddleware:
+    """Refuse (421) a request whose Host is not the server's: a loopback name or the address
+    the connection arrived on, with the server's port, or a configured name (`allowed`:
+    DECNET_API_HOSTS; without a port it matches any, as behind a proxy)."""
+
+    def __init__(self, app: ASGIApp, allowed: frozenset[tuple[str, int | None]]) -> None:
+        self.app, self.allowed = app, allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not self._addressed_here(scope):
+            host = Headers(scope=scope).get("host")
+            err = MisdirectedRequest(
+                f"this server does not answer to host {shown(host or '')}",
+                hint="use the address `decnet serve` printed, or add the name the server is "
+                "reached by to DECNET_API_HOSTS on the server",
+            )
+            err.field = "header.host"
+            await error_response(err, {"Connection": "close"})(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _addressed_here(self, scope: Scope) -> bool:
+        host = split_host(Headers(scope=scope).get("host") or "")
+        if host is None:
+            return False
+        name, port = host
+        if (name, port) in self.allowed or (name, None) in self.allowed:
+            return True
+        server_host, server_port = scope.get("server") or ("", None)
+        local = name in LOOPBACK_NAMES or name == str(server_host).lower()
+        return local and (port or HTTP_PORT) == server_port
 
 
 class AuthMiddleware:

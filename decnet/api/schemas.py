@@ -137,6 +137,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (404, "Unknown topology, run or route"),
         (409, "Version conflict, a status that forbids the action, a busy topology"),
         (413, "Body over the cap"),
+        (421, "A Host header the server does not answer to (DECNET_API_HOSTS)"),
         (422, "Malformed request: the field is named"),
     )
 }

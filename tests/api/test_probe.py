@@ -4,13 +4,16 @@ each test failed on the code the probe ran against."""
 from __future__ import annotations
 
 import json
+import socket
+from pathlib import Path
 from typing import Any
 
 import httpx
-from api_support import ApiEnv, document, dump
+from api_support import ApiEnv, document, dump, start_private
 
 from decnet.core.secrets import MASK
 from decnet.models import Status
+from decnet.settings import parse_hosts
 
 
 def _dump(api: ApiEnv) -> list[str]:
@@ -152,3 +155,40 @@ def test_a_batch_that_changes_nothing_is_unchanged_without_a_bump(api: ApiEnv) -
         same = {"op": "update_decky", "name": "gw", "config": {"ssh": {"password": "real-secret"}}}
         r = c.post(f"/topologies/{name}/ops", json=_ops(same))
         assert r.status_code == 202 and r.json()["mode"] == "enqueued", r.text
+
+
+def test_only_the_servers_own_names_are_answered(api: ApiEnv) -> None:
+    """DNS rebinding: a page on evil.example that rebinds its name to 127.0.0.1 reaches a
+    loopback server with `Host: evil.example`."""
+    port = api.server.port
+    refused = ["evil.example", f"evil.example:{port}", f"localhost:{port + 1}", "localhost"]
+    answered = [f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}", f"LOCALHOST.:{port}"]
+    with httpx.Client(base_url=api.url, timeout=30) as c:
+        auth = {"Authorization": f"Bearer {api.admin}"}
+        for host in refused:
+            for path in ("/healthz", "/", "/api/v1/topologies"):
+                r = c.get(path, headers={**auth, "Host": host})
+                assert r.status_code == 421, (host, path, r.text)
+                assert r.json()["error"]["code"] == "misdirected_request"
+                assert "DECNET_API_HOSTS" in r.json()["error"]["hint"]
+        for host in answered:
+            assert c.get("/api/v1/topologies", headers={**auth, "Host": host}).status_code == 200
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:  # no Host at all
+        sock.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+        assert sock.recv(100).startswith(b"HTTP/1.1 421 ")
+
+
+def test_configured_names_are_answered(tmp_path: Path) -> None:
+    private = start_private(tmp_path, api_hosts=parse_hosts("decnet.example,10.9.9.9:8400"))
+    try:
+        with httpx.Client(base_url=private.url, timeout=30) as c:
+            for host, status in (
+                ("decnet.example", 200),
+                ("decnet.example:443", 200),
+                ("10.9.9.9:8400", 200),
+                ("10.9.9.9:8401", 421),
+                ("evil.example", 421),
+            ):
+                assert c.get("/healthz", headers={"Host": host}).status_code == status, host
+    finally:
+        private.server.stop()

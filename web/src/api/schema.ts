@@ -3126,6 +3126,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Malformed request: the field is named */
             422: {
                 headers: {
@@ -3206,6 +3215,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3296,6 +3314,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Malformed request: the field is named */
             422: {
                 headers: {
@@ -3370,6 +3397,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3453,6 +3489,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3551,6 +3596,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Malformed request: the field is named */
             422: {
                 headers: {
@@ -3631,6 +3685,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3725,6 +3788,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Malformed request: the field is named */
             422: {
                 headers: {
@@ -3804,6 +3876,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3897,6 +3978,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Malformed request: the field is named */
             422: {
                 headers: {
@@ -3983,6 +4073,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Malformed request: the field is named */
             422: {
                 headers: {
@@ -4062,6 +4161,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4157,6 +4265,15 @@ export interface operations {
                     "text/plain": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Malformed request: the field is named */
             422: {
                 headers: {
@@ -4240,6 +4357,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4349,6 +4475,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Malformed request: the field is named */
             422: {
                 headers: {
@@ -4430,6 +4565,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4523,6 +4667,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Malformed request: the field is named */
             422: {
                 headers: {
@@ -4602,6 +4755,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4699,6 +4861,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Malformed request: the field is named */
             422: {
                 headers: {
@@ -4789,6 +4960,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Malformed request: the field is named */
             422: {
                 headers: {
@@ -4865,6 +5045,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4955,6 +5144,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Malformed request: the field is named */
             422: {
                 headers: {
@@ -5031,6 +5229,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5121,6 +5328,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Malformed request: the field is named */
             422: {
                 headers: {
@@ -5204,6 +5420,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Malformed request: the field is named */
             422: {
                 headers: {
@@ -5280,6 +5505,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5372,6 +5606,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Malformed request: the field is named */
             422: {
                 headers: {
@@ -5450,6 +5693,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5538,6 +5790,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5635,6 +5896,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Malformed request: the field is named */
             422: {
                 headers: {
@@ -5721,6 +5991,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
