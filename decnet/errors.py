@@ -20,6 +20,7 @@
     ├── Unauthorized            1     401  no, a wrong, an expired or a revoked API token
     ├── Forbidden               1     403  the token's role may not do this (a viewer writing)
     ├── PayloadTooLarge         1     413  a request body over the configured cap
+    ├── RequestTimeout          1     408  a request body slower than the server waits for
     ├── MisdirectedRequest      1     421  a Host header the server does not answer to
     └── TooManyRequests         1     429  too many open streams for one token
 
@@ -278,6 +279,11 @@ class Forbidden(DecnetError):
 class PayloadTooLarge(DecnetError):
     http_status = 413
     code = "payload_too_large"
+
+
+class RequestTimeout(DecnetError):
+    http_status = 408
+    code = "request_timeout"
 
 
 class MisdirectedRequest(DecnetError):

@@ -135,6 +135,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (401, "No, a wrong, an expired or a revoked token"),
         (403, "A viewer token on a write"),
         (404, "Unknown topology, run or route"),
+        (408, "The request body did not arrive in time"),
         (409, "Version conflict, a status that forbids the action, a busy topology"),
         (413, "Body over the cap"),
         (421, "A Host header the server does not answer to (DECNET_API_HOSTS)"),

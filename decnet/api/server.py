@@ -17,8 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
 
+import h11
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from decnet.api.app import create_app
 from decnet.api.config import ApiConfig
@@ -64,6 +66,57 @@ def parse_bind(text: str) -> Bind:
     return Bind(match["v6"] or match["host"], port)
 
 
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline on each request's head (its line and headers):
+    `header_seconds` from the connection's start, or from the previous response on a kept-alive
+    one, however it trickles in. uvicorn 0.54 has none, so 1,000 half-sent requests held 1,000
+    connections for good. (The body's deadline is decnet.api.middleware's.)"""
+
+    header_seconds = 10.0
+    _head_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._await_head()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:
+            self._head_arrived()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._await_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._head_arrived()
+        super().connection_lost(exc)
+
+    def _await_head(self) -> None:
+        idle = self.conn.their_state is h11.IDLE and not self.transport.is_closing()
+        if idle and self._head_deadline is None:
+            self._head_deadline = self.loop.call_later(self.header_seconds, self._too_slow)
+
+    def _head_arrived(self) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+            self._head_deadline = None
+
+    def _too_slow(self) -> None:
+        self._head_deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+def guarded_protocol(seconds: float) -> type[GuardedH11Protocol]:
+    """The protocol class with this deadline (uvicorn makes the instances itself)."""
+
+    class Protocol(GuardedH11Protocol):
+        header_seconds = seconds
+
+    return Protocol
+
+
 class DecnetServer(uvicorn.Server):
     """uvicorn's server, plus: end the streams when asked to exit, report the bound port."""
 
@@ -105,6 +158,7 @@ def build_server(config: ApiConfig, bind: Bind, *, log_level: str = "info") -> D
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         lifespan="on",
         server_header=False,
+        http=guarded_protocol(config.header_seconds),
     )
     return DecnetServer(uv, app)
 

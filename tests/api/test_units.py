@@ -22,6 +22,7 @@ def test_every_exception_has_one_http_status_and_code() -> None:
         errors.StoreError: 503, errors.InvalidBatch: 400,
         errors.Unauthorized: 401, errors.Forbidden: 403, errors.PayloadTooLarge: 413,
         errors.TooManyRequests: 429, errors.MisdirectedRequest: 421,
+        errors.RequestTimeout: 408,
     }  # fmt: skip
     subclasses = set()
     stack = [errors.DecnetError]
