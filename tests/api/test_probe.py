@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 from api_support import (
     ApiEnv,
     ServeProcess,
@@ -328,3 +329,22 @@ def test_anonymous_bodies_to_the_session_exchange_are_capped_before_reading(
         assert growth < 40, f"the server's peak memory grew by {growth:.0f} MiB"
     finally:
         server.stop()
+
+
+def test_json_documents_take_floats_written_with_an_exponent(api: ApiEnv) -> None:
+    """JSON writes 1e-05 and 1e+308 so; YAML 1.1 read them as strings, and the document was
+    refused where a float is valid."""
+    name = api.new_name()
+    parsed = yaml.safe_load(document(name))
+    parsed["lans"][0]["canvas"] = {"x": 1e-05, "y": -2.5e-07, "w": 1e-05}
+    with api.client() as c:
+        r = c.post("/topologies", json={"document": parsed})
+        assert r.status_code == 201, r.text
+        (dmz,) = [lan for lan in r.json()["lans"] if lan["name"] == "dmz"]
+        assert (dmz["x"], dmz["y"], dmz["w"]) == (1e-05, -2.5e-07, 1e-05)
+        parsed["name"] = api.new_name()
+        parsed["lans"][0]["canvas"] = {"x": 1e308}  # a float, but outside the canvas bound
+        r = c.post("/topologies/validate", json={"document": parsed})
+        assert r.status_code == 422, r.text
+        assert "lans[0].canvas.x" in r.json()["error"]["message"]
+        assert "less than or equal to 10000000" in r.json()["error"]["message"]

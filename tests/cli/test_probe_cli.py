@@ -82,3 +82,24 @@ def test_mutate_says_unchanged_and_bumps_nothing(cli: tuple[Path, dict[str, str]
     result = json.loads(ok(decnet(cli, *args, "--json")).stdout)
     assert (result["mode"], result["version"], result["mutation"]) == ("unchanged", 2, None)
     assert snapshot(db) == before
+
+
+def test_json_files_and_batches_take_floats_written_with_an_exponent(
+    cli: tuple[Path, dict[str, str]],
+) -> None:
+    doc = {
+        "name": "corp",
+        "lans": [{"name": "dmz", "dmz": True, "canvas": {"x": 1e-05, "w": 2.5e-06}}],
+        "deckies": [{"name": "gw", "home": "dmz", "services": ["http"]}],
+    }
+    (cli[0] / "corp.json").write_text(json.dumps(doc))
+    ok(decnet(cli, "topology", "create", "-f", "corp.json"))
+    batch = {"ops": [{"op": "update_lan", "name": "dmz", "canvas": {"y": -1e-05}}]}
+    (cli[0] / "batch.yml").write_text(json.dumps(batch))  # JSON is YAML
+    ok(decnet(cli, "mutate", "corp", "-f", "batch.yml"))
+    shown = json.loads(ok(decnet(cli, "topology", "show", "corp", "--json")).stdout)
+    (dmz,) = shown["lans"]
+    assert (dmz["x"], dmz["y"], dmz["w"]) == (1e-05, -1e-05, 2.5e-06)
+    doc["lans"][0]["canvas"] = {"x": float("inf")}  # json.dumps writes Infinity: still refused
+    (cli[0] / "inf.json").write_text(json.dumps({**doc, "name": "inf"}))
+    assert decnet(cli, "topology", "create", "-f", "inf.json").returncode == 1
