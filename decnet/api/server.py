@@ -9,6 +9,7 @@ topology is left `deploying`.
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 import re
 import socket
@@ -25,7 +26,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from decnet.api.app import create_app
 from decnet.api.config import ApiConfig
 from decnet.api.state import ApiState
-from decnet.errors import UsageError
+from decnet.errors import EnvironmentProblem, UsageError
 
 _BIND = re.compile(
     r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9.-]{1,253})):(?P<port>\d{1,5})$"
@@ -64,6 +65,40 @@ def parse_bind(text: str) -> Bind:
             hint="e.g. --bind 127.0.0.1:8400 (or [::1]:8400)",
         )
     return Bind(match["v6"] or match["host"], port)
+
+
+_BIND_HINTS = {
+    errno.EADDRINUSE: "another process listens there (`ss -ltnp` names it): stop it, or pick "
+    "another port with --bind HOST:PORT (port 0 takes any free one)",
+    errno.EACCES: "ports below 1024 need root: pick a port of 1024 or more",
+    errno.EADDRNOTAVAIL: "the address is not one of this machine's: use 127.0.0.1, or an "
+    "address `ip -br addr` lists",
+}
+
+
+def listen_socket(bind: Bind) -> socket.socket:
+    """The bound socket `decnet serve` listens on; EnvironmentProblem with a hint when the
+    address cannot be had (uvicorn would only log `ERROR: [Errno 98]` and exit 3)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            bind.host, bind.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as err:
+        raise EnvironmentProblem(
+            f"cannot listen on {bind.host}:{bind.port}: {err.strerror or err}",
+            hint="give --bind an address of this machine, e.g. 127.0.0.1:8400",
+        ) from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as err:
+        sock.close()
+        raise EnvironmentProblem(
+            f"cannot listen on {bind.host}:{bind.port}: {err.strerror or err}",
+            hint=_BIND_HINTS.get(err.errno or 0, "check --bind"),
+        ) from None
+    return sock
 
 
 class GuardedH11Protocol(H11Protocol):

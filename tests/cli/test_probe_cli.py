@@ -4,6 +4,7 @@ process: each test failed on the code the probe ran against."""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 from pathlib import Path
 
@@ -103,3 +104,16 @@ def test_json_files_and_batches_take_floats_written_with_an_exponent(
     doc["lans"][0]["canvas"] = {"x": float("inf")}  # json.dumps writes Infinity: still refused
     (cli[0] / "inf.json").write_text(json.dumps({**doc, "name": "inf"}))
     assert decnet(cli, "topology", "create", "-f", "inf.json").returncode == 1
+
+
+def test_serve_on_a_taken_port_is_an_error_line_and_exit_1(
+    cli: tuple[Path, dict[str, str]],
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = decnet(cli, "serve", "--bind", f"127.0.0.1:{port}")
+    assert_clean_error(proc, 1, f"cannot listen on 127.0.0.1:{port}", "Address already in use")
+    assert "ERROR:" not in proc.stderr and "Errno" not in proc.stderr
+    assert not (cli[0] / "decnet.db").exists()  # nothing started before the port was had
