@@ -289,7 +289,7 @@ def watch(
     once: bool = typer.Option(False, "--once", help="Drain every queue, converge, and exit."),
 ) -> None:
     """The reconciler: apply queued mutations, converge what drifted, until stopped."""
-    context = common.open_context(ctx)
+    context = common.open_context(ctx, create=True)
     opts = WatchOptions(inventory=inventory, interval=interval, drift_every=drift_every)
     watcher = Watcher(context, opts)
     stopped: dict[str, int] = {}

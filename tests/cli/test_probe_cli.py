@@ -117,3 +117,56 @@ def test_serve_on_a_taken_port_is_an_error_line_and_exit_1(
     assert_clean_error(proc, 1, f"cannot listen on 127.0.0.1:{port}", "Address already in use")
     assert "ERROR:" not in proc.stderr and "Errno" not in proc.stderr
     assert not (cli[0] / "decnet.db").exists()  # nothing started before the port was had
+
+
+def test_a_database_that_is_not_a_regular_file_is_named(tmp_path: Path) -> None:
+    """DECNET_DB=/dev/null said "locked past the busy timeout" after 0.6 s."""
+    env = clean_env(DECNET_DB="/dev/null", XDG_DATA_HOME=str(tmp_path / "xdg"))
+    for args in (["topology", "list"], ["topology", "generate", "corp"]):
+        proc = run_decnet(*args, cwd=tmp_path, env=env)
+        assert_clean_error(proc, 1, "'/dev/null' is not a regular file")
+        assert "locked" not in proc.stderr
+
+
+READS = [
+    ["topology", "list"],
+    ["topology", "show", "corp"],
+    ["topology", "export", "corp"],
+    ["topology", "validate", "corp"],
+    ["status"],
+    ["events"],
+    ["mutations", "corp"],
+    ["token", "list"],
+    ["mutate", "corp", "remove_decky", "name=gw"],
+    ["deploy", "corp"],
+]
+
+
+@pytest.mark.parametrize("args", READS, ids=[" ".join(a) for a in READS])
+def test_commands_that_only_read_never_create_a_database(tmp_path: Path, args: list[str]) -> None:
+    """DECNET_DB=/nonexistent/dir/x.db decnet topology list made the directories and an empty
+    database: a typo looked like an empty list."""
+    db = tmp_path / "typo" / "dir" / "x.db"
+    env = clean_env(DECNET_DB=str(db), XDG_DATA_HOME=str(tmp_path / "xdg"))
+    proc = run_decnet(*args, cwd=tmp_path, env=env)
+    assert_clean_error(proc, 1, f"database '{db}' does not exist", "DECNET_DB")
+    assert not (tmp_path / "typo").exists() and not (tmp_path / "xdg").exists()
+
+
+def test_a_command_that_writes_creates_the_database(tmp_path: Path) -> None:
+    db = tmp_path / "new" / "dir" / "x.db"
+    env = clean_env(DECNET_DB=str(db), XDG_DATA_HOME=str(tmp_path / "xdg"))
+    ok(run_decnet("topology", "generate", "corp", cwd=tmp_path, env=env))
+    assert db.is_file()
+    assert "corp" in ok(run_decnet("topology", "list", cwd=tmp_path, env=env)).stdout
+
+
+def test_validating_a_file_without_a_database_says_so_and_creates_none(tmp_path: Path) -> None:
+    db = tmp_path / "typo" / "x.db"
+    env = clean_env(DECNET_DB=str(db), XDG_DATA_HOME=str(tmp_path / "xdg"))
+    (tmp_path / "t.yml").write_text(
+        "name: t\nlans: [{name: dmz, dmz: true}]\ndeckies: [{name: gw, home: dmz}]\n"
+    )
+    proc = ok(run_decnet("topology", "validate", "-f", "t.yml", cwd=tmp_path, env=env))
+    assert "valid" in proc.stdout and f"no database at {db}" in proc.stderr
+    assert not (tmp_path / "typo").exists()
