@@ -15,7 +15,10 @@ from playwright.sync_api import Page
 @pytest.fixture
 def other_site(server: Server) -> Iterator[str]:
     """A page on another origin (another port) that frames the editor."""
-    page = f'<!doctype html><title>other</title><iframe id="f" src="{server.url}/"></iframe>'
+    page = (  # no favicon: its fetch would race the server's shutdown
+        '<!doctype html><title>other</title><link rel="icon" href="data:,">'
+        f'<iframe id="f" src="{server.url}/"></iframe>'
+    )
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
