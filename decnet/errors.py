@@ -28,6 +28,8 @@
     ├── Forbidden               1     403  the token may not do this (a viewer writing, an API
     │                                      token logging out as if it were a session)
     ├── PayloadTooLarge         1     413  a request body over the configured cap
+    ├── RequestTimeout          1     408  a request body slower than the server waits for
+    ├── MisdirectedRequest      1     421  a Host header the server does not answer to
     └── TooManyRequests         1     429  too many open streams for one token
 
 Every raise names its category: a bare `DecnetError(...)` would be HTTP 400 with code `error`
@@ -90,6 +92,8 @@ ISSUE_CODES: dict[str, str] = {
     "SERVICE_CONFIG_UNDECLARED": "service_config names a service the decky does not run, or a key "
     "the service does not declare",
     "SERVICE_CONFIG_INVALID": "a service_config value has the wrong type",
+    "SERVICE_CONFIG_CHARACTER": "a service_config string holds a character no container "
+    "environment can carry (NUL, a lone surrogate)",
     "PORT_COLLISION": "a published host port clashes, within the topology or on the host",
     "PUBLISH_INVALID": "a publish entry is not host:container[/udp]",
     "PUBLISH_NOT_DMZ": "a decky that is not DMZ-homed publishes host ports",
@@ -300,6 +304,16 @@ class Forbidden(DecnetError):
 class PayloadTooLarge(DecnetError):
     http_status = 413
     code = "payload_too_large"
+
+
+class RequestTimeout(DecnetError):
+    http_status = 408
+    code = "request_timeout"
+
+
+class MisdirectedRequest(DecnetError):
+    http_status = 421
+    code = "misdirected_request"
 
 
 class TooManyRequests(DecnetError):

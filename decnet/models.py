@@ -10,7 +10,7 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, FiniteFloat, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from decnet.text import shown
 
@@ -33,6 +33,8 @@ SERVICE_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # [0-9], not \d: \d also matches Arabic-Indic and other digits, which int() then accepts.
 PUBLISH_RE = re.compile(r"^(?P<host>[0-9]{1,5}):(?P<container>[0-9]{1,5})(?:/(?P<proto>tcp|udp))?$")
 IMAGE_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._/:@-]{0,254}$")
+EXPONENT_RE = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+")
+"""A number written with an exponent, as JSON writes small and large floats (`1e-05`)."""
 
 
 def host_problem(value: str) -> str | None:
@@ -58,8 +60,30 @@ HostName = Annotated[
 the OpenAPI document publishes the pattern."""
 
 ConfigValue = str | int | bool
-Coordinate = FiniteFloat
-"""A canvas position or size (web editor): finite, since inf/NaN are not JSON."""
+
+
+def _exponent_float(value: object) -> object:
+    """YAML 1.1 (PyYAML: topology files, JSON documents, batch files) reads `1e-05` and
+    `1e+308`, JSON's own spelling of such floats, as strings; where a float is valid they are
+    one (a non-finite one stays refused)."""
+    if isinstance(value, str) and EXPONENT_RE.fullmatch(value):
+        return float(value)
+    return value
+
+
+CANVAS_LIMIT = 1e7
+"""How far from the origin a canvas position, and how large a size, may be (web editor): far
+beyond any drawing, well inside what a browser can draw (a box at -1e308 blanks the canvas)."""
+Coordinate = Annotated[
+    float,
+    Field(ge=-CANVAS_LIMIT, le=CANVAS_LIMIT, allow_inf_nan=False),
+    BeforeValidator(_exponent_float),
+]
+"""A canvas position: every input of one (ops, layout, topology files) takes this bound."""
+Size = Annotated[
+    float, Field(ge=0, le=CANVAS_LIMIT, allow_inf_nan=False), BeforeValidator(_exponent_float)
+]
+"""A canvas width or height."""
 
 
 class _Model(BaseModel):
@@ -150,8 +174,8 @@ class Lan(_Model):
     loopback stay refused. Validation only: it never reaches the host, so not in the hash."""
     x: Coordinate | None = None
     y: Coordinate | None = None
-    w: Coordinate | None = None
-    h: Coordinate | None = None
+    w: Size | None = None
+    h: Size | None = None
 
 
 class Membership(_Model):

@@ -13,6 +13,10 @@ Variables:
                            prunes older ones hourly, `decnet events prune` on demand)
   DECNET_API_CORS_ORIGINS  origins allowed to call the HTTP API from a browser, comma-separated
                            (default none: CORS off)
+  DECNET_API_HOSTS         more names the server answers to in the Host header, comma-separated
+                           `NAME` (any port: behind a proxy) or `NAME:PORT` (default none: only
+                           localhost, 127.0.0.1, [::1] and the address it is reached on, with its
+                           port; anything else is 421, against DNS rebinding)
   DECNET_API_MAX_BODY      the cap on an HTTP request body, in bytes (default 4194304)
   DECNET_API_STREAMS_PER_TOKEN  open event streams one API token may hold (default 16)
 """
@@ -36,6 +40,9 @@ _IMAGE_KEY = re.compile(rf"{NAME_RE.pattern[:-1]}$|^\*$")
 _DURATION = re.compile(r"^(\d{1,6})([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]{1,253}(:\d{1,5})?$")
+_HOST = re.compile(
+    r"^(?:\[(?P<v6>[0-9A-Fa-f:.]{2,45})\]|(?P<name>[A-Za-z0-9.-]{1,253}))(?::(?P<port>[0-9]{1,5}))?$"
+)
 DEFAULT_RETENTION = timedelta(days=30)
 DEFAULT_MAX_BODY = 4 * 1024 * 1024
 DEFAULT_STREAMS_PER_TOKEN = 16
@@ -96,6 +103,31 @@ def parse_origins(text: str, source: str = "DECNET_API_CORS_ORIGINS") -> tuple[s
     return origins
 
 
+def split_host(text: str) -> tuple[str, int | None] | None:
+    """An HTTP Host (`name`, `name:port`, `[v6]:port`) as (lowercase name, port or None);
+    None when it is not one."""
+    match = _HOST.fullmatch(text)
+    if match is None or (match["port"] is not None and int(match["port"]) > 65535):
+        return None
+    name = (match["v6"] or match["name"]).lower().removesuffix(".")
+    return name, int(match["port"]) if match["port"] is not None else None
+
+
+def parse_hosts(text: str, source: str = "DECNET_API_HOSTS") -> frozenset[tuple[str, int | None]]:
+    """`decnet.example, 10.0.0.5:8400` -> {(name, port or None)}."""
+    hosts = set()
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        host = split_host(item)
+        if host is None:
+            raise UsageError(
+                f"{source}: {item!r} is not a host name",
+                hint="write NAME or NAME:PORT entries separated by commas, "
+                "e.g. decnet.example,10.0.0.5:8400",
+            )
+        hosts.add(host)
+    return frozenset(hosts)
+
+
 @dataclass(frozen=True)
 class Settings:
     db_path: Path
@@ -105,6 +137,8 @@ class Settings:
     templates_dir: Path = PROJECT_ROOT / "templates"
     event_retention: timedelta = DEFAULT_RETENTION
     api_cors_origins: tuple[str, ...] = ()
+    api_hosts: frozenset[tuple[str, int | None]] = frozenset()
+    """Names the server answers to besides the loopback ones (see DECNET_API_HOSTS)."""
     api_max_body: int = DEFAULT_MAX_BODY
     api_streams_per_token: int = DEFAULT_STREAMS_PER_TOKEN
 
@@ -123,6 +157,7 @@ class Settings:
                 env.get("DECNET_EVENT_RETENTION") or "30d", "DECNET_EVENT_RETENTION"
             ),
             api_cors_origins=parse_origins(env.get("DECNET_API_CORS_ORIGINS", "")),
+            api_hosts=parse_hosts(env.get("DECNET_API_HOSTS", "")),
             api_max_body=_positive_int(
                 env.get("DECNET_API_MAX_BODY") or str(DEFAULT_MAX_BODY), "DECNET_API_MAX_BODY"
             ),

@@ -15,6 +15,8 @@ MAX_CELL = 500
 """Characters of one table cell before it is cut."""
 MAX_VALUE = 80
 """Characters of a value quoted inside a message (see `shown`)."""
+CUT = "…"
+"""What ends a message cut short (`clip`); the host module cuts with the same mark."""
 
 
 def _escape(char: str) -> str:
@@ -43,3 +45,9 @@ def shown(value: str, limit: int = MAX_VALUE) -> str:
     """A string quoted inside a message: its repr (which escapes controls), at most `limit`
     characters of the value."""
     return repr(value if len(value) <= limit else value[: limit - 3] + "...")
+
+
+def clip(text: str, width: int) -> str:
+    """`text` cut to at most `width` characters, the last being CUT when it was cut. Scrub
+    secrets before (decnet.core.secrets.scrub): a cut inside one leaves its beginning."""
+    return text if len(text) <= width else text[: width - 1] + CUT

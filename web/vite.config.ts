@@ -13,7 +13,11 @@ export default defineConfig({
   },
   server: {
     // `npm run dev` against a local `decnet serve` (see docs/editor.md).
-    proxy: { "/api": "http://127.0.0.1:8400", "/healthz": "http://127.0.0.1:8400" },
+    // changeOrigin: the server answers only to its own names in Host (docs/api.md).
+    proxy: {
+      "/api": { target: "http://127.0.0.1:8400", changeOrigin: true },
+      "/healthz": { target: "http://127.0.0.1:8400", changeOrigin: true },
+    },
   },
   test: {
     include: ["src/**/*.test.ts"],

@@ -1,9 +1,9 @@
 """`create_app(config)`: the FastAPI app of `decnet serve` (docs/api.md).
 
-Layers, outermost first: CORS (only when origins are configured), authentication of /api
-(401 before anything is read), the body cap (413), then the routes under /api/v1 and the web
-editor's bundle at /. The lifespan starts the background services (decnet.api.services).
-"""
+Layers, outermost first: the Host check (421 for a name the server is not known by), CORS
+(only when origins are configured), authentication of /api (401 before anything is read), the
+body cap and deadline (413, 408), then the routes under /api/v1 and the web editor's bundle at
+/. The lifespan starts the background services (decnet.api.services)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from decnet.api import errors, openapi, web
 from decnet.api.config import API_PREFIX, ApiConfig
-from decnet.api.middleware import AuthMiddleware, BodyLimitMiddleware
+from decnet.api.middleware import AuthMiddleware, BodyLimitMiddleware, HostMiddleware
 from decnet.api.routes import ROUTERS
 from decnet.api.routes.server import health_router
 from decnet.api.schemas import ERRORS
@@ -54,7 +54,9 @@ def create_app(config: ApiConfig) -> FastAPI:
         raise NotFound(f"no API route /api/{rest[:80]}", hint="see docs/api.md")
 
     web.mount(app, Path(config.web_dir))
-    app.add_middleware(BodyLimitMiddleware, limit=config.settings.api_max_body)
+    app.add_middleware(
+        BodyLimitMiddleware, limit=config.settings.api_max_body, seconds=config.body_seconds
+    )
     app.add_middleware(AuthMiddleware, state=app.state.decnet)
     if config.settings.api_cors_origins:
         app.add_middleware(
@@ -63,4 +65,5 @@ def create_app(config: ApiConfig) -> FastAPI:
             allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
         )
+    app.add_middleware(HostMiddleware, allowed=config.settings.api_hosts)
     return app

@@ -31,3 +31,8 @@ class ApiConfig:
     """The in-process reconciler's knobs (interval, drift scans, inventory)."""
     stop_grace_seconds: float = 10.0
     """On shutdown, how long the running job may take to finish before it is cancelled."""
+    header_seconds: float = 10.0
+    """How long a connection may take to send a request's line and headers (from its start,
+    or from the previous response): a slower one is closed (decnet.api.server)."""
+    body_seconds: float = 30.0
+    """How long a request body may take to arrive in full: a slower one is 408."""

@@ -69,7 +69,11 @@ def field_path(loc: Sequence[str | int]) -> str:
 def _validation(errors: Sequence[Any]) -> JSONResponse:
     """422 naming the first field at fault, with every problem listed in `errors`."""
     problems = [
-        {"field": field_path(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type")}
+        {
+            "field": field_path(e.get("loc", ())),
+            "message": str(e.get("msg", "")).removeprefix("Value error, "),
+            "type": e.get("type"),
+        }
         for e in errors
     ] or [{"field": "body", "message": "invalid request", "type": None}]
     first = problems[0]

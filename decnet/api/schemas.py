@@ -12,9 +12,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from decnet.core.topofile import parse_topology_file
-from decnet.models import NAME_RE, Catalog, GeneratorParams, HostName, Issue, Topology
-
-COORDINATE = Field(default=None, ge=-1e7, le=1e7)
+from decnet.models import (
+    NAME_RE,
+    Catalog,
+    Coordinate,
+    GeneratorParams,
+    HostName,
+    Issue,
+    Size,
+    Topology,
+)
 
 
 class Body(BaseModel):
@@ -68,15 +75,15 @@ class Validation(BaseModel):
 
 
 class LanBox(Body):
-    x: float | None = COORDINATE
-    y: float | None = COORDINATE
-    w: float | None = Field(default=None, ge=0, le=1e7)
-    h: float | None = Field(default=None, ge=0, le=1e7)
+    x: Coordinate | None = None
+    y: Coordinate | None = None
+    w: Size | None = None
+    h: Size | None = None
 
 
 class DeckyPoint(Body):
-    x: float | None = COORDINATE
-    y: float | None = COORDINATE
+    x: Coordinate | None = None
+    y: Coordinate | None = None
 
 
 class LayoutBody(Body):
@@ -139,8 +146,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (401, "No, a wrong, an expired or a revoked token"),
         (403, "A viewer token on a write"),
         (404, "Unknown topology, run or route"),
+        (408, "The request body did not arrive in time"),
         (409, "Version conflict, a status that forbids the action, a busy topology"),
         (413, "Body over the cap"),
+        (421, "A Host header the server does not answer to (DECNET_API_HOSTS)"),
         (422, "Malformed request: the field is named"),
     )
 }

@@ -20,13 +20,16 @@ BUILD_COMMAND = "cd web && npm ci && npm run build"
 
 # Everything the editor loads is decnet's own (no CDN, no external fonts): anything else is an
 # injection. React Flow positions nodes with inline `style` attributes, hence 'unsafe-inline'
-# for styles only; scripts stay 'self'. The minimap and icons may use data: images.
+# for styles only; scripts stay 'self'. The minimap and icons may use data: images. No site may
+# frame the editor (clickjacking a signed-in admin): frame-ancestors, and X-Frame-Options for
+# browsers that predate it.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
-        "style-src 'self' 'unsafe-inline'"
+        "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
 }
 
 

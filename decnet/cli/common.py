@@ -2,7 +2,8 @@
 
 Nothing is opened at import time: the root callback records settings in `ctx.obj`; a command
 that needs the database opens it through `open_store`/`open_context`, and it is closed when
-the command ends.
+the command ends. Only commands that write from nothing (create, generate, token create,
+demo, watch) create a missing database; every other says it does not exist.
 """
 
 from __future__ import annotations
@@ -50,15 +51,18 @@ def settings(ctx: typer.Context) -> Settings:
     return state.settings
 
 
-def open_store(ctx: typer.Context) -> Store:
-    store = Store(settings(ctx).db_path)
+def open_store(ctx: typer.Context, *, create: bool = False) -> Store:
+    """The database; only commands that write it from nothing (`create=True`) may make it:
+    for every other one a missing database is an error (a typo must not look empty)."""
+    store = Store(settings(ctx).db_path, create=create)
     _close_later(ctx, store)
     return store
 
 
-def open_context(ctx: typer.Context) -> Context:
-    """The engine's Context (settings, store, catalogue) for use-case modules that take one."""
-    context = Context.open(settings(ctx))
+def open_context(ctx: typer.Context, *, create: bool = False) -> Context:
+    """The engine's Context (settings, store, catalogue) for use-case modules that take one;
+    `create` as in `open_store`."""
+    context = Context.open(settings(ctx), create=create)
     _close_later(ctx, context.store)
     return context
 

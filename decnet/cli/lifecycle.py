@@ -315,7 +315,7 @@ def demo(
     inventory: Path | None = INVENTORY_OPTION,
 ) -> None:
     """Generate and deploy a small topology named `demo` to the local Docker engine."""
-    context = common.open_context(ctx)
+    context = common.open_context(ctx, create=True)
     progress = Progress(common.stderr())
     if down:
         with progress:

@@ -157,6 +157,12 @@ def _print_submit(result: engine.SubmitResult) -> None:
         common.note(f"note: {note}")
     for warning in result.warnings:
         common.note(f"warning: {warning.code} at {warning.path}: {warning.message}")
+    if result.mode == "unchanged":
+        common.echo(
+            f"unchanged: the batch changes nothing in {result.topology} "
+            f"(still at version {result.version}; nothing written or queued)"
+        )
+        return
     if result.mutation is None:
         common.echo(
             f"applied to pending topology {result.topology}: now at version {result.version}"
@@ -283,7 +289,7 @@ def watch(
     once: bool = typer.Option(False, "--once", help="Drain every queue, converge, and exit."),
 ) -> None:
     """The reconciler: apply queued mutations, converge what drifted, until stopped."""
-    context = common.open_context(ctx)
+    context = common.open_context(ctx, create=True)
     opts = WatchOptions(inventory=inventory, interval=interval, drift_every=drift_every)
     watcher = Watcher(context, opts)
     stopped: dict[str, int] = {}

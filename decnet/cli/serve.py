@@ -33,10 +33,11 @@ def serve(
     """Serve the HTTP API, the event streams and the web editor; prints a one-time login URL."""
     # Imported here: FastAPI and uvicorn take a second to import, and only this command needs them.
     from decnet.api.config import ApiConfig
-    from decnet.api.server import build_server, parse_bind
+    from decnet.api.server import build_server, listen_socket, parse_bind
     from decnet.engine.watch import WatchOptions
 
     where = parse_bind(bind)
+    sock = listen_socket(where)  # before anything starts: a taken port is an error: line
     settings = common.settings(ctx)
     watch = WatchOptions(inventory=common.absolute(inventory), drift_every=drift_every)
     config = ApiConfig(settings=settings, watch=not no_watch, watch_options=watch)
@@ -55,4 +56,4 @@ def serve(
         common.note("the login link works once, within 10 minutes; API clients use a token")
 
     server.on_started = started
-    server.run()
+    server.run(sockets=[sock])

@@ -25,7 +25,7 @@ def create(
 ) -> None:
     """Create a token and print it once (only its hash is stored)."""
     lifetime = parse_duration(expires, "--expires") if expires is not None else None
-    info, token = engine.create_token(common.open_store(ctx), name, role, lifetime)
+    info, token = engine.create_token(common.open_store(ctx, create=True), name, role, lifetime)
     if json_out:
         common.print_json({**info.model_dump(mode="json"), "token": token})
         return

@@ -6,6 +6,7 @@ the result. Errors are reported by `decnet.cli.errors`.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -14,11 +15,13 @@ import typer
 from pydantic import ValidationError
 
 from decnet.cli import common
-from decnet.core.topofile import MASK, MAX_FILE_BYTES, parse_topology_file
+from decnet.core.secrets import MASK
+from decnet.core.topofile import MAX_FILE_BYTES, parse_topology_file
 from decnet.engine import topologies as engine
 from decnet.errors import EXIT_ERROR, TopologyFileError, UsageError
 from decnet.files import write_private
 from decnet.models import GeneratorParams, Issue, Severity, Topology
+from decnet.store import Store
 
 app = typer.Typer(help="Generate, create, inspect and delete topologies.", no_args_is_help=True)
 
@@ -126,7 +129,7 @@ def generate(
         seed=seed,
     )
     stored = engine.generate_topology(
-        common.open_store(ctx), params, host=host, catalog=common.catalog()
+        common.open_store(ctx, create=True), params, host=host, catalog=common.catalog()
     )
     _created(stored, json_out)
 
@@ -145,7 +148,9 @@ def create(
 ) -> None:
     """Create a topology from a topology file; open subnets and IPs are allocated."""
     parsed = parse_topology_file(_read(file), str(file), catalog=common.catalog())
-    stored = engine.create_topology(common.open_store(ctx), parsed, catalog=common.catalog())
+    stored = engine.create_topology(
+        common.open_store(ctx, create=True), parsed, catalog=common.catalog()
+    )
     _created(stored, json_out)
 
 
@@ -254,12 +259,25 @@ def validate(
         raise UsageError("give either NAME or -f FILE", hint="decnet topology validate corp")
     if file is not None:
         parsed = parse_topology_file(_read(file), str(file), catalog=common.catalog())
-        issues = engine.validate_topology(common.open_store(ctx), parsed, catalog=common.catalog())
+        issues = engine.validate_topology(_claims(ctx), parsed, catalog=common.catalog())
     else:
         issues = engine.validate_stored(common.open_store(ctx), str(name), catalog=common.catalog())
     _print_issues(issues, json_out)
     if any(i.severity is Severity.ERROR for i in issues):
         raise typer.Exit(EXIT_ERROR)
+
+
+def _claims(ctx: typer.Context) -> Store | None:
+    """The database whose topologies' claims on the host a file is checked against; without
+    one the file is checked alone, and a note says so (never a new, empty database)."""
+    path = common.settings(ctx).db_path
+    if not os.path.lexists(path):
+        common.note(
+            f"note: no database at {path}: the file is checked without the claims of stored "
+            "topologies (check --db or DECNET_DB if there should be one)"
+        )
+        return None
+    return common.open_store(ctx)
 
 
 def _print_issues(issues: list[Issue], json_out: bool) -> None:

@@ -25,6 +25,7 @@ from decnet.core.ops import (
     UpdateDecky,
     UpdateLan,
 )
+from decnet.core.secrets import MASK, is_secret
 from decnet.core.validate import validate
 from decnet.errors import AllocationError
 from decnet.models import (
@@ -379,3 +380,60 @@ def edit(
 
 def _allocation_issue(err: AllocationError) -> Issue:
     return Issue(code="ALLOCATION_FAILED", message=f"{err}; {err.hint}", path="ops")
+
+
+# --- judging a change without its secrets ---------------------------------------------------
+
+SecretRef = tuple[str, str, str]
+"""(decky, service, key) of a secret config value."""
+WRITTEN = f"{MASK} (written by the batch)"
+"""What a secret the batch writes looks like when a change is judged (see `blind`)."""
+WRITTEN_NOTE = (
+    "a secret the batch writes counts as changed: plans never compare secret values, so the "
+    "service is shown recreated even if the value is the one it has"
+)
+
+
+def secrets_written(ops: Sequence[Op], catalog: Catalog) -> frozenset[SecretRef]:
+    """Every secret config value the batch writes (a null removes a key: it writes nothing)."""
+    return frozenset(
+        (op.name, service, key)
+        for op in ops
+        if isinstance(op, AddDecky | UpdateDecky)
+        for service, values in (op.config or {}).items()
+        for key, value in values.items()
+        if value is not None and is_secret(catalog, service, key)
+    )
+
+
+def blind(
+    topology: Topology, catalog: Catalog, written: frozenset[SecretRef] = frozenset()
+) -> Topology:
+    """`topology` as a change is judged by (its plan, whether it changes anything): every
+    secret value MASK, or WRITTEN where the batch wrote one. Otherwise the answer would depend
+    on the stored secret, and setting a password to a guess would tell whether it is right."""
+
+    def hidden(decky: str, service: str, config: dict[str, Any]) -> dict[str, Any]:
+        return {
+            k: (WRITTEN if (decky, service, k) in written else MASK)
+            if is_secret(catalog, service, k)
+            else v
+            for k, v in config.items()
+        }
+
+    deckies = [
+        d.model_copy(
+            update={
+                "service_config": {s: hidden(d.name, s, c) for s, c in d.service_config.items()}
+            }
+        )
+        for d in topology.deckies
+    ]
+    return topology.model_copy(update={"deckies": deckies})
+
+
+def changes_nothing(before: Topology, after: Topology, ops: Sequence[Op], catalog: Catalog) -> bool:
+    """Whether `after` (the edited `before`) is `before` again, judged blind to secrets: a
+    batch that writes a secret always changes something."""
+    written = secrets_written(ops, catalog)
+    return blind(before, catalog).model_dump() == blind(after, catalog, written).model_dump()

@@ -4,7 +4,7 @@ The projection is purpose-built rather than a model dump, so a field added to th
 bookkeeping (status, timestamps, canvas layout, …) can never change the hash by accident, and a
 value that reaches the host never drops out of it silently.
 
-Secret config values (catalogue `secret: true`) enter the projection only as an HMAC-SHA256
+Secret config values (`decnet.core.secrets.is_secret`) enter the projection only as an HMAC-SHA256
 under the per-database key (`Store.hash_key()`), never as themselves: the hash is shown by
 `show`, `status` and `meta.json`, and an unkeyed digest over a password falls to a guess list.
 The key is an argument, so the core stays pure; it has no default, so no caller can forget it.
@@ -20,7 +20,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from decnet.core.catalog import resolve_image
-from decnet.models import Catalog, ConfigValue, Decky, Lan, ServiceSpec, Topology
+from decnet.core.secrets import is_secret
+from decnet.models import Catalog, ConfigValue, Decky, Lan, Topology
 
 PROJECTION_FORMAT = 2
 """Bump when the projection changes shape, so every stored hash changes visibly once.
@@ -51,13 +52,11 @@ def seal(secret_key: bytes, value: ConfigValue) -> str:
 
 
 def _config(
-    values: Mapping[str, ConfigValue], secrets: frozenset[str], secret_key: bytes
+    values: Mapping[str, ConfigValue], catalog: Catalog, service: str, secret_key: bytes
 ) -> dict[str, Any]:
-    return {k: seal(secret_key, v) if k in secrets else v for k, v in values.items()}
-
-
-def _secret_keys(spec: ServiceSpec) -> frozenset[str]:
-    return frozenset(p.key for p in spec.params if p.secret)
+    return {
+        k: seal(secret_key, v) if is_secret(catalog, service, k) else v for k, v in values.items()
+    }
 
 
 def _service_entry(
@@ -73,7 +72,7 @@ def _service_entry(
     return {
         "name": service,
         "image": resolve_image(service, catalog, site, images),
-        "config": _config(defaults, _secret_keys(spec), secret_key),
+        "config": _config(defaults, catalog, service, secret_key),
         # Ports and capabilities come from the catalogue but land in the compose file, so a
         # catalogue upgrade that changes them must show up as config drift.
         "ports": sorted(str(p) for p in spec.ports),
@@ -90,7 +89,6 @@ class _Services:
         self.topology, self.catalog, self.site = topology, catalog, site
         self.secret_key = secret_key
         self.base: dict[str, dict[str, Any]] = {}
-        self.secrets: dict[str, frozenset[str]] = {}
 
     def entry(self, decky: Decky, service: str) -> dict[str, Any]:
         if service not in self.catalog.services:
@@ -102,12 +100,11 @@ class _Services:
             self.base[service] = _service_entry(
                 service, self.catalog, self.topology.images, self.site, self.secret_key
             )
-            self.secrets[service] = _secret_keys(self.catalog.services[service])
         base = self.base[service]
         override = decky.service_config.get(service)
         if not override:
             return base
-        sealed = _config(override, self.secrets[service], self.secret_key)
+        sealed = _config(override, self.catalog, service, self.secret_key)
         return {**base, "config": {**base["config"], **sealed}}
 
 

@@ -11,14 +11,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from decnet.core.topofile import MASK
+from decnet.core.secrets import mask_config, refuse_mask
 from decnet.errors import InvalidRequest
-from decnet.models import Catalog, ConfigValue, Coordinate
+from decnet.models import Catalog, ConfigValue, Coordinate, Size
 
 MAX_OPS = 1000
 """Ops in one batch: an editor session stages tens; a script may add hundreds of deckies."""
+
+OpConfigValue = Annotated[ConfigValue, AfterValidator(refuse_mask)]
+"""A config value in an op: never the MASK that output shows (a client sending back a masked
+config would overwrite the real secret with it)."""
 
 
 class _Op(BaseModel):
@@ -30,8 +34,8 @@ class LanCanvas(_Op):
 
     x: Coordinate | None = None
     y: Coordinate | None = None
-    w: Coordinate | None = None
-    h: Coordinate | None = None
+    w: Size | None = None
+    h: Size | None = None
 
 
 class DeckyCanvas(_Op):
@@ -77,7 +81,7 @@ class AddDecky(_Op):
     services: list[str] | None = None
     archetype: str | None = None
     """Expands to its services when `services` is left out; kept as a label."""
-    config: dict[str, dict[str, ConfigValue]] = {}
+    config: dict[str, dict[str, OpConfigValue]] = {}
     ip: str | None = None
     """Pinned home IP; allocated when left out."""
     forwards_l3: bool = False
@@ -95,7 +99,7 @@ class UpdateDecky(_Op):
     name: str
     services: list[str] | None = None
     """Replaces the list (order is container order)."""
-    config: dict[str, dict[str, ConfigValue | None]] | None = None
+    config: dict[str, dict[str, OpConfigValue | None]] | None = None
     """Merged per service; a key set to null removes it."""
     forwards_l3: bool | None = None
     publish: list[str] | None = None
@@ -186,7 +190,7 @@ def request_error(err: ValidationError, prefix: str = "") -> InvalidRequest:
     echoed: a payload may carry a secret)."""
     first = err.errors()[0]
     field = _where([*([prefix] if prefix else []), *first["loc"]]) or prefix or "body"
-    message = first["msg"]
+    message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "union_tag_invalid":
         message = f"unknown op {str(first.get('ctx', {}).get('tag', ''))[:40]!r}"
     elif first["type"] == "union_tag_not_found":
@@ -253,22 +257,11 @@ def op_label(ops: Sequence[Op]) -> str:
 def mask_ops(ops: Sequence[Mapping[str, Any]], catalog: Catalog) -> list[dict[str, Any]]:
     """Stored ops (plain data) with every secret config value replaced by MASK, for output."""
 
-    def masked(service: str, values: Mapping[str, Any]) -> dict[str, Any]:
-        spec = catalog.services.get(service)
-        out = {}
-        for key, value in values.items():
-            param = spec.param(key) if spec is not None else None
-            secret = param is None or param.secret  # unknown keys may be secrets: hide them
-            out[key] = MASK if secret and value is not None else value
-        return out
-
     shown = []
     for op in ops:
         config = op.get("config")
         if isinstance(config, Mapping):
-            op = {
-                **op,
-                "config": {s: masked(s, v) for s, v in config.items() if isinstance(v, Mapping)},
-            }
+            services = {s: v for s, v in config.items() if isinstance(v, Mapping)}
+            op = {**op, "config": {s: mask_config(catalog, s, v) for s, v in services.items()}}
         shown.append(dict(op))
     return shown

@@ -21,12 +21,10 @@ from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from decnet.core.catalog import load_catalog
+from decnet.core.secrets import MASK, mask_config, refuse_mask
 from decnet.errors import TopologyFileError
-from decnet.models import Catalog, Decky, HostName, Lan, Membership, Topology
+from decnet.models import Catalog, Coordinate, Decky, HostName, Lan, Membership, Size, Topology
 from decnet.text import shown
-
-MASK = "********"
-"""What a secret config value is replaced with in output (show, masked export)."""
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 """Largest topology file read (a 100,000-decky export is about 15 MiB); callers that read a
@@ -65,12 +63,7 @@ _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 def _config_scalar(value: Any) -> str | int | bool:
     if isinstance(value, bool | int | str):
-        if value == MASK:
-            raise ValueError(
-                f"the value is the secret mask {MASK!r}, not a real secret: write the "
-                "value, or export with --include-secrets"
-            )
-        return value
+        return refuse_mask(value)
     raise ValueError(f"expected a string, integer or boolean, got {_a(_type_name(value))}")
 
 
@@ -86,10 +79,10 @@ class FileCanvas(_FileModel):
     # .inf and .nan would reach `show --json` as Infinity/NaN, which is not JSON
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
-    x: float | None = None
-    y: float | None = None
-    w: float | None = None
-    h: float | None = None
+    x: Coordinate | None = None
+    y: Coordinate | None = None
+    w: Size | None = None
+    h: Size | None = None
 
 
 class FileLan(_FileModel):
@@ -464,20 +457,15 @@ def dump_topology_file(topology: Topology) -> str:
 
 
 def mask_secrets(topology: Topology, catalog: Catalog) -> Topology:
-    """A copy in which every secret service config value (catalogue `secret: true`) is MASK."""
-
-    def masked(service: str, config: dict[str, Any]) -> dict[str, Any]:
-        spec = catalog.services.get(service)
-        if spec is None:  # gone from the catalogue: which keys were secret is unknown
-            return dict.fromkeys(config, MASK)
-        return {
-            k: MASK if (p := spec.param(k)) is not None and p.secret else v
-            for k, v in config.items()
-        }
-
+    """A copy in which every secret service config value (`decnet.core.secrets.is_secret`)
+    is MASK."""
     deckies = [
         d.model_copy(
-            update={"service_config": {s: masked(s, c) for s, c in d.service_config.items()}}
+            update={
+                "service_config": {
+                    s: mask_config(catalog, s, c) for s, c in d.service_config.items()
+                }
+            }
         )
         for d in topology.deckies
     ]

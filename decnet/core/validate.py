@@ -8,11 +8,13 @@ for 10,000 deckies and no rule hides another's findings. Codes live in
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate
 
 from decnet.core.allocate import int_to_ip, ip_to_int, parse_subnet
+from decnet.core.secrets import MASK, is_secret
 from decnet.errors import InvalidTopology
 from decnet.models import (
     IMAGE_RE,
@@ -34,6 +36,10 @@ MIN_PREFIX = 16
 MAX_PREFIX = 29
 _WILDCARD = "*"
 _TYPES: dict[str, type] = {"str": str, "int": int, "bool": bool}
+_ENV_UNSAFE = re.compile("[\x00\ud800-\udfff]")
+"""What no container environment carries: NUL (runc refuses to start the container; every
+other C0 control reaches it as is — Docker 20.10, compose 2.26), and a lone UTF-16 surrogate
+(not UTF-8: neither the database nor a compose file can hold it)."""
 
 
 def _prefix(span: tuple[int, int]) -> int:
@@ -411,7 +417,7 @@ def check_services(t: Topology, c: Catalog, _x: HostContext, _i: _Index) -> Iter
 
 
 def _config_value_issues(
-    spec: ServiceSpec, values: dict[str, ConfigValue], base: str
+    catalog: Catalog, spec: ServiceSpec, values: dict[str, ConfigValue], base: str
 ) -> Iterator[Issue]:
     for key, value in values.items():
         param = spec.param(key)
@@ -423,13 +429,20 @@ def _config_value_issues(
                 f"service {spec.name!r} declares no key {key!r}; declared keys: {declared}",
             )
         elif type(value) is not _TYPES[param.type]:
-            shown = "<secret>" if param.secret else repr(value)
+            shown = MASK if is_secret(catalog, spec.name, key) else repr(value)
             yield _issue(
                 "SERVICE_CONFIG_INVALID",
                 f"{base}.{key}",
                 f"{spec.name}.{key} must be "
                 f"of type {param.type}, not {type(value).__name__} ({shown}); fix "
                 "the value",
+            )
+        elif isinstance(value, str) and (bad := _ENV_UNSAFE.search(value)) is not None:
+            yield _issue(  # the value is never quoted: it may be a secret
+                "SERVICE_CONFIG_CHARACTER",
+                f"{base}.{key}",
+                f"{spec.name}.{key} holds U+{ord(bad.group()):04X} at position {bad.start()}, "
+                "which no container environment can carry; remove it",
             )
 
 
@@ -446,7 +459,7 @@ def check_service_config(t: Topology, c: Catalog, _x: HostContext, _i: _Index) -
                     "service or drop its config",
                 )
             elif service in c.services:
-                yield from _config_value_issues(c.services[service], values, base)
+                yield from _config_value_issues(c, c.services[service], values, base)
 
 
 def check_archetype(t: Topology, c: Catalog, _x: HostContext, _i: _Index) -> Iterator[Issue]:

@@ -22,12 +22,15 @@ class Context:
     catalog: Catalog
 
     @classmethod
-    def open(cls, settings: Settings) -> Context:
+    def open(cls, settings: Settings, *, create: bool = True) -> Context:
+        """`create=False` (read-only commands): neither the database nor DECNET_HOME is made."""
+        store = Store(settings.db_path, create=create)
         # DECNET_HOME holds run artifacts, bundles and caches: private from the start. A home
         # that cannot be made fails later, where a command needs it, with that command's error.
-        with contextlib.suppress(OSError):
-            private_dir(settings.home)
-        return cls(settings=settings, store=Store(settings.db_path), catalog=load_catalog())
+        if create:
+            with contextlib.suppress(OSError):
+                private_dir(settings.home)
+        return cls(settings=settings, store=store, catalog=load_catalog())
 
     @cached_property
     def hash_key(self) -> bytes:

@@ -16,7 +16,14 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from decnet import policy
-from decnet.core.edit import EditResult, edit
+from decnet.core.edit import (
+    WRITTEN_NOTE,
+    EditResult,
+    blind,
+    changes_nothing,
+    edit,
+    secrets_written,
+)
 from decnet.core.ops import Batch, Op, dump_ops, mask_ops, op_label, parse_ops
 from decnet.core.plan import Plan, plan_change
 from decnet.core.render import compose_model
@@ -46,8 +53,9 @@ class MutationView(BaseModel):
 
 class SubmitResult(BaseModel):
     topology: str
-    mode: Literal["applied", "enqueued"]
-    """applied: a pending topology's design changed at once; enqueued: a live change queued."""
+    mode: Literal["applied", "enqueued", "unchanged"]
+    """applied: a pending topology's design changed at once; enqueued: a live change queued;
+    unchanged: the batch changes nothing (nothing written, no version bump, no mutation)."""
     version: int
     mutation: MutationView | None = None
     warnings: list[Issue] = []
@@ -108,14 +116,22 @@ def submit_ops(
     ctx: Context, name: str, ops: Sequence[Op], *, expected_version: int | None = None
 ) -> SubmitResult:
     """Apply a batch to a pending topology at once, or enqueue it on a live one; a batch
-    that would leave the topology invalid raises `InvalidBatch` and writes nothing."""
+    that would leave the topology invalid raises `InvalidBatch`, and one that changes nothing
+    (judged blind to secrets: `decnet.core.edit.changes_nothing`) is `unchanged`: both write
+    nothing."""
     with ctx.store.transaction():
         t = ctx.store.get_topology(name)
         live = _live(ctx, t, expected_version)
-        result = _edit(ctx, _projected(ctx, t) if live else t, ops, live=live)
+        before = _projected(ctx, t) if live else t
+        result = _edit(ctx, before, ops, live=live)
         if result.topology is None:
             raise InvalidBatch(result.issues, subject=f"batch for topology {name!r}")
         warnings = result.issues
+        if changes_nothing(before, result.topology, ops, ctx.catalog):
+            return SubmitResult(
+                topology=name, mode="unchanged", version=t.version,
+                warnings=warnings, notes=result.notes,
+            )  # fmt: skip
         if not live:
             stored = ctx.store.replace_topology(result.topology, expected_version=t.version)
             return SubmitResult(
@@ -150,10 +166,7 @@ def plan_ops(
         result = _edit(ctx, before, ops, live=live)
     plan = None
     if result.topology is not None:
-        site = ctx.settings.site_images
-        old = compose_model(before, ctx.catalog, site) if before.deckies or before.lans else None
-        new = compose_model(result.topology, ctx.catalog, site)
-        plan = plan_change(name, t.version, old, new, result.notes)
+        plan = _plan(ctx, t.version, before, result.topology, ops, result.notes)
     return PlanView(
         topology=name,
         status=t.status,
@@ -161,6 +174,28 @@ def plan_ops(
         valid=result.topology is not None,
         issues=result.issues,
         plan=plan,
+    )
+
+
+def _plan(
+    ctx: Context,
+    version: int,
+    before: Topology,
+    after: Topology,
+    ops: Sequence[Op],
+    notes: list[str],
+) -> Plan:
+    """The plan from `before` to `after`, blind to secret values (`decnet.core.edit.blind`)."""
+    catalog, site = ctx.catalog, ctx.settings.site_images
+    written = secrets_written(ops, catalog)
+    old = (
+        compose_model(blind(before, catalog), catalog, site)
+        if before.deckies or before.lans
+        else None
+    )
+    new = compose_model(blind(after, catalog, written), catalog, site)
+    return plan_change(
+        before.name, version, old, new, [*notes, *([WRITTEN_NOTE] if written else [])]
     )
 
 

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from decnet.core.secrets import scrub
 from decnet.errors import RunFailed
 from decnet.settings import PROJECT_ROOT
+from decnet.text import clip
 
 PLAYBOOKS = PROJECT_ROOT / "playbooks"
-MASK = "********"
 
 
 @dataclass(frozen=True)
@@ -96,20 +97,14 @@ class RunResult:
         return self.hosts.setdefault(name, HostOutcome())
 
 
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, MASK)
-    return text
-
-
 # Result keys worth keeping from our module's return value; everything else is dropped.
 _KEPT_RESULT_KEYS = ("topology", "status", "changed", "applied_hash", "containers")
 _REPORT_STATUS = {"failed": "failed"}
 
 
-_NOISE = re.compile(r"^(exit status \d+|[@*=#-]{3,})$")
-_DECORATION = re.compile(r"^[@*#|]+\s*|\s*[@*#|]+$")
+# Not `*`: a line may end in a MASK, which is no decoration (messages are scrubbed first).
+_NOISE = re.compile(r"^(exit status \d+|[@=#-]{3,})$")
+_DECORATION = re.compile(r"^[@#|]+\s*|\s*[@#|]+$")
 MESSAGE_LIMIT = 1500
 """Characters of a message kept for a reason or an event (a failure lists at most a few names;
 the rest is in the artifacts)."""
@@ -129,14 +124,12 @@ def summarize_message(text: str) -> str:
     joined = ""
     for line in kept:  # a line ending in `:` introduces the next one
         joined += (" " if joined.endswith(":") else "; " if joined else "") + line
-    return joined if len(joined) <= MESSAGE_LIMIT else joined[: MESSAGE_LIMIT - 1] + "…"
+    return clip(joined, MESSAGE_LIMIT)
 
 
 def _message(res: Mapping[str, Any]) -> str:
     msg = res.get("msg") or res.get("stderr") or res.get("reason") or ""
-    if not isinstance(msg, str):
-        msg = str(msg)
-    return summarize_message(msg)
+    return msg if isinstance(msg, str) else str(msg)
 
 
 def _progress(res: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -174,9 +167,14 @@ class _Collector:
         host = str(data.get("host", ""))
         return host, self.hosts.setdefault(host, HostOutcome())
 
+    def text(self, raw: str) -> str:
+        """A message as kept and shown: scrubbed first, then summarized (and cut)."""
+        return summarize_message(scrub(raw, self.job.secrets))
+
     def emit(
         self, kind: str, data: Mapping[str, Any], msg: str = "", item: str | None = None
     ) -> None:
+        """`msg` is already `text(...)`."""
         host = data.get("host")
         self.on_event(
             RunnerEvent(
@@ -184,7 +182,7 @@ class _Collector:
                 host=str(host) if host else None,
                 task=str(data.get("task", "")),
                 item=item,
-                msg=scrub(msg, self.job.secrets),
+                msg=msg,
             )
         )
 
@@ -215,20 +213,20 @@ class _Collector:
         if facts is not None:
             outcome.facts = dict(facts)
         self.progress(data, res)
-        self.emit("changed" if res.get("changed") else "ok", data, _message(res))
+        self.emit("changed" if res.get("changed") else "ok", data, self.text(_message(res)))
 
     def failed(self, data: Mapping[str, Any]) -> None:
         if data.get("ignore_errors"):
             return
         _, outcome = self._host(data)
-        msg = scrub(_message(data.get("res") or {}), self.job.secrets)
+        msg = self.text(_message(data.get("res") or {}))
         outcome.messages.append(f"{data.get('task', '')}: {msg}")
         self.emit("failed", data, msg)
 
     def unreachable(self, data: Mapping[str, Any]) -> None:
         _, outcome = self._host(data)
         outcome.unreachable = True
-        msg = scrub(_message(data.get("res") or {}), self.job.secrets)
+        msg = self.text(_message(data.get("res") or {}))
         outcome.messages.append(f"unreachable: {msg}")
         self.emit("unreachable", data, msg)
 
@@ -246,9 +244,9 @@ class _Collector:
             status = _REPORT_STATUS.get(str(report.get("status")), status)
             if status == "ok" and report.get("changed") in (True, "True", "true"):
                 status = "changed"
-            msg = scrub(summarize_message(str(report.get("message") or "")), self.job.secrets)
+            msg = self.text(str(report.get("message") or ""))
         else:
-            kept, msg = {}, scrub(_message(res), self.job.secrets)
+            kept, msg = {}, self.text(_message(res))
         outcome.items[label] = ItemOutcome(status=status, msg=msg, result=kept)
         self.emit(status, data, msg, item=label)
 

@@ -16,10 +16,14 @@ from decnet.store import events
 
 
 class StoreBase:
-    def __init__(self, path: Path | str, *, clock: dbmod.Clock = dbmod.utc_now) -> None:
+    def __init__(
+        self, path: Path | str, *, clock: dbmod.Clock = dbmod.utc_now, create: bool = True
+    ) -> None:
+        """`create=False`: a missing database is a StoreError, never made (read-only commands:
+        a typo in the path must not look like an empty database)."""
         self.path = Path(path)
         self.clock = clock
-        self.conn = dbmod.connect(self.path)
+        self.conn = dbmod.connect(self.path, create=create)
         self.db = Database(self.conn, execute_plugins=False)
         self._depth = 0
         try:

@@ -162,12 +162,31 @@ def _tighten(path: Path) -> None:
         tighten(path.with_name(path.name + suffix))
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating it and its parent directories privately) and set the pragmas of SPEC §2."""
-    if path.exists() and path.is_dir():
+def _check_file(path: Path, create: bool) -> None:
+    """StoreError unless `path` is a regular file, or missing and `create` allows making it.
+
+    SQLite opens a device (`/dev/null`) or a FIFO and then fails in ways that name a lock
+    or nothing; a missing file it would create, so a typo looked like an empty database."""
+    where = repr(str(path))
+    if path.is_dir():
+        raise StoreError(f"database {where} is a directory", hint="point --db at a file inside it")
+    if path.exists() and not path.is_file():
         raise StoreError(
-            f"database {str(path)!r} is a directory", hint="point --db at a file inside it"
+            f"database {where} is not a regular file (a device, FIFO or socket)",
+            hint="point --db or DECNET_DB at a decnet database file",
         )
+    if not path.exists() and not create:
+        raise StoreError(
+            f"database {where} does not exist",
+            hint="check --db or DECNET_DB (a typo?); commands that write, such as `decnet "
+            "topology create` or `generate`, create it",
+        )
+
+
+def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
+    """Open (creating it and its parent directories privately, if `create`) and set the
+    pragmas of SPEC §2."""
+    _check_file(path, create)
     _create_private(path)
     with store_errors(path):
         conn = sqlite3.connect(

@@ -172,11 +172,24 @@ _ALLOW_PUBLIC = _sql(
     "ALTER TABLE lan ADD COLUMN allow_public INTEGER NOT NULL DEFAULT 0",
 )
 
+_CANVAS_LOW = {"x": "-1e7", "y": "-1e7", "w": "0", "h": "0"}
+_CANVAS_BOUNDS = _sql(
+    # Ops once let canvas values through that the layout route refused (-1e308, negative
+    # sizes); the editor drew a blank canvas from them. Cleared, it places those boxes anew.
+    # The bound is written out: it is what held when this migration was released.
+    *(
+        f"UPDATE {table} SET {c} = NULL WHERE {c} NOT BETWEEN {_CANVAS_LOW[c]} AND 1e7"
+        for table, columns in (("lan", "xywh"), ("decky", "xy"))
+        for c in columns
+    ),
+)
+
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _INITIAL),
     Migration(2, "live half: settings, mutation batches, api tokens", _live_half),
     Migration(3, "lan.allow_public", _ALLOW_PUBLIC),
+    Migration(4, "canvas values inside the canvas bound", _CANVAS_BOUNDS),
 )
 """Every migration this version of decnet knows, in order; numbers are 1..N without gaps."""
 

@@ -36,7 +36,8 @@ def test_every_exception_has_one_http_status_and_code() -> None:
         errors.StoreError: 503, errors.InvalidBatch: 400, errors.Conflict: 409,
         errors.InternalError: 500,
         errors.Unauthorized: 401, errors.Forbidden: 403, errors.PayloadTooLarge: 413,
-        errors.TooManyRequests: 429,
+        errors.TooManyRequests: 429, errors.MisdirectedRequest: 421,
+        errors.RequestTimeout: 408,
     }  # fmt: skip
     assert _tree() == set(expected)
     for cls, status in expected.items():
@@ -104,11 +105,13 @@ def test_settings_of_the_api_and_retention() -> None:
     s = Settings.from_env(
         {"HOME": "/x", "DECNET_EVENT_RETENTION": "12h", "DECNET_API_MAX_BODY": "1000",
          "DECNET_API_CORS_ORIGINS": "http://127.0.0.1:5173, https://editor.example:8443",
-         "DECNET_API_STREAMS_PER_TOKEN": "4"}
+         "DECNET_API_STREAMS_PER_TOKEN": "4",
+         "DECNET_API_HOSTS": "Decnet.Example., 10.0.0.5:8400, [fd00::1]:80"}
     )  # fmt: skip
     assert s.event_retention.total_seconds() == 12 * 3600
     assert s.api_max_body == 1000 and s.api_streams_per_token == 4
     assert s.api_cors_origins == ("http://127.0.0.1:5173", "https://editor.example:8443")
+    assert s.api_hosts == {("decnet.example", None), ("10.0.0.5", 8400), ("fd00::1", 80)}
     default = Settings.from_env({"HOME": "/x"})
     assert default.event_retention.days == 30 and default.api_cors_origins == ()
     bad = [
@@ -116,6 +119,8 @@ def test_settings_of_the_api_and_retention() -> None:
         {"DECNET_API_MAX_BODY": "-1"},
         {"DECNET_EVENT_RETENTION": "0d"},
         {"DECNET_API_STREAMS_PER_TOKEN": "lots"},
+        {"DECNET_API_HOSTS": "http://decnet.example"},
+        {"DECNET_API_HOSTS": "decnet.example:99999"},
     ]
     for env in bad:
         with pytest.raises(UsageError):

@@ -41,7 +41,7 @@ def test_the_bundle_is_served_with_spa_fallback(with_bundle: ApiEnv) -> None:
 def test_the_editor_is_served_with_a_content_security_policy(with_bundle: ApiEnv) -> None:
     csp = (
         "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
-        "style-src 'self' 'unsafe-inline'"
+        "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
     )
     with httpx.Client(base_url=with_bundle.url, timeout=10) as c:
         for path in ("/", "/assets/app.js", "/topologies/corp"):  # a file, an asset, a fallback
@@ -49,6 +49,7 @@ def test_the_editor_is_served_with_a_content_security_policy(with_bundle: ApiEnv
             assert r.status_code == 200
             assert r.headers["content-security-policy"] == csp, path
             assert r.headers["x-content-type-options"] == "nosniff", path
+            assert r.headers["x-frame-options"] == "DENY", path
 
 
 def test_without_a_build_the_root_says_how_to_make_one(api: ApiEnv) -> None:
@@ -58,6 +59,7 @@ def test_without_a_build_the_root_says_how_to_make_one(api: ApiEnv) -> None:
         assert "cd web &amp;&amp; npm ci &amp;&amp; npm run build" in page.text
         assert c.get("/some/route").text == page.text
         assert page.headers["x-content-type-options"] == "nosniff"
+        assert page.headers["x-frame-options"] == "DENY"
         assert "default-src 'self'" in page.headers["content-security-policy"]
         assert c.get("/healthz").json() == {"status": "ok"}
 

@@ -68,7 +68,12 @@ def test_a_locked_database_names_the_lock_and_the_busy_timeout(
     db = tmp_path / "decnet.db"
     env = clean_env(DECNET_DB=str(db), XDG_DATA_HOME=str(tmp_path / "xdg"))
     if stage == "write":  # migrated already: the lock stops the write, not the open
-        assert run_decnet("topology", "list", cwd=tmp_path, env=env).returncode == 0
+        assert (
+            run_decnet(
+                "token", "create", "ci", "--role", "viewer", cwd=tmp_path, env=env
+            ).returncode
+            == 0
+        )
     lock_holder(db)  # type: ignore[operator]
     proc = run_decnet("topology", "generate", "corp", cwd=tmp_path, env=env)
     seconds = f"busy timeout of {BUSY_TIMEOUT_MS // 1000} s"

@@ -72,6 +72,7 @@ def test_stored_values_echoed_back_are_escaped(invoke: Invoke, db: Path) -> None
 
 
 def test_what_was_typed_is_escaped_in_usage_errors(invoke: Invoke) -> None:
+    assert invoke("token", "create", "ci", "--role", "viewer").exit_code == 0  # a database
     shown = invoke("topology", "show", "x\x1b[2Jy")
     assert shown.exit_code == EXIT_USAGE and "NAME_INVALID" in shown.stderr
     assert_inert(shown)

@@ -242,6 +242,18 @@ CASES: list[tuple[str, str, Edit, HostContext]] = [
         HostContext(),
     ),
     (
+        "SERVICE_CONFIG_CHARACTER",
+        "deckies[web].service_config.ssh.banner",
+        lambda t: _web(t).service_config.update({"ssh": {"banner": "SSH-2.0\x00"}}),
+        HostContext(),
+    ),
+    (
+        "SERVICE_CONFIG_CHARACTER",
+        "deckies[web].service_config.ssh.password",
+        lambda t: _web(t).service_config.update({"ssh": {"password": "pw\ud800"}}),
+        HostContext(),
+    ),
+    (
         "SERVICE_CONFIG_INVALID",
         "deckies[web].service_config.echo.delay",
         lambda t: _web(t).service_config.update({"echo": {"delay": True}}),

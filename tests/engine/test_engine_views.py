@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from decnet.core.topofile import MASK
+from decnet.core.secrets import MASK
 from decnet.engine.context import Context
 from decnet.engine.lifecycle import deploy, status
 from decnet.engine.topologies import create_topology, show_topology

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from mutation_support import base, codes, run
+from mutation_support import CATALOG, base, codes, run
 
+from decnet.core.edit import WRITTEN, blind, changes_nothing, secrets_written
+from decnet.core.ops import parse_ops
+from decnet.core.secrets import MASK
 from decnet.errors import OP_CODES
 from decnet.models import HostContext
 
@@ -200,3 +203,47 @@ def test_a_public_subnet_needs_allow_public() -> None:
 def test_force_allows_a_live_forwarding_flip() -> None:
     ops = [{"op": "update_decky", "name": "br", "forwards_l3": True, "force": True}]
     assert _decky(run(ops), "br").forwards_l3 is True
+
+
+def _secret_base() -> Any:
+    t = base()
+    gw = t.decky("gw")
+    assert gw is not None
+    gw.service_config = {"ssh": {"password": "stored", "banner": "b"}}
+    return t
+
+
+@pytest.mark.parametrize(
+    ("ops", "nothing"),
+    [
+        ([{"op": "update_decky", "name": "gw", "config": {"ssh": {"banner": "b"}}}], True),
+        ([{"op": "update_decky", "name": "gw", "config": {"ssh": {"banner": "c"}}}], False),
+        ([{"op": "update_decky", "name": "gw", "config": {"ssh": {"password": "stored"}}}], False),
+        ([{"op": "update_decky", "name": "gw", "config": {"ssh": {"password": "guess"}}}], False),
+        ([{"op": "update_decky", "name": "gw", "config": {"ssh": {"password": None}}}], False),
+        ([{"op": "update_lan", "name": "dmz", "canvas": {"x": 1}}], False),
+        (
+            [{"op": "add_decky", "name": "n", "lan": "lab"}, {"op": "remove_decky", "name": "n"}],
+            True,
+        ),
+    ],
+)
+def test_changes_nothing_is_blind_to_secret_values(
+    ops: list[dict[str, Any]], nothing: bool
+) -> None:
+    before = _secret_base()
+    result = run(ops, before)
+    assert result.topology is not None
+    parsed = parse_ops(ops)
+    assert changes_nothing(before, result.topology, parsed, CATALOG) is nothing
+
+
+def test_blind_masks_every_secret_and_marks_the_written_ones() -> None:
+    t = _secret_base()
+    ops = parse_ops([{"op": "update_decky", "name": "gw", "config": {"ssh": {"password": "x"}}}])
+    written = secrets_written(ops, CATALOG)
+    assert written == {("gw", "ssh", "password")}
+    gw = blind(t, CATALOG, written).decky("gw")
+    assert gw is not None and gw.service_config == {"ssh": {"password": WRITTEN, "banner": "b"}}
+    assert blind(t, CATALOG).deckies[0].service_config["ssh"]["password"] == MASK  # gw
+    assert t.deckies[0].service_config["ssh"]["password"] == "stored"  # the input is untouched

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from mutation_support import CATALOG
 
-from decnet.core.ops import MASK, MAX_OPS, OP_TYPES, dump_ops, mask_ops, parse_batch, parse_ops
+from decnet.core.ops import MAX_OPS, OP_TYPES, dump_ops, mask_ops, parse_batch, parse_ops
+from decnet.core.secrets import MASK
 from decnet.errors import InvalidRequest
 
 

@@ -16,9 +16,11 @@ from typing import Any
 
 import pytest
 from render_sample import HASH_KEY, TEMPLATE
+from subnet_pools import fresh_lans
 
 from decnet.core.catalog import load_catalog
 from decnet.core.render import render_topology
+from decnet.core.validate import validate
 from decnet.engine.images import LURE_IMAGE, ensure_lure_image
 from decnet.errors import EnvironmentProblem
 from decnet.models import Decky, Lan, Membership, Topology
@@ -294,3 +296,47 @@ def test_changing_one_decky_recreates_only_its_containers(deployed: Deployed) ->
     _run("docker", "compose", "-p", d.project, "-f", str(d.compose), "restart", "db")
     addrs = _run("docker", "exec", d.container("db.mysql"), "ip", "-4", "addr").stdout
     assert new_ip in addrs
+
+
+CONTROLS = "".join(chr(c) for c in range(1, 32)) + "\x7f\x85\x9f\u2028\ufffe"
+"""Every C0 control but NUL, DEL, C1 controls and YAML's non-printables."""
+
+
+def _one_decky(name: str, banner: str) -> Topology:
+    (dmz,) = fresh_lans(1)
+    return Topology(
+        name=name,
+        lans=[Lan(name="dmz", subnet=dmz, is_dmz=True)],
+        deckies=[
+            Decky(
+                name="gw",
+                home_lan="dmz",
+                memberships=[Membership(lan="dmz", ip=dmz.replace(".0/24", ".2"))],
+                services=["ssh"],
+                service_config={"ssh": {"banner": banner}},
+            )
+        ],
+    )
+
+
+def test_every_control_character_but_nul_reaches_the_container(deployed: Deployed) -> None:
+    """What SERVICE_CONFIG_CHARACTER stands on: the engine carries all of these, so validation
+    accepts them."""
+    topology = _one_decky(deployed.name, f"a{CONTROLS}b")
+    assert validate(topology, load_catalog()) == []
+    deployed.up(topology)
+    (ssh,) = deployed.inspect(deployed.container("gw.ssh"))
+    assert ssh["State"]["Running"]
+    assert f"DECNET_SSH_BANNER=a{CONTROLS}b" in ssh["Config"]["Env"]
+
+
+def test_nul_is_refused_by_validation_as_the_engine_refuses_it(deployed: Deployed) -> None:
+    topology = _one_decky(deployed.name, "SSH-2.0\x00x")
+    issues = validate(topology, load_catalog())
+    assert [(i.code, i.path) for i in issues] == [
+        ("SERVICE_CONFIG_CHARACTER", "deckies[gw].service_config.ssh.banner")
+    ]
+    with pytest.raises(AssertionError, match="runc"):  # the engine cannot start it
+        deployed.up(topology)
+    (ssh,) = deployed.inspect(deployed.container("gw.ssh"))
+    assert not ssh["State"]["Running"]

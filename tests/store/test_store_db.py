@@ -121,3 +121,25 @@ def test_hash_key_is_made_with_the_database_and_differs_per_database(tmp_path: P
         assert key != b.hash_key()
     with Store(tmp_path / "a.db") as again:
         assert again.hash_key() == key
+
+
+def test_migration_4_clears_canvas_values_outside_the_bound(
+    tmp_path: Path, make_topology: MakeTopology
+) -> None:
+    path = tmp_path / "old.db"
+    conn = connect(path)
+    migrate(conn, migrations=MIGRATIONS[:3])  # a database from before the bound
+    conn.close()
+    with Store(path) as store:
+        store.insert_topology(make_topology())
+        # what ops let through then: put back under migration 3
+        store.conn.execute("DELETE FROM schema_migration WHERE number = 4")
+        store.conn.execute("UPDATE lan SET x = -1e308, w = -5, h = 2e7 WHERE name = 'dmz'")
+        store.conn.execute("UPDATE decky SET y = 1e308 WHERE name = 'gw'")
+    with Store(path) as store:
+        t = store.get_topology("alpha")
+    dmz, inner, gw = t.lan("dmz"), t.lan("inner"), t.decky("gw")
+    assert dmz is not None and inner is not None and gw is not None
+    assert (dmz.x, dmz.y, dmz.w, dmz.h) == (None, 0.0, None, None)
+    assert (inner.x, inner.y) == (500.0, 10.25)  # values inside the bound stay
+    assert (gw.x, gw.y) == (12.5, None)

@@ -34,6 +34,7 @@ def submit_ops(
 ) -> engine.SubmitResult | engine.PlanView:
     """A batch of ops, all or none: applied at once on a pending topology (200), enqueued on a
     live one (202, the mutation id), or with `plan=true` only validated and planned (200).
+    A batch that changes nothing is `mode: unchanged` (200; no version bump, no mutation).
     A batch that fails validation is 400 with the issue list; a stale `expected_version` 409."""
     ctx = state.context()
     if plan:

@@ -272,6 +272,7 @@ export interface paths {
          * Submit Ops
          * @description A batch of ops, all or none: applied at once on a pending topology (200), enqueued on a
          *     live one (202, the mutation id), or with `plan=true` only validated and planned (200).
+         *     A batch that changes nothing is `mode: unchanged` (200; no version bump, no mutation).
          *     A batch that fails validation is 400 with the issue list; a stale `expected_version` 409.
          */
         post: operations["submit_ops_api_v1_topologies__name__ops_post"];
@@ -2351,7 +2352,7 @@ export interface components {
              * Mode
              * @enum {string}
              */
-            mode: "applied" | "enqueued";
+            mode: "applied" | "enqueued" | "unchanged";
             /** Version */
             version: number;
             mutation?: components["schemas"]["MutationView"] | null;
@@ -3107,6 +3108,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -3118,6 +3128,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3194,6 +3213,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -3205,6 +3233,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3277,6 +3314,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -3288,6 +3334,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3358,6 +3413,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -3369,6 +3433,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3441,6 +3514,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -3452,6 +3534,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3532,6 +3623,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -3543,6 +3643,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3619,6 +3728,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -3630,6 +3748,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3706,6 +3833,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -3717,6 +3853,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3792,6 +3937,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -3803,6 +3957,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3878,6 +4041,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -3889,6 +4061,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3964,6 +4145,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -3975,6 +4165,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4050,6 +4249,15 @@ export interface operations {
                     "text/plain": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -4061,6 +4269,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4138,6 +4355,15 @@ export interface operations {
                     "text/plain": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -4149,6 +4375,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4228,6 +4463,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -4239,6 +4483,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4330,6 +4583,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -4341,6 +4603,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4418,6 +4689,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -4429,6 +4709,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4504,6 +4793,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -4515,6 +4813,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4590,6 +4897,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -4601,6 +4917,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4680,6 +5005,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -4691,6 +5025,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4770,6 +5113,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -4781,6 +5133,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4853,6 +5214,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -4864,6 +5234,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4936,6 +5315,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -4947,6 +5335,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5019,6 +5416,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -5030,6 +5436,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5102,6 +5517,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -5113,6 +5537,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5185,6 +5618,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -5196,6 +5638,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5268,6 +5719,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -5279,6 +5739,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5353,6 +5822,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -5364,6 +5842,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5438,6 +5925,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -5449,6 +5945,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5526,6 +6031,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -5537,6 +6051,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5616,6 +6139,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -5627,6 +6159,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5709,6 +6250,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Version conflict, a status that forbids the action, a busy topology */
             409: {
                 headers: {
@@ -5720,6 +6270,15 @@ export interface operations {
             };
             /** @description Body over the cap */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
