@@ -167,6 +167,7 @@ import os
 import re
 import shutil
 import time
+from typing import TYPE_CHECKING
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.decnet_apply import apply
@@ -181,6 +182,7 @@ from ansible.module_utils.decnet_host import (
     make_dir,
 )
 from ansible.module_utils.decnet_model import (
+    Options,
     Topology,
     fingerprint,
     name_of,
@@ -194,19 +196,23 @@ from ansible.module_utils.decnet_preflight import preflight
 from ansible.module_utils.decnet_removal import describe_left, is_clean, remove_objects
 from ansible.module_utils.decnet_scrub import Scrubber
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
-PROJECT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,127}$")
+if TYPE_CHECKING:
+    from ansible.module_utils.decnet_failure import Left
+    from ansible.module_utils.decnet_host import Doc
+
+NAME_RE = re.compile(r"[a-z][a-z0-9-]{0,62}")
+PROJECT_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,127}")
 CAUSE_WIDTH = 800
 """Characters of a failure's cause kept before the rollback's note (which must stay visible)."""
 
 
-def present(module: AnsibleModule, topo: Topology, scrub: Scrubber) -> dict:
+def present(module: AnsibleModule, topo: Topology, scrub: Scrubber) -> Doc:
     params = module.params
-    content = params["compose_content"]
+    content: str | None = params["compose_content"]
     if content is None:
         raise Failure("compose_content is required with state=present")
     docker = topo.docker
-    desired_hash = params["desired_hash"] or _sha256(content)
+    desired_hash: str = params["desired_hash"] or _sha256(content)
     topo.progress.update("check")
     docker.check_engine()
     config = topo.load_config(content)
@@ -251,7 +257,7 @@ def present(module: AnsibleModule, topo: Topology, scrub: Scrubber) -> dict:
     try:
         if not same_file:
             atomic_write(topo.compose_file, content)
-        apply(topo, config, params)
+        apply(topo, config)
     except Failure as exc:
         existed = {c["Id"] for c in containers} | {n["Id"] for n in networks}
         note, left = rollback(topo, was_applied, old_content, existed)
@@ -272,8 +278,8 @@ def present(module: AnsibleModule, topo: Topology, scrub: Scrubber) -> dict:
 
 
 def rollback(
-    topo: Topology, was_applied: bool, old_content: str | None, existed: set
-) -> tuple[str, dict | None]:
+    topo: Topology, was_applied: bool, old_content: str | None, existed: set[str]
+) -> tuple[str, Left | None]:
     """Undo a failed attempt; returns the note for the message and what is left.
 
     Applied before: keep its record, put the previous compose file back, touch no container.
@@ -308,7 +314,7 @@ def rollback(
     )
 
 
-def absent(module: AnsibleModule, topo: Topology) -> dict:
+def absent(module: AnsibleModule, topo: Topology) -> Doc:
     topo.progress.update("check")
     topo.docker.check_engine()
     containers, networks = topo.all_objects()
@@ -327,7 +333,9 @@ def absent(module: AnsibleModule, topo: Topology) -> dict:
     return result("removed", True, [], None, "topology removed")
 
 
-def result(status, changed, containers, applied_hash, msg) -> dict:
+def result(
+    status: str, changed: bool, containers: list[Doc], applied_hash: str | None, msg: str
+) -> Doc:
     return {
         "status": status,
         "changed": changed,
@@ -371,12 +379,12 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
-    name = params["name"]
-    if not NAME_RE.match(name):
+    name: str = params["name"]
+    if not NAME_RE.fullmatch(name):
         module.fail_json(
             msg=f"invalid topology name {name!r}: must match {NAME_RE.pattern}", status="failed"
         )
-    if params["project"] is not None and not PROJECT_RE.match(params["project"]):
+    if params["project"] is not None and not PROJECT_RE.fullmatch(params["project"]):
         module.fail_json(msg=f"invalid compose project name {params['project']!r}", status="failed")
     if params["timeout"] < 1:
         module.fail_json(msg=f"timeout must be at least 1 second, got {params['timeout']}")
@@ -386,7 +394,9 @@ def main() -> None:
     pool = Pool(size)
     quiet = module.check_mode or params["quick"]  # reads only: no lock, no progress file
     progress = Progress(params["base_dir"], name, params["state"], enabled=not quiet)
-    topo = Topology(module, Docker(module, scrub), pool, progress)
+    docker = Docker(module.get_bin_path("docker"), params["timeout"], params["retries"], scrub)
+    options = Options(params["stop_timeout"], params["pull"], params["settle"])
+    topo = Topology(name, params["project"], params["base_dir"], options, docker, pool, progress)
     try:
         lock = host_lock(params["base_dir"], progress) if not quiet else no_lock()
         with lock:

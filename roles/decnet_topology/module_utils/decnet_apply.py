@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 import time
+from typing import TYPE_CHECKING
 
-from ansible.module_utils.decnet_engine import TRANSIENT, Docker, essential
+from ansible.module_utils.decnet_engine import TRANSIENT, essential
 from ansible.module_utils.decnet_failure import SHOWN, Failure
 from ansible.module_utils.decnet_model import (
-    Topology,
     name_of,
     runtime_problems,
     service_of,
@@ -23,6 +23,11 @@ from ansible.module_utils.decnet_model import (
 )
 from ansible.module_utils.decnet_removal import remove_network
 
+if TYPE_CHECKING:
+    from ansible.module_utils.decnet_engine import Docker
+    from ansible.module_utils.decnet_host import Doc
+    from ansible.module_utils.decnet_model import Topology
+
 LOG_LINES = 2
 """What a failure quotes of a crashed container's output: its last lines..."""
 LOG_WIDTH = 160
@@ -30,7 +35,7 @@ LOG_WIDTH = 160
 CREATED_LINE = re.compile(r"^\s*Container\s+(\S+)\s+(Created|Recreated|Running|Started)\s*$")
 
 
-def prune_networks(topo: Topology, config: dict) -> None:
+def prune_networks(topo: Topology, config: Doc) -> None:
     """Remove what `undeclared_networks` finds, once compose moved the containers off them."""
     left = [
         problem
@@ -41,11 +46,11 @@ def prune_networks(topo: Topology, config: dict) -> None:
         raise Failure("a network the topology no longer declares is left: " + "; ".join(left))
 
 
-def apply(topo: Topology, config: dict, params: dict) -> None:
+def apply(topo: Topology, config: Doc) -> None:
     """Create (compose up --no-start), start level by level, restart services left in a dead
     namespace, verify."""
     before = {c["Id"]: c["State"].get("StartedAt") for c in topo.project_state()[0]}
-    create(topo, config, params)
+    create(topo, config)
     prune_networks(topo, config)
     containers = topo.project_state()[0]
     start(topo, config, containers)
@@ -53,7 +58,7 @@ def apply(topo: Topology, config: dict, params: dict) -> None:
     stale = set(stale_services(config, containers))
     if stale:
         targets = [c for c in containers if service_of(c) in stale]
-        restart_timeout = str(max(0, params["stop_timeout"]))
+        restart_timeout = str(max(0, topo.options.stop_timeout))
         errors = topo.pool.map(
             "restart", targets, lambda c: _op(topo.docker, ["restart", "-t", restart_timeout], c)
         )
@@ -62,8 +67,8 @@ def apply(topo: Topology, config: dict, params: dict) -> None:
         containers = topo.project_state()[0]
     started = {c["Id"] for c in containers if before.get(c["Id"]) != c["State"].get("StartedAt")}
     topo.progress.update("verify")
-    if started and params["settle"] > 0:
-        time.sleep(params["settle"])
+    if started and topo.options.settle > 0:
+        time.sleep(topo.options.settle)
         containers = topo.project_state()[0]
     problems = runtime_problems(config, containers, started, lambda c: last_output(topo.docker, c))
     if problems:
@@ -71,11 +76,11 @@ def apply(topo: Topology, config: dict, params: dict) -> None:
         raise Failure("verification after compose up failed: " + "; ".join(problems[:3]) + more)
 
 
-def last_output(docker: Docker, container: dict) -> str:
+def last_output(docker: Docker, container: Doc) -> str:
     """`: last output: ...` of a failed container (its last lines, cut), masked like any text:
     a crashing service often says why, and may say it with its configuration."""
     rc, out, err = docker.run(["logs", "--tail", str(LOG_LINES), container["Id"]])
-    lines = []
+    lines: list[str] = []
     for line in (out + err).splitlines():  # a restarting container repeats itself
         if line.strip() and line.strip()[:LOG_WIDTH] not in lines:
             lines.append(line.strip()[:LOG_WIDTH])
@@ -84,7 +89,7 @@ def last_output(docker: Docker, container: dict) -> str:
     return f": last output: {docker.scrub(' | '.join(lines[-LOG_LINES:]))}"
 
 
-def create(topo: Topology, config: dict, params: dict) -> None:
+def create(topo: Topology, config: Doc) -> None:
     """`docker compose up --no-start`: creates and recreates (compose's --parallel caps it),
     starts nothing. Retried on transient daemon errors; killed after `timeout` s without a line."""
     total = len(config.get("services") or {})
@@ -98,7 +103,7 @@ def create(topo: Topology, config: dict, params: dict) -> None:
         "--no-start",
         "--remove-orphans",
         "--pull",
-        params["pull"],
+        topo.options.pull,
         "--quiet-pull",
     ]
     done: set[str] = set()
@@ -120,7 +125,7 @@ def create(topo: Topology, config: dict, params: dict) -> None:
         time.sleep(min(8, 2**tries))
 
 
-def start(topo: Topology, config: dict, containers: list[dict]) -> None:
+def start(topo: Topology, config: Doc, containers: list[Doc]) -> None:
     """Start what is not running, dependencies first, `concurrency` at a time."""
     by_service = {service_of(c): c for c in containers}
     total = len(config.get("services") or {})
@@ -136,14 +141,14 @@ def start(topo: Topology, config: dict, containers: list[dict]) -> None:
             raise Failure("could not start " + _failures(errors))
 
 
-def _op(docker: Docker, args: list[str], container: dict) -> str | None:
+def _op(docker: Docker, args: list[str], container: Doc) -> str | None:
     rc, err = docker.attempt([*args, container["Id"]])
     if rc == 0:
         return None
     return f"{name_of(container)}: {docker.scrub(essential(err))}"
 
 
-def _failures(errors: dict) -> str:
+def _failures(errors: dict[int, str]) -> str:
     texts = [errors[i] for i in sorted(errors)]
     shown = "; ".join(texts[:SHOWN])
     more = f"; and {len(texts) - SHOWN} more" if len(texts) > SHOWN else ""

@@ -19,11 +19,20 @@ import subprocess
 import threading
 import time
 import urllib.parse
+from typing import TYPE_CHECKING
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.decnet_failure import Failure
 from ansible.module_utils.decnet_host import MIN_COMPOSE
-from ansible.module_utils.decnet_scrub import Scrubber
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any, TypeAlias
+
+    from ansible.module_utils.decnet_host import Doc
+    from ansible.module_utils.decnet_scrub import Scrubber
+
+    Request: TypeAlias = tuple[str, str, dict[str, Any] | None]
+    """An Engine API call: method, path, JSON body."""
 
 INSTALL_HINT = (
     "install Docker Engine and the compose v2 plugin (docker-compose >= 2.18 in "
@@ -73,7 +82,7 @@ class EngineAPI:
         self.path, self.timeout = path, timeout
 
     @classmethod
-    def local(cls, env: dict, timeout: float) -> EngineAPI | None:
+    def local(cls, env: Mapping[str, str], timeout: float) -> EngineAPI | None:
         """The local socket the CLI would use, or None (a remote DOCKER_HOST or a context:
         then everything goes through the CLI)."""
         if env.get("DOCKER_CONTEXT"):
@@ -84,7 +93,7 @@ class EngineAPI:
         path = host[len("unix://") :]
         return cls(path, timeout) if os.path.exists(path) else None
 
-    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, str]:
+    def call(self, method: str, path: str, body: Doc | None = None) -> tuple[int, str]:
         conn = _UnixHTTPConnection(self.path, self.timeout)
         try:
             payload = json.dumps(body) if body is not None else None
@@ -92,7 +101,7 @@ class EngineAPI:
             conn.request(method, path, body=payload, headers=headers)
             resp = conn.getresponse()
             data = resp.read().decode("utf-8", "replace")
-        except socket.timeout as exc:  # noqa: UP041 (an OSError, not TimeoutError, before 3.10)
+        except socket.timeout as exc:  # an OSError, not TimeoutError, before 3.10
             what = path.split("?")[0].rsplit("/", 1)[-1]
             raise Failure(f"docker {what} did not finish within {self.timeout}s") from exc
         except OSError as exc:
@@ -102,13 +111,13 @@ class EngineAPI:
         if resp.status < 300 or resp.status == 304:
             return 0, ""
         try:
-            message = json.loads(data).get("message") or data
+            message = str(json.loads(data).get("message") or data)
         except (ValueError, AttributeError):
             message = data
         return 1, f"Error response from daemon: {message.strip()}"
 
 
-def api_request(args: list[str]) -> tuple[str, str, dict | None] | None:
+def api_request(args: list[str]) -> Request | None:
     """The Engine API form of the CLI calls `attempt` makes (None: use the CLI). No `match`:
     managed hosts may run a Python older than 3.10."""
     q = urllib.parse.quote
@@ -130,18 +139,18 @@ class Docker:
     """The docker CLI: a timeout per call, retries of transient errors, an environment free of
     COMPOSE_* overrides."""
 
-    def __init__(self, module: AnsibleModule, scrub: Scrubber) -> None:
-        params = module.params
-        self.module = module
-        self.timeout = params["timeout"]
-        self.retries = max(0, params["retries"])
+    def __init__(self, binary: str | None, timeout: int, retries: int, scrub: Scrubber) -> None:
+        self.timeout = timeout
+        self.retries = max(0, retries)
         self.scrub = scrub
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
         self.env["LC_ALL"] = "C"
-        self.docker = module.get_bin_path("docker")
+        self.docker = binary
         self.api = EngineAPI.local(self.env, self.timeout)
 
-    def run(self, args: list[str], stdin: str | None = None, cwd: str | None = None):
+    def run(
+        self, args: list[str], stdin: str | None = None, cwd: str | None = None
+    ) -> tuple[int, str, str]:
         if not self.docker:
             raise Failure(f"the docker CLI is not installed on this host: {INSTALL_HINT}")
         try:
@@ -177,13 +186,17 @@ class Docker:
             time.sleep(min(8, 2**tries))
         return 1, "unreachable"
 
-    def must(self, args: list[str], what: str, **kw) -> str:
-        rc, out, err = self.run(args, **kw)
+    def must(
+        self, args: list[str], what: str, stdin: str | None = None, cwd: str | None = None
+    ) -> str:
+        rc, out, err = self.run(args, stdin, cwd)
         if rc != 0:
             raise Failure(f"{what} failed: {self.scrub(essential(err or out))}")
         return out
 
-    def stream(self, args: list[str], cwd: str | None, on_line) -> tuple[int, str]:
+    def stream(
+        self, args: list[str], cwd: str | None, on_line: Callable[[str], None]
+    ) -> tuple[int, str]:
         """Run a long command, handing each output line to `on_line`; killed when no line
         arrives for `timeout` seconds (no progress), whatever its total time."""
         if not self.docker:
@@ -198,15 +211,17 @@ class Docker:
             cwd=cwd,
             start_new_session=True,
         )
-        lines: queue.Queue = queue.Queue()
+        lines: queue.Queue[str | None] = queue.Queue()
+        output = proc.stdout
+        assert output is not None  # stdout=PIPE
 
         def pump() -> None:
-            for line in proc.stdout:
+            for line in output:
                 lines.put(line)
             lines.put(None)
 
         threading.Thread(target=pump, daemon=True).start()
-        out = []
+        out: list[str] = []
         while True:
             try:
                 line = lines.get(timeout=self.timeout)
@@ -243,19 +258,20 @@ class Docker:
             )
         return out.strip()
 
-    def inspect(self, kind: list[str], ids: list[str]) -> list[dict]:
+    def inspect(self, kind: list[str], ids: list[str]) -> list[Doc]:
         if not ids:
             return []
         rc, out, _ = self.run([*kind, "inspect", *ids])
         if rc != 0:
             # an object vanished between the listing and the inspection: inspect one by one
-            found = []
+            found: list[Doc] = []
             for one in ids:
                 rc, out1, _ = self.run([*kind, "inspect", one])
                 if rc == 0:
                     found.extend(json.loads(out1))
             return found
-        return json.loads(out)
+        docs: list[Doc] = json.loads(out)
+        return docs
 
     def ids(self, kind: str, label: str | None = None, running_only: bool = False) -> list[str]:
         args = ["ps", "-q", "--no-trunc"] if kind == "container" else ["network", "ls", "-q"]
@@ -267,8 +283,8 @@ class Docker:
             args += ["--filter", f"label={label}"]
         return self.must(args, f"docker {' '.join(args[:2])}").split()
 
-    def containers(self, label: str | None = None, running_only: bool = False) -> list[dict]:
+    def containers(self, label: str | None = None, running_only: bool = False) -> list[Doc]:
         return self.inspect(["container"], self.ids("container", label, running_only))
 
-    def networks(self, label: str | None = None) -> list[dict]:
+    def networks(self, label: str | None = None) -> list[Doc]:
         return self.inspect(["network"], self.ids("network", label))

@@ -6,6 +6,14 @@ Standard library only: this runs on the managed host."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    Left: TypeAlias = dict[str, list[str]]
+    """What a failed removal left: {"containers": names, "networks": names, "causes": texts}."""
+
 SHOWN = 5
 """How many names a message lists before `and N more`."""
 
@@ -13,7 +21,7 @@ SHOWN = 5
 class Failure(Exception):
     """A failure with a message that is safe to show (already scrubbed)."""
 
-    def __init__(self, msg: str, left: dict | None = None) -> None:
+    def __init__(self, msg: str, left: Left | None = None) -> None:
         super().__init__(msg)
         self.left = left
 

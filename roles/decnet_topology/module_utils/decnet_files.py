@@ -10,8 +10,14 @@ import contextlib
 import fcntl
 import json
 import os
+from typing import TYPE_CHECKING
 
 from ansible.module_utils.decnet_host import LOCK_FILE, Progress, make_dir
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ansible.module_utils.decnet_host import Doc
 
 
 def read_text(path: str) -> str | None:
@@ -22,7 +28,7 @@ def read_text(path: str) -> str | None:
         return None
 
 
-def read_applied(path: str) -> dict | None:
+def read_applied(path: str) -> Doc | None:
     text = read_text(path)
     if text is None:
         return None
@@ -34,7 +40,7 @@ def read_applied(path: str) -> dict | None:
 
 
 @contextlib.contextmanager
-def host_lock(base_dir: str, progress: Progress):
+def host_lock(base_dir: str, progress: Progress) -> Iterator[None]:
     """One apply or teardown at a time per host (async jobs of one play run side by side)."""
     make_dir(base_dir)
     progress.update("queued")
@@ -47,5 +53,5 @@ def host_lock(base_dir: str, progress: Progress):
 
 
 @contextlib.contextmanager
-def no_lock():
+def no_lock() -> Iterator[None]:
     yield

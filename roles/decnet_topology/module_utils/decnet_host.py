@@ -13,6 +13,13 @@ import json
 import os
 import tempfile
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any, TypeAlias
+
+    Doc: TypeAlias = dict[str, Any]
+    """A decoded JSON object: a docker inspect entry, the compose config, a record on disk."""
 
 FACT_FORMAT = 1
 BASE_DIR = "/var/lib/decnet/topologies"
@@ -70,16 +77,27 @@ class Progress:
 
     def __init__(self, base_dir: str, name: str, state: str, enabled: bool = True) -> None:
         self.path = progress_path(base_dir, name)
-        self.doc = {"topology": name, "state": state, "phase": "queued", "done": 0, "total": 0}
+        self.doc: dict[str, str | int] = {
+            "topology": name,
+            "state": state,
+            "phase": "queued",
+            "done": 0,
+            "total": 0,
+        }
         self.enabled = enabled
         self.every = 0.5
         self.written = 0.0
 
-    def update(self, phase: str | None = None, done: int | None = None, total: int | None = None):
+    def update(
+        self, phase: str | None = None, done: int | None = None, total: int | None = None
+    ) -> None:
         changed_phase = phase is not None and phase != self.doc["phase"]
-        for key, value in (("phase", phase), ("done", done), ("total", total)):
-            if value is not None:
-                self.doc[key] = value
+        if phase is not None:
+            self.doc["phase"] = phase
+        if done is not None:
+            self.doc["done"] = done
+        if total is not None:
+            self.doc["total"] = total
         now = time.monotonic()
         if changed_phase or now - self.written >= self.every:
             self.flush(now)
@@ -97,7 +115,7 @@ class Progress:
             atomic_write(self.path, json.dumps(doc, sort_keys=True) + "\n", durable=False)
 
 
-def read_progress(base_dir: str, name: str) -> dict | None:
+def read_progress(base_dir: str, name: str) -> Doc | None:
     try:
         with open(progress_path(base_dir, name), encoding="utf-8") as handle:
             doc = json.load(handle)

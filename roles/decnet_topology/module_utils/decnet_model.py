@@ -11,9 +11,9 @@ import json
 import os
 import re
 import tempfile
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.decnet_engine import Docker
 from ansible.module_utils.decnet_failure import Failure
 from ansible.module_utils.decnet_host import (
     APPLIED_FILE,
@@ -22,21 +22,53 @@ from ansible.module_utils.decnet_host import (
     PROJECT_PREFIX,
     SERVICE_LABEL,
     TOPOLOGY_LABEL,
-    Progress,
 )
-from ansible.module_utils.decnet_pool import Pool
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ansible.module_utils.decnet_engine import Docker
+    from ansible.module_utils.decnet_host import Doc, Progress
+    from ansible.module_utils.decnet_pool import Pool
+
+
+def _no_logs(container: Doc) -> str:
+    return ""
+
+
+@dataclass(frozen=True)
+class Options:
+    """How the containers are handled (the module's parameters of the same names)."""
+
+    stop_timeout: int
+    """Seconds a container gets to stop before it is killed."""
+    pull: str
+    """Compose's pull policy."""
+    settle: float
+    """Seconds to wait after (re)starts before checking that the containers stay up."""
 
 
 class Topology:
-    def __init__(self, module: AnsibleModule, docker: Docker, pool: Pool, progress: Progress):
-        params = module.params
-        self.module = module
+    """One topology on this host: its compose project, its directory and files, and the means
+    to act on it (the docker client, the bounded pool, the progress file)."""
+
+    def __init__(
+        self,
+        name: str,
+        project: str | None,
+        base_dir: str,
+        options: Options,
+        docker: Docker,
+        pool: Pool,
+        progress: Progress,
+    ) -> None:
         self.docker = docker
         self.pool = pool
         self.progress = progress
-        self.name = params["name"]
-        self.project = params["project"] or f"{PROJECT_PREFIX}{self.name}"
-        self.base_dir = params["base_dir"]
+        self.options = options
+        self.name = name
+        self.project = project or f"{PROJECT_PREFIX}{name}"
+        self.base_dir = base_dir
         self.dir = os.path.join(self.base_dir, self.name)
         self.compose_file = os.path.join(self.dir, COMPOSE_FILE)
         self.applied_file = os.path.join(self.dir, APPLIED_FILE)
@@ -44,13 +76,13 @@ class Topology:
     def compose_args(self) -> list[str]:
         return ["compose", "-p", self.project, "-f", self.compose_file]
 
-    def project_state(self) -> tuple[list[dict], list[dict]]:
+    def project_state(self) -> tuple[list[Doc], list[Doc]]:
         label = f"{PROJECT_LABEL}={self.project}"
         return self.docker.containers(label), self.docker.networks(label)
 
-    def all_objects(self) -> tuple[list[dict], list[dict]]:
+    def all_objects(self) -> tuple[list[Doc], list[Doc]]:
         """Everything of the topology: its label or its compose project."""
-        found: dict[str, list[dict]] = {"c": [], "n": []}
+        found: dict[str, list[Doc]] = {"c": [], "n": []}
         for label in (f"{TOPOLOGY_LABEL}={self.name}", f"{PROJECT_LABEL}={self.project}"):
             pairs = (("c", self.docker.containers(label)), ("n", self.docker.networks(label)))
             for key, objs in pairs:
@@ -58,7 +90,7 @@ class Topology:
                 found[key] += [o for o in objs if o["Id"] not in seen]
         return found["c"], found["n"]
 
-    def load_config(self, content: str) -> dict:
+    def load_config(self, content: str) -> Doc:
         with tempfile.TemporaryDirectory(prefix="decnet-config-") as empty:
             out = self.docker.must(
                 ["compose", "-p", self.project, "-f", "-", "config", "--format", "json"],
@@ -66,14 +98,14 @@ class Topology:
                 stdin=content,
                 cwd=empty,
             )
-        config = json.loads(out)
+        config: Doc = json.loads(out)
         if not (config.get("services") or {}):
             raise Failure("the compose file defines no service")
         return config
 
 
-def summarize(containers: list[dict]) -> list[dict]:
-    rows = []
+def summarize(containers: list[Doc]) -> list[dict[str, str | None]]:
+    rows: list[dict[str, str | None]] = []
     for c in containers:
         rows.append(
             {
@@ -83,25 +115,28 @@ def summarize(containers: list[dict]) -> list[dict]:
                 "state": c.get("State", {}).get("Status"),
             }
         )
-    return sorted(rows, key=lambda r: r["name"])
+    return sorted(rows, key=lambda r: r["name"] or "")
 
 
-def fingerprint(containers: list[dict], networks: list[dict]) -> set:
+def fingerprint(containers: list[Doc], networks: list[Doc]) -> set[tuple[object, ...]]:
     marks = {(c["Id"], c["State"].get("StartedAt"), c["State"].get("Running")) for c in containers}
     return marks | {("net", n["Id"]) for n in networks}
 
 
 def runtime_problems(
-    config: dict, containers: list[dict], started_now: set[str], logs=lambda c: ""
+    config: Doc,
+    containers: list[Doc],
+    started_now: set[str],
+    logs: Callable[[Doc], str] = _no_logs,
 ) -> list[str]:
     """What is wrong with the running project compared with the config (empty = healthy);
     `logs(container)` adds what a failed container last printed."""
     services = config.get("services") or {}
-    by_service: dict[str, list[dict]] = {}
+    by_service: dict[str, list[Doc]] = {}
     for c in containers:
         svc = (c["Config"].get("Labels") or {}).get(SERVICE_LABEL, "")
         by_service.setdefault(svc, []).append(c)
-    problems = []
+    problems: list[str] = []
     for svc in sorted(services):
         found = by_service.get(svc, [])
         if len(found) != 1:
@@ -129,13 +164,13 @@ def _instant(stamp: str) -> str:
     return f"{match.group(1)}.{(match.group(2) or '').ljust(9, '0')}"
 
 
-def stale_services(config: dict, containers: list[dict]) -> list[str]:
+def stale_services(config: Doc, containers: list[Doc]) -> list[str]:
     """Services started before their base: they hold a dead network namespace."""
-    started = {}
+    started: dict[str, str] = {}
     for c in containers:
         svc = (c["Config"].get("Labels") or {}).get(SERVICE_LABEL, "")
         started[svc] = _instant(c["State"].get("StartedAt", ""))
-    stale = []
+    stale: list[str] = []
     for svc, spec in (config.get("services") or {}).items():
         mode = spec.get("network_mode") or ""
         if mode.startswith("service:"):
@@ -145,11 +180,11 @@ def stale_services(config: dict, containers: list[dict]) -> list[str]:
     return sorted(stale)
 
 
-def start_levels(config: dict) -> list[list[str]]:
+def start_levels(config: Doc) -> list[list[str]]:
     """Services grouped so that each group only needs the groups before it (its network_mode
     base and its depends_on), in start order."""
-    services = config.get("services") or {}
-    needs = {}
+    services: Doc = config.get("services") or {}
+    needs: dict[str, set[str]] = {}
     for svc, spec in services.items():
         mode = spec.get("network_mode") or ""
         deps = set(spec.get("depends_on") or {})
@@ -158,7 +193,7 @@ def start_levels(config: dict) -> list[list[str]]:
         needs[svc] = {d for d in deps if d in services and d != svc}
     level: dict[str, int] = {}
 
-    def depth(svc: str, path: frozenset) -> int:
+    def depth(svc: str, path: frozenset[str]) -> int:
         if svc not in level:
             if svc in path:  # compose refuses cycles; never loop on one anyway
                 return 0
@@ -173,7 +208,7 @@ def start_levels(config: dict) -> list[list[str]]:
     return groups
 
 
-def undeclared_networks(config: dict, project: str, networks: list[dict]) -> list[dict]:
+def undeclared_networks(config: Doc, project: str, networks: list[Doc]) -> list[Doc]:
     """Networks of the project that the compose file no longer declares (a removed or renamed
     LAN): compose leaves them behind."""
     specs = (config.get("networks") or {}).items()
@@ -181,13 +216,14 @@ def undeclared_networks(config: dict, project: str, networks: list[dict]) -> lis
     return [n for n in networks if n.get("Name") not in declared]
 
 
-def labels_of(obj: dict) -> dict:
-    return (obj.get("Config") or {}).get("Labels") or {}
+def labels_of(obj: Doc) -> dict[str, str]:
+    labels: dict[str, str] = (obj.get("Config") or {}).get("Labels") or {}
+    return labels
 
 
-def name_of(obj: dict) -> str:
-    return (obj.get("Name") or obj.get("Id", "")[:12]).lstrip("/")
+def name_of(obj: Doc) -> str:
+    return str(obj.get("Name") or obj.get("Id", "")[:12]).lstrip("/")
 
 
-def service_of(container: dict) -> str:
+def service_of(container: Doc) -> str:
     return labels_of(container).get(SERVICE_LABEL, "")

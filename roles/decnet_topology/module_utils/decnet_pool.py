@@ -9,8 +9,18 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 from ansible.module_utils.decnet_failure import Failure
+
+T = TypeVar("T")
+
+
+def _ignore(ok: bool) -> None:
+    pass
 
 
 def default_concurrency() -> int:
@@ -26,12 +36,18 @@ class Pool:
         self.size = max(1, size)
         self.peak: dict[str, int] = {}
 
-    def map(self, op: str, items: list, fn, on_done=lambda ok: None) -> dict:
+    def map(
+        self,
+        op: str,
+        items: Sequence[T],
+        fn: Callable[[T], str | None],
+        on_done: Callable[[bool], None] = _ignore,
+    ) -> dict[int, str]:
         """fn(item) -> None (done) or an error text; returns {index: error} of the failures."""
         lock = threading.Lock()
         state = {"now": 0, "max": 0}
 
-        def one(item):
+        def one(item: T) -> str | None:
             with lock:
                 state["now"] += 1
                 state["max"] = max(state["max"], state["now"])
@@ -43,7 +59,7 @@ class Pool:
                 with lock:
                     state["now"] -= 1
 
-        errors = {}
+        errors: dict[int, str] = {}
         if items:
             with ThreadPoolExecutor(max_workers=min(self.size, len(items))) as ex:
                 futures = {ex.submit(one, item): i for i, item in enumerate(items)}

@@ -11,16 +11,20 @@ import contextlib
 import errno
 import ipaddress
 import socket
+from typing import TYPE_CHECKING
 
-from ansible.module_utils.decnet_engine import Docker
 from ansible.module_utils.decnet_failure import Failure
 from ansible.module_utils.decnet_host import PROJECT_LABEL
 from ansible.module_utils.decnet_model import labels_of
 
+if TYPE_CHECKING:
+    from ansible.module_utils.decnet_engine import Docker
+    from ansible.module_utils.decnet_host import Doc
 
-def published_ports(config: dict) -> list[tuple[int, str, str, str]]:
+
+def published_ports(config: Doc) -> list[tuple[int, str, str, str]]:
     """(host port, protocol, host ip, service) for every published port of the config."""
-    result = []
+    result: list[tuple[int, str, str, str]] = []
     for svc, spec in (config.get("services") or {}).items():
         for port in spec.get("ports") or []:
             published = str(port.get("published") or "")
@@ -33,8 +37,8 @@ def published_ports(config: dict) -> list[tuple[int, str, str, str]]:
     return result
 
 
-def bound_by(containers: list[dict]) -> dict[tuple[int, str], str]:
-    found = {}
+def bound_by(containers: list[Doc]) -> dict[tuple[int, str], str]:
+    found: dict[tuple[int, str], str] = {}
     for c in containers:
         for key, binds in ((c.get("NetworkSettings") or {}).get("Ports") or {}).items():
             _, _, proto = key.partition("/")
@@ -59,8 +63,8 @@ def port_free(port: int, proto: str, host_ip: str) -> bool:
     return True
 
 
-def preflight(docker: Docker, config: dict, project: str) -> None:
-    problems = []
+def preflight(docker: Docker, config: Doc, project: str) -> None:
+    problems: list[str] = []
     running = docker.containers(running_only=True)
     mine = bound_by([c for c in running if labels_of(c).get(PROJECT_LABEL) == project])
     theirs = bound_by([c for c in running if labels_of(c).get(PROJECT_LABEL) != project])
@@ -94,12 +98,12 @@ def preflight(docker: Docker, config: dict, project: str) -> None:
         raise Failure("pre-flight failed, nothing was changed: " + "; ".join(problems))
 
 
-def subnet_problems(docker: Docker, config: dict, project: str) -> list[str]:
-    problems = []
+def subnet_problems(docker: Docker, config: Doc, project: str) -> list[str]:
+    problems: list[str] = []
     other_nets = [
         n for n in docker.networks() if (n.get("Labels") or {}).get(PROJECT_LABEL) != project
     ]
-    taken = []
+    taken: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str]] = []
     for net in other_nets:
         for pool in ((net.get("IPAM") or {}).get("Config")) or []:
             with contextlib.suppress(ValueError, KeyError, TypeError):

@@ -8,21 +8,30 @@ Standard library only: this runs on the managed host."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from ansible.module_utils.decnet_engine import GONE, Docker, essential
+from ansible.module_utils.decnet_engine import GONE, essential
 from ansible.module_utils.decnet_failure import SHOWN, listing
-from ansible.module_utils.decnet_model import Topology, name_of
+from ansible.module_utils.decnet_model import name_of
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from ansible.module_utils.decnet_engine import Docker
+    from ansible.module_utils.decnet_failure import Left
+    from ansible.module_utils.decnet_host import Doc
+    from ansible.module_utils.decnet_model import Topology
 
 
-def remove_objects(topo: Topology, containers: list[dict], networks: list[dict]) -> dict:
+def remove_objects(topo: Topology, containers: list[Doc], networks: list[Doc]) -> Left:
     """Stop and remove `containers` (dependents first) and then `networks`, at most
     `concurrency` at a time; returns what is really left: {"containers": [...], "networks":
     [...], "causes": [...]} (empty lists when everything went)."""
     docker, pool, progress = topo.docker, topo.pool, topo.progress
-    stop_timeout = str(max(0, topo.module.params["stop_timeout"]))
+    stop_timeout = str(max(0, topo.options.stop_timeout))
     progress.update("remove", 0, len(containers))
 
-    def remove_container(c: dict) -> str | None:
+    def remove_container(c: Doc) -> str | None:
         # stop first (the container's own shutdown), then rm -f, which also covers a stop that
         # failed or timed out
         docker.attempt(["stop", "-t", stop_timeout, c["Id"]])
@@ -33,7 +42,7 @@ def remove_objects(topo: Topology, containers: list[dict], networks: list[dict])
 
     dependents = [c for c in containers if _net_mode(c).startswith("container:")]
     rest = [c for c in containers if not _net_mode(c).startswith("container:")]
-    causes = []
+    causes: list[str] = []
     for group in (dependents, rest):
         errors = pool.map("remove", group, remove_container, lambda ok: progress.bump())
         causes += [errors[i] for i in sorted(errors)]
@@ -51,11 +60,11 @@ def remove_objects(topo: Topology, containers: list[dict], networks: list[dict])
     }
 
 
-def _net_mode(container: dict) -> str:
-    return (container.get("HostConfig") or {}).get("NetworkMode") or ""
+def _net_mode(container: Doc) -> str:
+    return str((container.get("HostConfig") or {}).get("NetworkMode") or "")
 
 
-def remove_network(docker: Docker, net: dict) -> str | None:
+def remove_network(docker: Docker, net: Doc) -> str | None:
     rc, err = docker.attempt(["network", "rm", net["Id"]])
     if rc == 0 or GONE.search(err):
         return None
@@ -84,19 +93,22 @@ def endpoints(docker: Docker, net_id: str) -> tuple[list[str], list[str]]:
     return split_endpoints(attached, set(docker.ids("container")))
 
 
-def split_endpoints(attached: dict, existing: set) -> tuple[list[str], list[str]]:
+def split_endpoints(
+    attached: Mapping[str, Doc | None], existing: set[str]
+) -> tuple[list[str], list[str]]:
     """An endpoint is stale when no container with its key's id exists (docker shows such
     endpoints under the old id or as `ep-ENDPOINT`); it is disconnected by name, the only
     handle `network disconnect -f` accepts for it."""
-    stale, live = [], []
+    stale: list[str] = []
+    live: list[str] = []
     for cid, ep in sorted(attached.items()):
-        name = (ep or {}).get("Name") or cid
+        name = str((ep or {}).get("Name") or cid)
         (live if cid in existing else stale).append(name)
     return stale, live
 
 
-def describe_left(left: dict) -> str:
-    parts = []
+def describe_left(left: Left) -> str:
+    parts: list[str] = []
     if left["containers"]:
         parts.append(listing(left["containers"], "container"))
     if left["networks"]:
@@ -109,5 +121,5 @@ def describe_left(left: dict) -> str:
     return text
 
 
-def is_clean(left: dict) -> bool:
+def is_clean(left: Left) -> bool:
     return not left["containers"] and not left["networks"]

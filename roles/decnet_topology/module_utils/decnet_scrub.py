@@ -9,6 +9,12 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from ansible.module_utils.decnet_host import Doc
 
 MASK = "********"
 
@@ -17,8 +23,8 @@ def env_entries(content: str) -> list[tuple[str, str]]:
     """(name, value) of every `environment:` entry of a compose text (where secrets live).
 
     Read before `docker compose config` parses the file, since its errors may quote values."""
-    found = []
-    env_indent = None
+    found: list[tuple[str, str]] = []
+    env_indent: int | None = None
     for line in content.splitlines():
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
@@ -42,7 +48,7 @@ def _unquote(text: str) -> str:
         inner = text[1:-1]
         if text[0] == '"':
             with contextlib.suppress(ValueError):
-                inner = json.loads(text)
+                inner = str(json.loads(text))
         return inner
     return text
 
@@ -65,27 +71,27 @@ class Scrubber:
     their length; without it (an old or hand-made bundle) every environment value of 3+
     characters is, as a precaution."""
 
-    def __init__(self, content: str, secret_env: dict | None) -> None:
-        self.secret_env = None
+    def __init__(self, content: str, secret_env: Mapping[str, Sequence[str] | None] | None) -> None:
+        self.secret_env: dict[str, set[str]] | None = None
         if secret_env is not None:
             self.secret_env = {str(k): {str(n) for n in (v or [])} for k, v in secret_env.items()}
-        names = None
+        names: set[str] | None = None
         if self.secret_env is not None:
-            names = set().union(*self.secret_env.values()) if self.secret_env else set()
+            names = set().union(*self.secret_env.values())
         self.values: list[str] = []
         self._add(v for k, v in env_entries(content) if names is None or k in names)
 
-    def add_config(self, config: dict) -> None:
-        found = []
+    def add_config(self, config: Doc) -> None:
+        found: list[object] = []
         for svc, spec in (config.get("services") or {}).items():
             env = spec.get("environment") or {}
             if self.secret_env is None:
-                found += [v for v in env.values() if isinstance(v, str)]
+                found += env.values()
             else:
                 found += [env.get(n) for n in self.secret_env.get(svc, ())]
         self._add(v for v in found if isinstance(v, str))
 
-    def _add(self, values) -> None:
+    def _add(self, values: Iterable[str]) -> None:
         more = set(self.values)
         for value in values:
             if not value or (self.secret_env is None and len(value) < 3):
