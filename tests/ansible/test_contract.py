@@ -77,6 +77,7 @@ def test_module_utils_match_the_contract() -> None:
     assert contract["base_dir"] == utils.BASE_DIR
     assert ".".join(map(str, utils.MIN_COMPOSE)) == contract["compose_min_version"]
     assert contract["project_prefix"] == utils.PROJECT_PREFIX
+    assert contract["mask"] == utils.MASK == module_utils("decnet_scrub").MASK
     assert contract["files"]["compose"] == utils.COMPOSE_FILE
     assert contract["files"]["applied"] == utils.APPLIED_FILE
     assert contract["files"]["progress_dir"] == utils.PROGRESS_DIR

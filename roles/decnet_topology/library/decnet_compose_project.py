@@ -172,7 +172,7 @@ from typing import TYPE_CHECKING
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.decnet_apply import apply
 from ansible.module_utils.decnet_engine import Docker
-from ansible.module_utils.decnet_failure import Failure, clip
+from ansible.module_utils.decnet_failure import Failure
 from ansible.module_utils.decnet_files import host_lock, no_lock, read_applied, read_text
 from ansible.module_utils.decnet_host import (
     APPLIED_FILE,
@@ -261,7 +261,7 @@ def present(module: AnsibleModule, topo: Topology, scrub: Scrubber) -> Doc:
     except Failure as exc:
         existed = {c["Id"] for c in containers} | {n["Id"] for n in networks}
         note, left = rollback(topo, was_applied, old_content, existed)
-        raise Failure(f"{clip(str(exc), CAUSE_WIDTH)}{note}", left) from exc
+        raise Failure(f"{scrub.clip(str(exc), CAUSE_WIDTH)}{note}", left) from exc
 
     containers, networks = topo.project_state()
     record = {

@@ -77,16 +77,17 @@ def apply(topo: Topology, config: Doc) -> None:
 
 
 def last_output(docker: Docker, container: Doc) -> str:
-    """`: last output: ...` of a failed container (its last lines, cut), masked like any text:
-    a crashing service often says why, and may say it with its configuration."""
+    """`: last output: ...` of a failed container (its last lines, each masked, then cut): a
+    crashing service often says why, and may say it with its configuration."""
     rc, out, err = docker.run(["logs", "--tail", str(LOG_LINES), container["Id"]])
     lines: list[str] = []
     for line in (out + err).splitlines():  # a restarting container repeats itself
-        if line.strip() and line.strip()[:LOG_WIDTH] not in lines:
-            lines.append(line.strip()[:LOG_WIDTH])
+        shown = docker.scrub.clip(line.strip(), LOG_WIDTH)
+        if shown and shown not in lines:
+            lines.append(shown)
     if rc != 0 or not lines:
         return ""
-    return f": last output: {docker.scrub(' | '.join(lines[-LOG_LINES:]))}"
+    return f": last output: {' | '.join(lines[-LOG_LINES:])}"
 
 
 def create(topo: Topology, config: Doc) -> None:

@@ -26,10 +26,6 @@ class Failure(Exception):
         self.left = left
 
 
-def clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def listing(names: list[str], what: str) -> str:
     """`3 containers (a, b, c)`, at most SHOWN names then `and N more`."""
     shown = ", ".join(names[:SHOWN])

@@ -32,6 +32,8 @@ LOCK_FILE = ".lock"
 TOPOLOGY_LABEL = "decnet.topology"
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
+MASK = "********"
+"""What a secret value is replaced with in every text that leaves the host."""
 
 
 def atomic_write(path: str, data: str, mode: int = 0o600, durable: bool = True) -> None:
