@@ -117,18 +117,48 @@ def test_role_defaults_and_specs_match_the_contract() -> None:
     host = yaml_file(ROLES / "decnet_host/defaults/main.yml")
     topo = yaml_file(ROLES / "decnet_topology/defaults/main.yml")
     assert host["decnet_host_base_dir"] == base == topo["decnet_topology_base_dir"]
-    assert host["decnet_host_facts_dir"] == facts
+    assert host["decnet_host_facts_dir"] == facts == topo["decnet_topology_facts_dir"]
     assert host["decnet_host_compose_min_version"] == contract["compose_min_version"]
     host_spec = yaml_file(ROLES / "decnet_host/meta/argument_specs.yml")["argument_specs"]
     topo_spec = yaml_file(ROLES / "decnet_topology/meta/argument_specs.yml")["argument_specs"]
     for spec, values in ((host_spec, host), (topo_spec, topo)):
         for key, option in spec["main"]["options"].items():
             assert str(option["default"]) == str(values[key]), key
-    tasks = (ROLES / "decnet_host/tasks/main.yml").read_text()
-    assert f"/{contract['fact_config']}" in tasks and "'format': 1" in tasks
     playbooks = [(REPO / "playbooks" / p).read_text() for p in ("facts.yml", "check.yml")]
     for text in playbooks:
         assert f"decnet_facts_dir | default('{contract['facts_dir']}')" in text
+
+
+def test_host_files_name_their_source_place_and_mode() -> None:
+    entries = contract["host_files"]
+    assert [(e["dir"], e["name"]) for e in entries] == [
+        ("facts_dir", "decnet.fact"),
+        ("facts_dir", contract["fact_config"]),
+    ]
+    for entry in entries:
+        assert set(entry) == {"src", "dir", "name", "mode"}, entry
+        assert (ROLES / "decnet_host" / entry["src"]).is_file(), entry
+        assert entry["dir"] in ("facts_dir", "base_dir") and entry["dir"] in contract, entry
+        assert "/" not in entry["name"] and int(entry["mode"], 8) & 0o7022 == 0, entry
+    assert ROLES / "decnet_host" / entries[0]["src"] == FACT_SCRIPT
+    config = (ROLES / "decnet_host" / entries[1]["src"]).read_text()
+    assert "'format': 1" in config and "base_dir" in config and config.endswith("\n")
+
+
+def test_both_roles_build_the_host_files_from_the_contract() -> None:
+    """decnet_host installs them (prepare.yml), decnet_topology hands them to the module (every
+    deploy): both read contract.json's host_files and render them the same way, so neither
+    rewrites what the other wrote (tests/engine checks it on a real host)."""
+    host_vars = (ROLES / "decnet_host/vars/main.yml").read_text()
+    topo_vars = (ROLES / "decnet_topology/vars/main.yml").read_text()
+    for text, prefix in ((host_vars, "__decnet_host"), (topo_vars, "__decnet_topology")):
+        assert "/files/contract.json'" in text and f"{prefix}_contract.host_files" in text
+        assert "lookup('ansible.builtin.template', src, template_vars=dirs)" in text
+        assert "lookup('ansible.builtin.file', src, rstrip=false)" in text
+    host_tasks = (ROLES / "decnet_host/tasks/main.yml").read_text()
+    topo_tasks = (ROLES / "decnet_topology/tasks/main.yml").read_text()
+    assert 'loop: "{{ __decnet_host_files }}"' in host_tasks
+    assert 'host_files: "{{ __decnet_topology_host_files if' in topo_tasks
 
 
 def test_controller_matches_the_contract() -> None:

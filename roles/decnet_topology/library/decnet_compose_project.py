@@ -32,6 +32,8 @@ description:
     (C(BASE_DIR/.progress/NAME.json)) that M(decnet_topology_wait) reads.
   - Runs of this module on one host take a host-wide lock (C(BASE_DIR/.lock)), so topologies
     launched together (async) are applied one after the other.
+  - With O(host_files) it first brings the host side of decnet up to date (the decnet fact and
+    its configuration, the host contract's C(host_files)), writing only what differs.
   - Uses only the Python standard library on the host and the docker CLI with its compose plugin.
 version_added: "0.1.0"
 options:
@@ -97,9 +99,10 @@ options:
   quick:
     description:
       - Only find out whether there is work, returning C(unchanged) (or C(absent)) when there is
-        none, else C(pending) without changing anything, taking no lock. The role runs this
-        synchronously first and launches an async job only for the topologies that need one,
-        so a no-op re-apply stays one module call.
+        none, else C(pending) without changing anything of the topology, taking no lock (only
+        O(host_files) may be written). The role runs this synchronously first and launches an
+        async job only for the topologies that need one, so a no-op re-apply stays one module
+        call.
     type: bool
     default: false
   settle:
@@ -108,6 +111,32 @@ options:
         (a crashing container is caught as restarting).
     type: float
     default: 1.0
+  host_files:
+    description:
+      - Files the host side of decnet needs (the host contract's C(host_files), read by the
+        role, the decnet fact and its configuration), handled before anything else.
+      - Each one that is missing, differs in content, mode or owner (the user the module runs
+        as) or is not a regular file is written atomically, its missing directories created
+        (0755); the others are only read. O(base_dir) is created too (0700, with its missing
+        parents) when it is missing. Check mode writes nothing and reports what it would.
+      - The role passes them to its quick look, so a deploy leaves the host ready for drift
+        without a separate preparation step and without an extra round trip.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path of the file on the host.
+        type: str
+        required: true
+      mode:
+        description: Octal mode, such as C(0755).
+        type: str
+        required: true
+      content:
+        description: The file's whole text.
+        type: str
+        required: true
 author: decnet contributors
 """
 
@@ -154,6 +183,13 @@ left:
   description: What a failed teardown or rollback left behind (containers, networks by name).
   returned: on failure
   type: dict
+host_files:
+  description:
+    - The host files written and the directories created (in check mode, those that would
+      be); empty when everything was current. C(changed) is true when it is not empty.
+  returned: always
+  type: list
+  elements: str
 msg:
   description: A one-line summary or the reason of a failure (the cause first, secrets masked).
   returned: always
@@ -173,7 +209,14 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.decnet_apply import apply
 from ansible.module_utils.decnet_engine import Docker
 from ansible.module_utils.decnet_failure import Failure
-from ansible.module_utils.decnet_files import host_lock, no_lock, read_applied, read_text
+from ansible.module_utils.decnet_files import (
+    HostFile,
+    host_lock,
+    install_host_files,
+    no_lock,
+    read_applied,
+    read_text,
+)
 from ansible.module_utils.decnet_host import (
     APPLIED_FILE,
     BASE_DIR,
@@ -374,6 +417,16 @@ def main() -> None:
             "pull": {"type": "str", "default": "never", "choices": ["never", "missing", "always"]},
             "settle": {"type": "float", "default": 1.0},
             "quick": {"type": "bool", "default": False},
+            "host_files": {
+                "type": "list",
+                "elements": "dict",
+                "default": [],
+                "options": {
+                    "path": {"type": "str", "required": True},
+                    "mode": {"type": "str", "required": True},
+                    "content": {"type": "str", "required": True},
+                },
+            },
         },
         required_if=[("state", "present", ["compose_content"])],
         supports_check_mode=True,
@@ -392,12 +445,17 @@ def main() -> None:
     _register_no_log(module, scrub)
     size = params["concurrency"] if params["concurrency"] > 0 else default_concurrency()
     pool = Pool(size)
-    quiet = module.check_mode or params["quick"]  # reads only: no lock, no progress file
+    # reads only (the host files aside, each written atomically): no lock, no progress file
+    quiet = module.check_mode or params["quick"]
     progress = Progress(params["base_dir"], name, params["state"], enabled=not quiet)
     docker = Docker(module.get_bin_path("docker"), params["timeout"], params["retries"], scrub)
     options = Options(params["stop_timeout"], params["pull"], params["settle"])
     topo = Topology(name, params["project"], params["base_dir"], options, docker, pool, progress)
+    installed: list[str] = []
     try:
+        files = [HostFile.parse(entry) for entry in params["host_files"]]
+        if files:
+            installed = install_host_files(files, params["base_dir"], module.check_mode)
         lock = host_lock(params["base_dir"], progress) if not quiet else no_lock()
         with lock:
             if params["state"] == "absent":
@@ -415,8 +473,11 @@ def main() -> None:
             applied_hash=(applied or {}).get("applied_hash"),
             concurrency={"limit": pool.size, "peak": pool.peak},
             left=exc.left or {"containers": [], "networks": [], "causes": []},
+            host_files=installed,
         )
-    module.exit_json(topology=name, concurrency={"limit": pool.size, "peak": pool.peak}, **outcome)
+    outcome["changed"] = outcome["changed"] or bool(installed)
+    concurrency = {"limit": pool.size, "peak": pool.peak}
+    module.exit_json(topology=name, concurrency=concurrency, host_files=installed, **outcome)
 
 
 if __name__ == "__main__":

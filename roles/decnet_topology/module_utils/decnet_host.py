@@ -36,13 +36,21 @@ MASK = "********"
 """What a secret value is replaced with in every text that leaves the host."""
 
 
-def atomic_write(path: str, data: str, mode: int = 0o600, durable: bool = True) -> None:
+def atomic_write(
+    path: str,
+    data: str,
+    mode: int = 0o600,
+    durable: bool = True,
+    owner: tuple[int, int] | None = None,
+) -> None:
     """Write `path` through a temp file in the same directory and a rename (readers never see
-    half a file); `durable` also fsyncs the file and the directory."""
+    half a file); `durable` also fsyncs the file and the directory; `owner` is (uid, gid)."""
     directory = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
     try:
         os.fchmod(fd, mode)
+        if owner is not None:
+            os.fchown(fd, *owner)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(data)
             if durable:
