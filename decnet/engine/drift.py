@@ -127,7 +127,10 @@ def parse_fact(fact: Any) -> tuple[dict[str, Any] | None, str]:
     """The fact document, or None and why not; never raises, whatever the host sent. Only
     `json.loads` touches a string; `errors` is a list and `topologies` an object after it."""
     if fact is None:
-        return None, "the decnet fact is missing on the host (run playbooks/prepare.yml)"
+        return None, (
+            "the decnet fact is missing on the host (nothing was deployed there, or the fact "
+            "was removed: decnet deploy installs it, as playbooks/prepare.yml does)"
+        )
     if isinstance(fact, str):
         fact, why = _decoded(fact)
         if why:

@@ -1,7 +1,8 @@
 """playbooks/check.yml through plain ansible-playbook: what a CI job runs after deploy.yml.
 
-The hosts are prepared with the topology's own base dir (decnet_base_dir), so the fact finds
-the applied records there (the host contract's base dir, not a hard-coded path)."""
+No prepare.yml: deploy.yml installs the fact (the host files) with the topology's own base dir
+and a private facts dir, so the fact finds the applied records there (the host contract's base
+dir, not a hard-coded path)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,6 @@ def test_check_passes_in_sync_and_fails_on_config_and_runtime_drift(make_topo) -
     one.desired_hash, two.desired_hash = "1" * 64, "2" * 64
     one.write_bundle(hosts)
     two.write_bundle(hosts)
-    assert one.prepare().rc == 0
     assert one.deploy().rc == 0
 
     ok = one.playbook("check")
@@ -56,11 +56,10 @@ def test_check_passes_in_sync_and_fails_on_config_and_runtime_drift(make_topo) -
     assert f"{one.name}: in_sync" in out and f"not in sync: {two.name}" in out
 
 
-def test_check_fails_when_the_host_has_no_fact(make_topo) -> None:
+def test_check_says_unknown_on_a_host_never_deployed_to(make_topo) -> None:
     topo = make_topo([Decky("gw", 2)])
     topo.write_bundle()
-    assert topo.deploy().rc == 0
-    run = topo.playbook("check")  # never prepared: its facts dir is empty
+    run = topo.playbook("check")  # nothing deployed: its facts dir is empty
     assert run.rc != 0
     assert f"{topo.name}: unknown: the decnet fact is missing" in flat(run.out), run.out
 

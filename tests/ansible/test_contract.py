@@ -4,11 +4,14 @@ roles' defaults and argument specs, the controller's drift and render — must a
 
 from __future__ import annotations
 
+import importlib
+import importlib.abc
 import importlib.machinery
 import importlib.util
 import json
 import sys
 import types
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,8 @@ from decnet.models import Decky, Lan, Membership, Topology
 contract = json.loads((REPO / "roles/decnet_host/files/contract.json").read_text())
 ROLES = REPO / "roles"
 LIBRARY = ROLES / "decnet_topology" / "library"
-UTILS = ROLES / "decnet_topology" / "module_utils" / "decnet_host.py"
+UTILS_DIR = ROLES / "decnet_topology" / "module_utils"
+UTILS_PACKAGE = "ansible.module_utils."
 
 
 def load(name: str, path: Path) -> types.ModuleType:
@@ -35,10 +39,26 @@ def load(name: str, path: Path) -> types.ModuleType:
     return module
 
 
-def module_utils() -> types.ModuleType:
-    utils = load("ansible.module_utils.decnet_host", UTILS)
-    sys.modules["ansible.module_utils.decnet_host"] = utils
-    return utils
+class _RoleModuleUtils(importlib.abc.MetaPathFinder):
+    """Finds `ansible.module_utils.decnet_*` in the role's module_utils/, as AnsiballZ ships
+    them with the module."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if not fullname.startswith(UTILS_PACKAGE + "decnet_"):
+            return None
+        source = UTILS_DIR / f"{fullname.removeprefix(UTILS_PACKAGE)}.py"
+        if not source.is_file():
+            return None
+        return importlib.util.spec_from_file_location(fullname, source)
+
+
+def module_utils(name: str = "decnet_host") -> types.ModuleType:
+    """The role's module_utils `name`, imported as the modules import it."""
+    if not any(isinstance(f, _RoleModuleUtils) for f in sys.meta_path):
+        sys.meta_path.insert(0, _RoleModuleUtils())
+    return importlib.import_module(UTILS_PACKAGE + name)
 
 
 def documented_defaults(path: Path) -> dict[str, Any]:
@@ -57,6 +77,7 @@ def test_module_utils_match_the_contract() -> None:
     assert contract["base_dir"] == utils.BASE_DIR
     assert ".".join(map(str, utils.MIN_COMPOSE)) == contract["compose_min_version"]
     assert contract["project_prefix"] == utils.PROJECT_PREFIX
+    assert contract["mask"] == utils.MASK == module_utils("decnet_scrub").MASK
     assert contract["files"]["compose"] == utils.COMPOSE_FILE
     assert contract["files"]["applied"] == utils.APPLIED_FILE
     assert contract["files"]["progress_dir"] == utils.PROGRESS_DIR
@@ -72,7 +93,6 @@ def test_modules_document_the_contract_defaults() -> None:
     assert compose["base_dir"] == contract["base_dir"]
     main = load("decnet_compose_project", LIBRARY / "decnet_compose_project.py")
     assert contract["base_dir"] == main.BASE_DIR
-    assert tuple(int(p) for p in contract["compose_min_version"].split(".")) == main.MIN_COMPOSE
 
 
 def test_fact_script_matches_the_contract() -> None:
@@ -97,18 +117,48 @@ def test_role_defaults_and_specs_match_the_contract() -> None:
     host = yaml_file(ROLES / "decnet_host/defaults/main.yml")
     topo = yaml_file(ROLES / "decnet_topology/defaults/main.yml")
     assert host["decnet_host_base_dir"] == base == topo["decnet_topology_base_dir"]
-    assert host["decnet_host_facts_dir"] == facts
+    assert host["decnet_host_facts_dir"] == facts == topo["decnet_topology_facts_dir"]
     assert host["decnet_host_compose_min_version"] == contract["compose_min_version"]
     host_spec = yaml_file(ROLES / "decnet_host/meta/argument_specs.yml")["argument_specs"]
     topo_spec = yaml_file(ROLES / "decnet_topology/meta/argument_specs.yml")["argument_specs"]
     for spec, values in ((host_spec, host), (topo_spec, topo)):
         for key, option in spec["main"]["options"].items():
             assert str(option["default"]) == str(values[key]), key
-    tasks = (ROLES / "decnet_host/tasks/main.yml").read_text()
-    assert f"/{contract['fact_config']}" in tasks and "'format': 1" in tasks
     playbooks = [(REPO / "playbooks" / p).read_text() for p in ("facts.yml", "check.yml")]
     for text in playbooks:
         assert f"decnet_facts_dir | default('{contract['facts_dir']}')" in text
+
+
+def test_host_files_name_their_source_place_and_mode() -> None:
+    entries = contract["host_files"]
+    assert [(e["dir"], e["name"]) for e in entries] == [
+        ("facts_dir", "decnet.fact"),
+        ("facts_dir", contract["fact_config"]),
+    ]
+    for entry in entries:
+        assert set(entry) == {"src", "dir", "name", "mode"}, entry
+        assert (ROLES / "decnet_host" / entry["src"]).is_file(), entry
+        assert entry["dir"] in ("facts_dir", "base_dir") and entry["dir"] in contract, entry
+        assert "/" not in entry["name"] and int(entry["mode"], 8) & 0o7022 == 0, entry
+    assert ROLES / "decnet_host" / entries[0]["src"] == FACT_SCRIPT
+    config = (ROLES / "decnet_host" / entries[1]["src"]).read_text()
+    assert "'format': 1" in config and "base_dir" in config and config.endswith("\n")
+
+
+def test_both_roles_build_the_host_files_from_the_contract() -> None:
+    """decnet_host installs them (prepare.yml), decnet_topology hands them to the module (every
+    deploy): both read contract.json's host_files and render them the same way, so neither
+    rewrites what the other wrote (tests/engine checks it on a real host)."""
+    host_vars = (ROLES / "decnet_host/vars/main.yml").read_text()
+    topo_vars = (ROLES / "decnet_topology/vars/main.yml").read_text()
+    for text, prefix in ((host_vars, "__decnet_host"), (topo_vars, "__decnet_topology")):
+        assert "/files/contract.json'" in text and f"{prefix}_contract.host_files" in text
+        assert "lookup('ansible.builtin.template', src, template_vars=dirs)" in text
+        assert "lookup('ansible.builtin.file', src, rstrip=false)" in text
+    host_tasks = (ROLES / "decnet_host/tasks/main.yml").read_text()
+    topo_tasks = (ROLES / "decnet_topology/tasks/main.yml").read_text()
+    assert 'loop: "{{ __decnet_host_files }}"' in host_tasks
+    assert 'host_files: "{{ __decnet_topology_host_files if' in topo_tasks
 
 
 def test_controller_matches_the_contract() -> None:

@@ -1,4 +1,5 @@
-"""prepare.yml (decnet_host): engine and compose checks, directories, the fact script."""
+"""prepare.yml (decnet_host): engine and compose checks, directories, the host files (the fact
+script and its configuration), which a deploy then finds current."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from ansible_support import FACT_SCRIPT, REPO, VENV_BIN, Run, run_ansible
+from ansible_support import FACT_SCRIPT, REPO, VENV_BIN, Decky, Run, run_ansible
 
 pytestmark = pytest.mark.docker
 
@@ -46,8 +47,24 @@ def test_prepare_installs_directories_and_fact(engine: None, tmp_path: Path) -> 
         env={**os.environ, "DECNET_TOPOLOGIES_DIR": str(tmp_path / "lib" / "topologies")},
     )
     assert json.loads(out.stdout)["format"] == 1
+    config = tmp_path / "facts.d" / "decnet.json"
+    assert json.loads(config.read_text()) == {"format": 1, "base_dir": f"{tmp_path}/lib/topologies"}
+    assert stat.S_IMODE(config.stat().st_mode) == 0o644
     again = prepare(tmp_path)
     assert again.recap["changed"] == 0, again.out
+
+
+def test_a_deploy_after_prepare_leaves_the_host_files_alone(make_topo) -> None:
+    topo = make_topo([Decky("gw", 2)])
+    topo.write_bundle()
+    assert topo.prepare().rc == 0
+    installed = sorted(topo.facts_dir.iterdir())
+    stamps = [(p.stat().st_ino, p.stat().st_mtime_ns) for p in installed]
+    run = topo.deploy()
+    assert run.rc == 0, run.out
+    assert run.recap["changed"] == 1, run.out  # the topology's job only: the quick look wrote none
+    assert sorted(topo.facts_dir.iterdir()) == installed
+    assert [(p.stat().st_ino, p.stat().st_mtime_ns) for p in installed] == stamps
 
 
 def test_prepare_explains_a_missing_engine(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import json
+import stat
 import subprocess
 import threading
 import time
@@ -36,6 +37,7 @@ from decnet.engine.rollout import RolloutOptions
 from decnet.engine.topologies import create_topology
 from decnet.models import Decky, Lan, Membership, Status, Topology
 from decnet.runner.ansible import PlaybookJob, RunnerEvent, run_playbook
+from decnet.settings import PROJECT_ROOT
 
 pytestmark = [pytest.mark.docker, DOCKER_SKIP]
 
@@ -188,19 +190,68 @@ def test_teardown_names_the_cause_and_exactly_what_is_left(host: Host) -> None:
 # --- item 19: a non-default base dir, from prepare to drift -----------------------------------
 
 
+def stamps(directory: Path) -> dict[str, tuple[int, int, int]]:
+    """name -> (inode, mtime, mode) of each file: a rewrite changes the inode (atomic rename)."""
+    return {
+        p.name: (p.stat().st_ino, p.stat().st_mtime_ns, stat.S_IMODE(p.stat().st_mode))
+        for p in directory.iterdir()
+    }
+
+
 def test_non_default_base_dir_deploys_and_drifts_in_sync(e2e: E2E, tmp_path: Path) -> None:
     base, facts = tmp_path / "srv" / "topologies", tmp_path / "facts.d"
     host = host_env(e2e, tmp_path, decnet_base_dir=str(base), decnet_facts_dir=str(facts))
     prep = run_playbook(PlaybookJob("prepare.yml", host.inventory, tmp_path / "prepare"))
     assert prep.status == "successful", {h: o.messages for h, o in prep.hosts.items()}
+    prepared = stamps(facts)
     t = host.create(topology(e2e.new_name()))
     assert deploy(host.ctx, [t.name]).ok
+    assert stamps(facts) == prepared  # the deploy found prepare's host files current
     assert (base / t.name / "applied.json").is_file()
     assert not Path(f"/var/lib/decnet/topologies/{t.name}").exists()
     report = drift(host.ctx)
     assert [(f.name, f.state, f.details) for f in report.findings] == [(t.name, IN_SYNC, [])]
     assert teardown(host.ctx, [t.name]).ok
     assert not (base / t.name).exists()
+
+
+# --- first deploy -> drift, without a preparation step ----------------------------------------
+
+
+def test_first_deploy_prepares_the_host_for_drift(e2e: E2E, tmp_path: Path) -> None:
+    """A host decnet never touched (no fact, no base dir): deploy installs the host files, drift
+    says in sync; a re-deploy of the unchanged topology writes nothing; a tampered fact is put
+    back by the next deploy, the topology itself unchanged."""
+    base, facts = tmp_path / "srv" / "topologies", tmp_path / "etc" / "facts.d"
+    host = host_env(e2e, tmp_path, decnet_base_dir=str(base), decnet_facts_dir=str(facts))
+    t = host.create(topology(e2e.new_name()))
+
+    first = deploy(host.ctx, [t.name])
+    assert first.ok and [o.changed for o in first.topologies] == [True], first.topologies
+    fact = PROJECT_ROOT / "roles" / "decnet_host" / "files" / "decnet.fact"
+    assert (facts / "decnet.fact").read_bytes() == fact.read_bytes()
+    assert json.loads((facts / "decnet.json").read_text()) == {"format": 1, "base_dir": str(base)}
+    installed = stamps(facts)
+    assert {name: mode for name, (_, _, mode) in installed.items()} == {
+        "decnet.fact": 0o755,
+        "decnet.json": 0o644,
+    }
+    assert stat.S_IMODE(base.stat().st_mode) == 0o700
+    report = drift(host.ctx)
+    assert [(f.name, f.state, f.details) for f in report.findings] == [(t.name, IN_SYNC, [])]
+    assert report.exit_code == 0
+
+    again = deploy(host.ctx, [t.name])
+    assert again.ok and [o.changed for o in again.topologies] == [False]
+    assert stamps(facts) == installed
+
+    (facts / "decnet.fact").write_text("#!/bin/sh\necho '{}'\n")
+    fixed = deploy(host.ctx, [t.name])
+    assert fixed.ok and [o.changed for o in fixed.topologies] == [False]
+    assert (facts / "decnet.fact").read_bytes() == fact.read_bytes()
+    assert stamps(facts)["decnet.json"] == installed["decnet.json"]
+    assert [f.state for f in drift(host.ctx).findings] == [IN_SYNC]
+    assert teardown(host.ctx, [t.name]).ok
 
 
 # --- scale: bounded concurrency, progress, exact leftovers of a rollback ----------------------

@@ -33,13 +33,17 @@ def fleet_context(
     tmp_path: Path,
     names: Mapping[str, str],
     before_teardown: Callable[[], None] = lambda: None,
+    prepare: bool = True,
 ) -> Iterator[Context]:
-    """Prepare the hosts, create `names` (topology -> host); always tear them down after."""
+    """Prepare the hosts (playbooks/prepare.yml, unless `prepare` is false: a deploy needs no
+    preparation), create `names` (topology -> host); always tear them down after."""
     home = tmp_path / "home"
     home.mkdir()
     settings = Settings(db_path=tmp_path / "decnet.db", home=home, inventory=testbed.inventory_path)
-    prep = run_playbook(PlaybookJob("prepare.yml", testbed.inventory_path, tmp_path / "prepare"))
-    assert prep.status == "successful", {h: o.messages for h, o in prep.hosts.items()}
+    if prepare:
+        job = PlaybookJob("prepare.yml", testbed.inventory_path, tmp_path / "prepare")
+        prep = run_playbook(job)
+        assert prep.status == "successful", {h: o.messages for h, o in prep.hosts.items()}
     context = Context.open(settings)
     for name, host in names.items():
         create_topology(context.store, topology(name, host), catalog=context.catalog)

@@ -82,14 +82,18 @@ import contextlib
 import json
 import os
 import time
+from typing import TYPE_CHECKING
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.decnet_host import drop_progress, read_progress
 
+if TYPE_CHECKING:
+    from ansible.module_utils.decnet_host import Doc
+
 KEPT = ("status", "changed", "applied_hash", "containers", "concurrency", "left", "msg")
 
 
-def read_job(path: str) -> dict | None:
+def read_job(path: str) -> Doc | None:
     """The job's result once finished, else None (async_wrapper writes `started` while it runs
     and replaces the file atomically)."""
     try:
@@ -104,7 +108,7 @@ def read_job(path: str) -> dict | None:
     return None if "started" in data else data
 
 
-def outcome(name: str, data: dict) -> dict:
+def outcome(name: str, data: Doc) -> Doc:
     kept = {k: data[k] for k in KEPT if k in data}
     failed = bool(data.get("failed")) or kept.get("status") == "failed"
     kept.setdefault("status", "failed" if failed else "unknown")
@@ -135,7 +139,7 @@ def main() -> None:
         module.fail_json(msg=f"{len(names)} names but {len(jobs)} jobs")
     errors = list(p["launch_errors"]) + [""] * len(names)
     deadline = time.monotonic() + max(0.0, p["wait"])
-    done: dict[int, dict] = {}
+    done: dict[int, Doc] = {}
     for i, path in enumerate(jobs):
         if not path:
             done[i] = {"failed": True, "msg": errors[i] or "the job did not start"}

@@ -13,6 +13,13 @@ import json
 import os
 import tempfile
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any, TypeAlias
+
+    Doc: TypeAlias = dict[str, Any]
+    """A decoded JSON object: a docker inspect entry, the compose config, a record on disk."""
 
 FACT_FORMAT = 1
 BASE_DIR = "/var/lib/decnet/topologies"
@@ -25,15 +32,25 @@ LOCK_FILE = ".lock"
 TOPOLOGY_LABEL = "decnet.topology"
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
+MASK = "********"
+"""What a secret value is replaced with in every text that leaves the host."""
 
 
-def atomic_write(path: str, data: str, mode: int = 0o600, durable: bool = True) -> None:
+def atomic_write(
+    path: str,
+    data: str,
+    mode: int = 0o600,
+    durable: bool = True,
+    owner: tuple[int, int] | None = None,
+) -> None:
     """Write `path` through a temp file in the same directory and a rename (readers never see
-    half a file); `durable` also fsyncs the file and the directory."""
+    half a file); `durable` also fsyncs the file and the directory; `owner` is (uid, gid)."""
     directory = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
     try:
         os.fchmod(fd, mode)
+        if owner is not None:
+            os.fchown(fd, *owner)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(data)
             if durable:
@@ -70,16 +87,27 @@ class Progress:
 
     def __init__(self, base_dir: str, name: str, state: str, enabled: bool = True) -> None:
         self.path = progress_path(base_dir, name)
-        self.doc = {"topology": name, "state": state, "phase": "queued", "done": 0, "total": 0}
+        self.doc: dict[str, str | int] = {
+            "topology": name,
+            "state": state,
+            "phase": "queued",
+            "done": 0,
+            "total": 0,
+        }
         self.enabled = enabled
         self.every = 0.5
         self.written = 0.0
 
-    def update(self, phase: str | None = None, done: int | None = None, total: int | None = None):
+    def update(
+        self, phase: str | None = None, done: int | None = None, total: int | None = None
+    ) -> None:
         changed_phase = phase is not None and phase != self.doc["phase"]
-        for key, value in (("phase", phase), ("done", done), ("total", total)):
-            if value is not None:
-                self.doc[key] = value
+        if phase is not None:
+            self.doc["phase"] = phase
+        if done is not None:
+            self.doc["done"] = done
+        if total is not None:
+            self.doc["total"] = total
         now = time.monotonic()
         if changed_phase or now - self.written >= self.every:
             self.flush(now)
@@ -97,7 +125,7 @@ class Progress:
             atomic_write(self.path, json.dumps(doc, sort_keys=True) + "\n", durable=False)
 
 
-def read_progress(base_dir: str, name: str) -> dict | None:
+def read_progress(base_dir: str, name: str) -> Doc | None:
     try:
         with open(progress_path(base_dir, name), encoding="utf-8") as handle:
             doc = json.load(handle)

@@ -1,0 +1,290 @@
+# Copyright: decnet contributors
+# Apache-2.0 (see the repository's license)
+"""The Docker engine client of decnet_compose_project: the docker CLI (timeouts, retries of
+transient daemon errors) and the Engine API over the local socket for per-container calls.
+
+Standard library only: this runs on the managed host."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.parse
+from typing import TYPE_CHECKING
+
+from ansible.module_utils.decnet_failure import Failure
+from ansible.module_utils.decnet_host import MIN_COMPOSE
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any, TypeAlias
+
+    from ansible.module_utils.decnet_host import Doc
+    from ansible.module_utils.decnet_scrub import Scrubber
+
+    Request: TypeAlias = tuple[str, str, dict[str, Any] | None]
+    """An Engine API call: method, path, JSON body."""
+
+INSTALL_HINT = (
+    "install Docker Engine and the compose v2 plugin (docker-compose >= 2.18 in "
+    "/usr/local/lib/docker/cli-plugins/), or run playbooks/prepare.yml to check the host"
+)
+# Daemon errors that say "try again", seen under load (thread exhaustion in dockerd, a
+# containerd task not yet cleaned up, a removal racing another one).
+TRANSIENT = re.compile(
+    r"resource temporarily unavailable|task \S+: already exists|connection reset by peer|"
+    r"i/o timeout|context deadline exceeded|TLS handshake timeout|device or resource busy|"
+    r"is already in progress|too many open files|Cannot connect to the Docker daemon",
+    re.IGNORECASE,
+)
+GONE = re.compile(r"No such container|No such network|not found", re.IGNORECASE)
+PROGRESS_LINE = re.compile(
+    r"^\s*(Network|Container|Volume|Image)\s+\S+\s+(Creating|Created|Starting|Started|Stopping|"
+    r"Stopped|Removing|Removed|Recreate|Recreated|Running|Waiting|Healthy|Pulling|Pulled|"
+    r"Skipped.*|Error|Resource is still in use)\s*$"
+)
+NOISE_LINE = re.compile(r"^\s*exit status \d+\s*$")
+
+
+def essential(output: str) -> str:
+    """A docker command's output without compose's progress lines and `exit status N`
+    trailers, as one line: what is left is the error, its cause first."""
+    lines = [ln.strip() for ln in output.strip().splitlines()]
+    kept = [ln for ln in lines if ln and not PROGRESS_LINE.match(ln) and not NOISE_LINE.match(ln)]
+    return "; ".join(kept) or "; ".join(ln for ln in lines if ln)
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self.socket_path)
+        self.sock = sock
+
+
+class EngineAPI:
+    """The few Engine API calls made once per container, over the daemon's unix socket."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        self.path, self.timeout = path, timeout
+
+    @classmethod
+    def local(cls, env: Mapping[str, str], timeout: float) -> EngineAPI | None:
+        """The local socket the CLI would use, or None (a remote DOCKER_HOST or a context:
+        then everything goes through the CLI)."""
+        if env.get("DOCKER_CONTEXT"):
+            return None
+        host = env.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        if not host.startswith("unix://"):
+            return None
+        path = host[len("unix://") :]
+        return cls(path, timeout) if os.path.exists(path) else None
+
+    def call(self, method: str, path: str, body: Doc | None = None) -> tuple[int, str]:
+        conn = _UnixHTTPConnection(self.path, self.timeout)
+        try:
+            payload = json.dumps(body) if body is not None else None
+            headers = {"Content-Type": "application/json"} if payload else {}
+            conn.request(method, path, body=payload, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read().decode("utf-8", "replace")
+        except socket.timeout as exc:  # an OSError, not TimeoutError, before 3.10
+            what = path.split("?")[0].rsplit("/", 1)[-1]
+            raise Failure(f"docker {what} did not finish within {self.timeout}s") from exc
+        except OSError as exc:
+            return 1, f"Cannot connect to the Docker daemon at unix://{self.path} ({exc})"
+        finally:
+            conn.close()
+        if resp.status < 300 or resp.status == 304:
+            return 0, ""
+        try:
+            message = str(json.loads(data).get("message") or data)
+        except (ValueError, AttributeError):
+            message = data
+        return 1, f"Error response from daemon: {message.strip()}"
+
+
+def api_request(args: list[str]) -> Request | None:
+    """The Engine API form of the CLI calls `attempt` makes (None: use the CLI). No `match`:
+    managed hosts may run a Python older than 3.10."""
+    q = urllib.parse.quote
+    n = len(args)
+    if n == 2 and args[0] == "start":
+        return "POST", f"/containers/{q(args[1])}/start", None
+    if n == 4 and args[0] in ("stop", "restart") and args[1] == "-t":
+        return "POST", f"/containers/{q(args[3])}/{args[0]}?t={q(args[2])}", None
+    if n == 4 and args[:3] == ["rm", "-f", "-v"]:
+        return "DELETE", f"/containers/{q(args[3])}?force=1&v=1", None
+    if n == 3 and args[:2] == ["network", "rm"]:
+        return "DELETE", f"/networks/{q(args[2])}", None
+    if n == 5 and args[:3] == ["network", "disconnect", "-f"]:
+        return "POST", f"/networks/{q(args[3])}/disconnect", {"Container": args[4], "Force": True}
+    return None
+
+
+class Docker:
+    """The docker CLI: a timeout per call, retries of transient errors, an environment free of
+    COMPOSE_* overrides."""
+
+    def __init__(self, binary: str | None, timeout: int, retries: int, scrub: Scrubber) -> None:
+        self.timeout = timeout
+        self.retries = max(0, retries)
+        self.scrub = scrub
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+        self.env["LC_ALL"] = "C"
+        self.docker = binary
+        self.api = EngineAPI.local(self.env, self.timeout)
+
+    def run(
+        self, args: list[str], stdin: str | None = None, cwd: str | None = None
+    ) -> tuple[int, str, str]:
+        if not self.docker:
+            raise Failure(f"the docker CLI is not installed on this host: {INSTALL_HINT}")
+        try:
+            proc = subprocess.run(
+                [self.docker, *args],
+                input=stdin,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+                env=self.env,
+                cwd=cwd,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise Failure(f"docker {args[0]} did not finish within {self.timeout}s") from exc
+        return proc.returncode, proc.stdout, proc.stderr
+
+    def attempt(self, args: list[str]) -> tuple[int, str]:
+        """Run one container or network operation, retrying transient daemon errors with a
+        growing pause; (rc, error text). Through the Engine API when it is a local socket
+        (a docker CLI process per container is most of the CPU on a small host), else the CLI."""
+        request = api_request(args) if self.api else None
+        for tries in range(self.retries + 1):
+            try:
+                if request is not None and self.api is not None:
+                    rc, err = self.api.call(*request)
+                else:
+                    rc, _, err = self.run(args)
+            except Failure as exc:
+                return 1, str(exc)
+            if rc == 0 or not TRANSIENT.search(err) or tries == self.retries:
+                return rc, err
+            time.sleep(min(8, 2**tries))
+        return 1, "unreachable"
+
+    def must(
+        self, args: list[str], what: str, stdin: str | None = None, cwd: str | None = None
+    ) -> str:
+        rc, out, err = self.run(args, stdin, cwd)
+        if rc != 0:
+            raise Failure(f"{what} failed: {self.scrub(essential(err or out))}")
+        return out
+
+    def stream(
+        self, args: list[str], cwd: str | None, on_line: Callable[[str], None]
+    ) -> tuple[int, str]:
+        """Run a long command, handing each output line to `on_line`; killed when no line
+        arrives for `timeout` seconds (no progress), whatever its total time."""
+        if not self.docker:
+            raise Failure(f"the docker CLI is not installed on this host: {INSTALL_HINT}")
+        proc = subprocess.Popen(
+            [self.docker, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=self.env,
+            cwd=cwd,
+            start_new_session=True,
+        )
+        lines: queue.Queue[str | None] = queue.Queue()
+        output = proc.stdout
+        assert output is not None  # stdout=PIPE
+
+        def pump() -> None:
+            for line in output:
+                lines.put(line)
+            lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+        out: list[str] = []
+        while True:
+            try:
+                line = lines.get(timeout=self.timeout)
+            except queue.Empty:
+                with contextlib.suppress(OSError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                raise Failure(
+                    f"docker {' '.join(args[:1])} made no progress for {self.timeout}s and was "
+                    f"stopped (raise decnet_topology_timeout / decnet deploy --timeout)"
+                ) from None
+            if line is None:
+                break
+            out.append(line)
+            on_line(line)
+        return proc.wait(), "".join(out)
+
+    def check_engine(self) -> str:
+        rc, out, err = self.run(["version", "--format", "{{.Server.Version}}"])
+        if rc != 0 or not out.strip():
+            raise Failure(
+                f"the Docker engine does not answer ({essential(err) or 'no server version'}); "
+                f"start dockerd or {INSTALL_HINT}"
+            )
+        rc, out, err = self.run(["compose", "version", "--short"])
+        match = re.match(r"v?([0-9]+)\.([0-9]+)", out.strip())
+        if rc != 0 or not match:
+            raise Failure(f"docker compose v2 is not available ({err.strip()}); {INSTALL_HINT}")
+        version = (int(match.group(1)), int(match.group(2)))
+        if version < MIN_COMPOSE:
+            need = ".".join(str(p) for p in MIN_COMPOSE)
+            raise Failure(
+                f"docker compose {out.strip()} is too old (need >= {need}); {INSTALL_HINT}"
+            )
+        return out.strip()
+
+    def inspect(self, kind: list[str], ids: list[str]) -> list[Doc]:
+        if not ids:
+            return []
+        rc, out, _ = self.run([*kind, "inspect", *ids])
+        if rc != 0:
+            # an object vanished between the listing and the inspection: inspect one by one
+            found: list[Doc] = []
+            for one in ids:
+                rc, out1, _ = self.run([*kind, "inspect", one])
+                if rc == 0:
+                    found.extend(json.loads(out1))
+            return found
+        docs: list[Doc] = json.loads(out)
+        return docs
+
+    def ids(self, kind: str, label: str | None = None, running_only: bool = False) -> list[str]:
+        args = ["ps", "-q", "--no-trunc"] if kind == "container" else ["network", "ls", "-q"]
+        if kind == "container" and not running_only:
+            args.append("-a")
+        if kind == "network":
+            args.append("--no-trunc")
+        if label:
+            args += ["--filter", f"label={label}"]
+        return self.must(args, f"docker {' '.join(args[:2])}").split()
+
+    def containers(self, label: str | None = None, running_only: bool = False) -> list[Doc]:
+        return self.inspect(["container"], self.ids("container", label, running_only))
+
+    def networks(self, label: str | None = None) -> list[Doc]:
+        return self.inspect(["network"], self.ids("network", label))
