@@ -17,7 +17,6 @@ import html
 import os
 import re
 import shutil
-import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,14 +103,14 @@ class CanaryConfig:
     def __init__(self, values: Mapping[str, Any]) -> None:
         self.values = dict(values)
 
-    def getVal(self, key: str, default: Any = None) -> Any:  # noqa: N802 (OpenCanary's name)
+    def getVal(self, key: str, default: Any = None) -> Any:
         if key in self.values:
             return self.values[key]
         if default is not None:
             return default
         raise KeyError(key)
 
-    def moduleEnabled(self, name: str) -> bool:  # noqa: N802
+    def moduleEnabled(self, name: str) -> bool:
         return bool(self.values.get(f"{name.lower()}.enabled"))
 
 
@@ -298,7 +297,11 @@ def adopt(
         on_error(svc.name, f"{type(served).__name__} is not a listening service; skipped")
         return []
     handler = args[1]
-    tls = (args[2] if len(args) > 2 else served.kwargs.get("contextFactory")) if method == "SSL" else None  # type: ignore[attr-defined]
+    tls = (
+        (args[2] if len(args) > 2 else served.kwargs.get("contextFactory"))
+        if method == "SSL"
+        else None
+    )  # type: ignore[attr-defined]
     proto = "udp" if method == "UDP" else "tcp"
     out: list[service.Service] = []
     for port, p in svc.ports:

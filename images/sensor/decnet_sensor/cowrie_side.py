@@ -93,10 +93,9 @@ def _deny_outbound() -> None:
     """
     import sys
 
-    from twisted.internet import defer
-
     import cowrie.commands  # noqa: F401  (loads every command module, so all bindings exist)
     import cowrie.core.network as network
+    from twisted.internet import defer
 
     originals = (network.resolve_allowed, network.communication_allowed)
 
@@ -172,15 +171,14 @@ def build(
     settings: Settings, tracker: Tracker, on_error: Callable[[str, str], None]
 ) -> list[service.Service]:
     """Listeners for the decky's ssh and telnet ports, all in this process's reactor."""
-    from twisted.cred import portal
-    from twisted.internet import reactor
-
     import cowrie.shell.realm
     import cowrie.ssh.factory
     import cowrie.telnet.factory
     from cowrie.core import checkers
     from cowrie.core.events import EventDispatcher
     from cowrie.core.output import Output
+    from twisted.cred import portal
+    from twisted.internet import reactor
 
     if settings.downloads == "fake":
         _deny_outbound()

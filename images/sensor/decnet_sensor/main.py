@@ -206,9 +206,7 @@ class Sensor:
                     for s in self.settings.services
                     if s.name not in self.failed
                 },
-                "implementations": {
-                    s.name: implementation(s.name) for s in self.settings.services
-                },
+                "implementations": {s.name: implementation(s.name) for s in self.settings.services},
                 "failed": sorted(self.failed),
                 "topology": self.settings.topology,
                 "decky": self.settings.decky,
@@ -265,7 +263,9 @@ def run(settings: Settings, writer: LineWriter, runtime: Path) -> int:
         listeners = sensor.build()
     except Exception as err:  # a bug of ours: say so in the events and on stderr
         sensor.error(None, f"sensor: {type(err).__name__}: {err}")
-        return fatal(f"{type(err).__name__}: {err}", "report this with the events file", EX_SOFTWARE)
+        return fatal(
+            f"{type(err).__name__}: {err}", "report this with the events file", EX_SOFTWARE
+        )
     top = service.MultiService()
     for one in listeners:
         one.setServiceParent(top)

@@ -3,6 +3,7 @@ directory so a recreated decky presents the same certificate (like its SSH host 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,12 +52,10 @@ def ensure_certificate(directory: Path, cn: str) -> tuple[Path, Path]:
         .not_valid_before(now - timedelta(days=1))
         .not_valid_after(now + timedelta(days=VALID_DAYS))
     )
-    try:
+    with contextlib.suppress(ValueError):  # a CN that is no DNS name goes without a SAN
         builder = builder.add_extension(
             x509.SubjectAlternativeName([x509.DNSName(cn)]), critical=False
         )
-    except ValueError:  # a CN that is no DNS name: the certificate goes without a SAN
-        pass
     cert = builder.sign(key, hashes.SHA256())
     key_pem = key.private_bytes(
         serialization.Encoding.PEM,

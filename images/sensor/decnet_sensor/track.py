@@ -55,7 +55,9 @@ class Tracker:
     ) -> None:
         self.writer.write(sensor, event, service=service, session=session)
 
-    def decnet(self, service: str | None, event: dict[str, Any], session: str | None = None) -> None:
+    def decnet(
+        self, service: str | None, event: dict[str, Any], session: str | None = None
+    ) -> None:
         self.emit("decnet", event, service, session)
 
     def session_for(self, ip: str, port: int, proto: str | None = None) -> str | None:
