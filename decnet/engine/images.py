@@ -17,6 +17,7 @@ DECNET_HOME/cache, so a rebuild needs no network.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
@@ -88,8 +89,6 @@ def inspect(tag: str, docker: str) -> tuple[str, dict[str, str]] | None:
             f"cannot ask the Docker engine about {tag}: {proc.stderr.strip() or proc.returncode}",
             hint="start dockerd (scripts/setup-host.sh) and check `docker info`",
         )
-    import json
-
     image_id, _, labels = proc.stdout.strip().partition("|")
     parsed = json.loads(labels) if labels and labels != "null" else {}
     return image_id, {str(k): str(v) for k, v in parsed.items()}
@@ -128,20 +127,64 @@ def build_images(
     docker_path = _docker(docker)
     cache = home / "cache"
     results: list[ImageResult] = []
+    superseded: list[str] = []
+    try:
+        _build(wanted, tags, docker_path, cache, if_missing, progress, results, superseded)
+    finally:
+        _remove_superseded(superseded, docker_path)
+    return results
+
+
+def _build(
+    wanted: list[str],
+    tags: dict[str, str],
+    docker_path: str,
+    cache: Path,
+    if_missing: bool,
+    progress: Progress,
+    results: list[ImageResult],
+    superseded: list[str],
+) -> None:
     if "sensor" in wanted and "base" not in wanted:
-        base = _base(tags["base"], docker_path, cache, True, progress)
+        base = _base(tags["base"], docker_path, cache, True, progress, superseded)
         if base.built:
             results.append(base)
     for name in wanted:
         if name == "lure":
             results.append(_lure(tags["lure"], docker_path, if_missing, progress))
         elif name == "base":
-            results.append(_base(tags["base"], docker_path, cache, if_missing, progress))
+            results.append(
+                _base(tags["base"], docker_path, cache, if_missing, progress, superseded)
+            )
         else:
             results.append(
-                _sensor(tags["sensor"], tags["base"], docker_path, cache, if_missing, progress)
+                _sensor(
+                    tags["sensor"],
+                    tags["base"],
+                    docker_path,
+                    cache,
+                    if_missing,
+                    progress,
+                    superseded,
+                )
             )
-    return results
+
+
+def _superseded(
+    name: str, old: tuple[str, dict[str, str]] | None, tag: str, docker: str
+) -> list[str]:
+    """The image `tag` named before a rebuild, if it is ours (its `decnet.image` label)."""
+    if old is None or old[1].get("decnet.image") != name:
+        return []
+    now = inspect(tag, docker)
+    return [old[0]] if now is not None and now[0] != old[0] else []
+
+
+def _remove_superseded(ids: list[str], docker: str) -> None:
+    """A rebuild leaves the replaced images dangling: remove them, newest first (an old sensor
+    before the old base it was built FROM). Docker refuses one a container still uses: fine."""
+    for image_id in reversed(ids):
+        subprocess.run([docker, "image", "rm", image_id], capture_output=True, check=False)
 
 
 def _lure(tag: str, docker: str, if_missing: bool, progress: Progress) -> ImageResult:
@@ -155,7 +198,14 @@ def _lure(tag: str, docker: str, if_missing: bool, progress: Progress) -> ImageR
     return ImageResult("lure", tag, True, found[0] if found else "", time.monotonic() - start)
 
 
-def _base(tag: str, docker: str, cache: Path, if_missing: bool, progress: Progress) -> ImageResult:
+def _base(
+    tag: str,
+    docker: str,
+    cache: Path,
+    if_missing: bool,
+    progress: Progress,
+    superseded: list[str],
+) -> ImageResult:
     start = time.monotonic()
     recipe_text = base_image.RECIPE.read_text(encoding="utf-8")
     recipe = base_image.load_recipe()
@@ -167,6 +217,7 @@ def _base(tag: str, docker: str, cache: Path, if_missing: bool, progress: Progre
     digest = base_image.build_base_image(
         tag, docker=docker, cache=cache / "debs", progress=lambda m: progress("base", m)
     )
+    superseded.extend(_superseded("base", found, tag, docker))
     found = inspect(tag, docker)
     return ImageResult(
         "base", tag, True, found[0] if found else "", time.monotonic() - start, f"layer {digest}"
@@ -174,7 +225,13 @@ def _base(tag: str, docker: str, cache: Path, if_missing: bool, progress: Progre
 
 
 def _sensor(
-    tag: str, base_tag: str, docker: str, cache: Path, if_missing: bool, progress: Progress
+    tag: str,
+    base_tag: str,
+    docker: str,
+    cache: Path,
+    if_missing: bool,
+    progress: Progress,
+    superseded: list[str],
 ) -> ImageResult:
     start = time.monotonic()
     base = inspect(base_tag, docker)
@@ -195,6 +252,7 @@ def _sensor(
         cache=cache / "wheels",
         progress=lambda m: progress("sensor", m),
     )
+    superseded.extend(_superseded("sensor", found, tag, docker))
     found = inspect(tag, docker)
     return ImageResult("sensor", tag, True, found[0] if found else "", time.monotonic() - start)
 
