@@ -166,8 +166,9 @@ def test_many_small_keys_still_fit(tmp_path: Path) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.floats() | st.integers() | st.text() | st.binary(),
-    lambda children: st.lists(children, max_size=8)
-    | st.dictionaries(st.text(max_size=20), children, max_size=8),
+    lambda children: (
+        st.lists(children, max_size=8) | st.dictionaries(st.text(max_size=20), children, max_size=8)
+    ),
     max_leaves=25,
 )
 
