@@ -81,6 +81,20 @@ class Settings:
         return {p: s.name for s in self.services for p in s.ports}
 
 
+SECRET_KEY_RE = re.compile(r"password|passwd|requirepass|community|secret")
+"""Config keys whose values are the decky's secrets (the catalogue marks them `secret`)."""
+REDACTED = "[configured secret]"
+
+
+def secret_values(settings: Settings) -> dict[str, frozenset[str]]:
+    """service -> its configured secret values, which never appear in a line (an intruder
+    who types one is recorded as having typed REDACTED: the outcome still says it worked)."""
+    return {
+        s.name: frozenset(v for k, v in s.config.items() if SECRET_KEY_RE.search(k) and v)
+        for s in settings.services
+    }
+
+
 def env_prefix(service: str) -> str:
     return "DECNET_" + service.upper().replace("-", "_") + "_"
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from decnet_sensor import VERSION
-from decnet_sensor.contract import ContractError, Settings, parse_environment
+from decnet_sensor.contract import ContractError, Settings, parse_environment, secret_values
 from decnet_sensor.writer import LineWriter
 
 EX_CONFIG = 78
@@ -87,7 +87,7 @@ class Sensor:
         from decnet_sensor.track import Tracker
 
         self.settings, self.writer, self.runtime = settings, writer, runtime
-        self.tracker = Tracker(writer, settings.port_map())
+        self.tracker = Tracker(writer, settings.port_map(), secret_values(settings))
         self.failed: dict[str, str] = {}
         self.started = time.monotonic()
         self.log_observer = _StderrObserver()

@@ -22,8 +22,11 @@ from twisted.internet.protocol import DatagramProtocol
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.failure import Failure
 
+from decnet_sensor.contract import REDACTED
 from decnet_sensor.writer import LineWriter
 
+MIN_CUT = 4
+"""Secrets shorter than this are redacted only where they are a whole value."""
 RECENT_SESSIONS = 4096
 """Closed connections whose session a late sensor line can still find."""
 UDP_WINDOW = 60.0
@@ -35,12 +38,47 @@ def new_session() -> str:
     return secrets.token_hex(6)
 
 
+def _redact(event: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
+    """The event with every configured secret cut out of its strings (and bytes), at the top
+    level and one level down (OpenCanary's `logdata`); Cowrie repeats a password in its
+    `message`, so substrings go too."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, bytes):
+            text = value.decode("utf-8", "backslashreplace")
+            return _cut(text, hidden) if _cut(text, hidden) != text else value
+        return _cut(value, hidden) if isinstance(value, str) else value
+
+    out: dict[str, Any] = {}
+    for key, value in event.items():
+        if isinstance(value, dict):
+            out[key] = {k: clean(v) for k, v in value.items()}
+        else:
+            out[key] = clean(value)
+    return out
+
+
+def _cut(text: str, hidden: frozenset[str]) -> str:
+    if text in hidden:
+        return REDACTED
+    for secret in sorted(hidden, key=len, reverse=True):
+        if len(secret) >= MIN_CUT:  # a very short secret would mangle every line
+            text = text.replace(secret, REDACTED)
+    return text
+
+
 class Tracker:
     """Session ids by (proto, src ip, src port), and the launcher's own lines."""
 
-    def __init__(self, writer: LineWriter, port_map: dict[tuple[int, str], str]) -> None:
+    def __init__(
+        self,
+        writer: LineWriter,
+        port_map: dict[tuple[int, str], str],
+        hidden: dict[str, frozenset[str]] | None = None,
+    ) -> None:
         self.writer = writer
         self.port_map = port_map
+        self.hidden = hidden or {}
         self.open: dict[tuple[str, str, int], str] = {}
         self.recent: OrderedDict[tuple[str, str, int], str] = OrderedDict()
         self.udp_seen: OrderedDict[tuple[str, int, int], tuple[str, float]] = OrderedDict()
@@ -53,6 +91,9 @@ class Tracker:
     def emit(
         self, sensor: str, event: dict[str, Any], service: str | None, session: str | None
     ) -> None:
+        hidden = self.hidden.get(service or "")
+        if hidden:
+            event = _redact(event, hidden)
         self.writer.write(sensor, event, service=service, session=session)
 
     def decnet(
