@@ -168,29 +168,24 @@ def decnet(kind: str, service: str | None = None) -> Callable[[dict[str, Any]], 
 # --- clients ----------------------------------------------------------------------------------
 
 
-def ssh_client(ip: str, username: str, password: str) -> paramiko.SSHClient:
-    client = paramiko.SSHClient()
-    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-    client.connect(
-        ip,
-        22,
-        username=username,
-        password=password,
-        allow_agent=False,
-        look_for_keys=False,
-        timeout=20,
-        banner_timeout=20,
-        auth_timeout=20,
-    )
-    return client
-
-
 def ssh_shell(ip: str, username: str, password: str, command: str) -> tuple[str, str]:
     """(the command's terminal output, the host key's SHA-256 fingerprint). An interactive
     shell, as an intruder's client opens one (Cowrie answers paramiko's exec requests before
     their reply is expected: cowrie/cowrie#141)."""
-    client = ssh_client(ip, username, password)
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
     try:
+        client.connect(
+            ip,
+            22,
+            username=username,
+            password=password,
+            allow_agent=False,
+            look_for_keys=False,
+            timeout=20,
+            banner_timeout=20,
+            auth_timeout=20,
+        )
         key = client.get_transport().get_remote_server_key()  # type: ignore[union-attr]
         channel = client.invoke_shell()
         channel.settimeout(20)
@@ -214,7 +209,7 @@ def host_key(ip: str) -> str:
 def read_until(recv: Callable[[int], bytes], marker: bytes, limit: float = 20.0) -> bytes:
     data = b""
     deadline = time.monotonic() + limit
-    while marker not in data.rstrip()[-40:] and time.monotonic() < deadline:
+    while not data.rstrip().endswith(marker.rstrip()) and time.monotonic() < deadline:
         try:
             chunk = recv(4096)
         except TimeoutError:

@@ -10,7 +10,7 @@ from typing import Any
 from twisted.internet import protocol
 from twisted.protocols.policies import TimeoutMixin
 
-from decnet_sensor.track import Listener, Tracker
+from decnet_sensor.track import Listener, Tracker, local_ip
 
 FIRST_BYTES = 4096
 IDLE_SECONDS = 30
@@ -80,7 +80,7 @@ class _Datagrams(protocol.DatagramProtocol):
                 "kind": "request",
                 "src_ip": addr[0],
                 "src_port": addr[1],
-                "dst_ip": host.host,
+                "dst_ip": local_ip(host),
                 "dst_port": host.port,
                 "query": datagram[:FIRST_BYTES],
                 "detail": {"answered": False},

@@ -34,6 +34,13 @@ UDP_WINDOW = 60.0
 UDP_PEERS = 8192
 
 
+def local_ip(address: Any) -> str | None:
+    """A listening UDP socket's own address, None when it is the wildcard (a datagram's
+    destination address is not known without IP_PKTINFO; the decky's IP is)."""
+    host = getattr(address, "host", None)
+    return None if host in (None, "", "0.0.0.0", "::") else str(host)
+
+
 def new_session() -> str:
     return secrets.token_hex(6)
 
@@ -161,7 +168,7 @@ class Tracker:
 
     # --- UDP --------------------------------------------------------------------------------
 
-    def datagram(self, service_name: str, src: tuple[str, int], dst: tuple[str, int]) -> str:
+    def datagram(self, service_name: str, src: tuple[str, int], dst: tuple[str | None, int]) -> str:
         """The session of this UDP peer; a `connect` line when it is new or was quiet a while."""
         key = (src[0], src[1], dst[1])
         now = time.monotonic()
@@ -237,7 +244,7 @@ class TrackedDatagram(DatagramProtocol):
 
     def datagramReceived(self, datagram: bytes, addr: Any) -> None:
         host = self.transport.getHost()
-        self.tracker.datagram(self.service_name, (addr[0], addr[1]), (host.host, host.port))
+        self.tracker.datagram(self.service_name, (addr[0], addr[1]), (local_ip(host), host.port))
         self.inner.datagramReceived(datagram, addr)
 
 

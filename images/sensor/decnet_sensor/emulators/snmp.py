@@ -148,7 +148,8 @@ class Agent(DatagramProtocol):
 
     def datagramReceived(self, datagram: bytes, addr: Any) -> None:
         host = self.transport.getHost()
-        where = {"src_ip": addr[0], "src_port": addr[1], "dst_ip": host.host, "dst_port": host.port}
+        dst_ip = None if host.host in ("0.0.0.0", "::") else host.host  # a wildcard socket
+        where = {"src_ip": addr[0], "src_port": addr[1], "dst_ip": dst_ip, "dst_port": host.port}
         try:
             version, community, pdu_tag, request_id, params, oids = self._parse(datagram)
         except (BerError, IndexError, ValueError):
