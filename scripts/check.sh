@@ -6,8 +6,8 @@ cd "$(dirname "$(readlink -f "$0")")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 step() { printf '\n== %s\n' "$*"; }
 # One command per line: under set -e a failure inside `a && b` does not stop the script.
-step ruff;         ruff check decnet tests bench
-                   ruff format --check decnet tests bench
+step ruff;         ruff check decnet tests bench images/sensor
+                   ruff format --check decnet tests bench images/sensor
 step mypy;         mypy
 step ansible-lint; ansible-lint --offline roles playbooks
 step web;          (cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } \

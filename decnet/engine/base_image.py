@@ -226,20 +226,22 @@ def rootfs_digest(
     _check_tools("docker")
     recipe = load_recipe(recipe_path)
     archive = machine_archive(sources, security_suite=recipe.get("security_suite", ""))
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "SOURCE_DATE_EPOCH": str(recipe["source_date_epoch"])}
     h = hashlib.sha256()
-    with subprocess.Popen(
-        mmdebstrap_argv(recipe, archive, cache),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    ) as proc:
-        assert proc.stdout is not None
-        for chunk in iter(lambda: proc.stdout.read(1 << 20), b""):  # type: ignore[union-attr]
-            h.update(chunk)
+    with tempfile.TemporaryFile() as errors:
+        with subprocess.Popen(
+            mmdebstrap_argv(recipe, archive, cache), stdout=subprocess.PIPE, stderr=errors, env=env
+        ) as proc:
+            assert proc.stdout is not None
+            for chunk in iter(lambda: proc.stdout.read(1 << 20), b""):  # type: ignore[union-attr]
+                h.update(chunk)
+        errors.seek(0)
+        tail = errors.read().decode("utf-8", "replace").strip().splitlines()[-4:]
     if proc.returncode != 0:
         raise EnvironmentProblem(
-            f"mmdebstrap failed (exit {proc.returncode})",
+            f"mmdebstrap failed (exit {proc.returncode}): " + " | ".join(tail),
             hint=_MIRROR_HINT.format(mirror=archive.mirror),
         )
     return "sha256:" + h.hexdigest()
