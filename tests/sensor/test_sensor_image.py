@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ftplib
 import json
+import socket
 import ssl
 import subprocess
 import urllib.error
@@ -293,3 +294,58 @@ def test_a_broken_environment_fails_with_a_clear_error(tmp_path: Path) -> None:
     assert proc.returncode == 78 and proc.stdout == ""
     assert "error: DECNET_SERVICES: bad port '22' of 'ssh'" in proc.stderr
     assert "hint: " in proc.stderr
+
+
+ALL_IMPLEMENTED = {
+    "ssh": 22, "telnet": 23, "ftp": 21, "http": 80, "https": 443, "mysql": 3306,
+    "mssql": 1433, "redis": 6379, "mongodb": 27017, "rdp": 3389, "vnc": 5900,
+}  # fmt: skip
+
+
+def test_every_implemented_service_starts_and_answers(net: tuple[str, str], tmp_path: Path) -> None:
+    """One decky with every service Cowrie, OpenCanary and decnet's own code serve today: all
+    start in one process, every TCP port greets or answers, UDP SIP is recorded, and a service
+    without an implementation yet is reported and skipped (its port stays closed)."""
+    services = " ".join(f"{name}={port}/tcp" for name, port in ALL_IMPLEMENTED.items())
+    services += " sip=5060/udp,5060/tcp snmp=161/udp postgres=5432/tcp"
+    env = {"DECNET_SERVICES": services, "DECNET_HEARTBEAT": "0"}
+    sensor = SensorBox(net[0], ip(net, 13), state_dir(tmp_path), env)
+    try:
+        sensor.start()
+        start = sensor.lines(decnet("sensor.start"))[0]["event"]
+        assert start["failed"] == ["postgres"]
+        error = sensor.lines(decnet("sensor.error", "postgres"))[0]["event"]
+        assert "no sensor implements postgres yet" in error["message"]
+        for name, port in ALL_IMPLEMENTED.items():
+            with socket.create_connection((sensor.ip, port), timeout=20) as s:
+                s.settimeout(3)
+                s.sendall(PROBES.get(name, b"\r\n"))
+                with contextlib.suppress(TimeoutError):
+                    s.recv(1024)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.sendto(SIP_OPTIONS, (sensor.ip, 5060))
+        sensor.wait(canary(15001))
+        closed = {d["service"] for d in sensor.wait(decnet("close"), count=len(ALL_IMPLEMENTED))}
+        assert closed == set(ALL_IMPLEMENTED)
+        with pytest.raises(OSError):
+            socket.create_connection((sensor.ip, 5432), timeout=5)
+        assert sensor.logs() == ""
+    finally:
+        sensor.remove()
+
+
+PROBES = {
+    "ssh": b"SSH-2.0-OpenSSH_9.6\r\n",
+    "http": b"GET / HTTP/1.0\r\n\r\n",
+    "mysql": b"",
+    "rdp": bytes.fromhex(
+        "0300002b26e00000000000436f6f6b69653a206d737473686173683d61646d696e0d0a0100080003000000"
+    ),
+    "vnc": b"RFB 003.008\n",
+    "redis": b"PING\r\n",
+    "mongodb": b"",
+}
+SIP_OPTIONS = (
+    b"OPTIONS sip:100@decky SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.9:5060\r\nFrom: <sip:a@b>\r\n"
+    b"To: <sip:100@decky>\r\nCall-ID: 1@b\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+)

@@ -176,22 +176,30 @@ def _import_opencanary(runtime: Path, names: list[str]) -> dict[str, Any]:
     return classes
 
 
-def _skin(runtime: Path, title: str | None) -> Path | None:
-    """basicLogin with the decky's page title, or None for OpenCanary's own."""
-    if not title:
-        return None
+REDIRECT_PAGE = """<html>
+<head><title>301 Moved Permanently</title></head>
+<body><h1>Moved Permanently</h1><p>The document has moved <a href="/index.html">here</a>.</p></body>
+</html>
+"""
+
+
+def _skin(runtime: Path, service_name: str, title: str | None) -> Path:
+    """OpenCanary's basicLogin skin with the decky's page title, and the redirect page that
+    skin lacks (without it the redirect of `/` fails inside OpenCanary 0.9.10)."""
     from opencanary.modules.http import CanaryHTTP
 
     source = Path(CanaryHTTP.resource_dir()) / "skin" / "basicLogin"
-    target = runtime / "skin-http"
+    target = runtime / f"skin-{service_name}"
     if not target.exists():
         shutil.copytree(source, target)
-        index = target / "index.html"
-        text = index.read_text(encoding="utf-8")
-        safe = html.escape(title)
-        text = text.replace("<title>Login</title>", f"<title>{safe}</title>")
-        text = re.sub(r"<h1>[^<]*</h1>", f"<h1>{safe}</h1>", text, count=1)
-        index.write_text(text, encoding="utf-8")
+        (target / "redirect.html").write_text(REDIRECT_PAGE, encoding="utf-8")
+        if title:
+            index = target / "index.html"
+            text = index.read_text(encoding="utf-8")
+            safe = html.escape(title)
+            text = text.replace("<title>Login</title>", f"<title>{safe}</title>")
+            text = re.sub(r"<h1>[^<]*</h1>", f"<h1>{safe}</h1>", text, count=1)
+            index.write_text(text, encoding="utf-8")
     return target
 
 
@@ -219,9 +227,7 @@ def module_config(
     elif name in ("http", "https"):
         if cfg.get("server_header"):
             values["http.banner"] = cfg["server_header"]
-        skin = _skin(runtime, cfg.get("title"))
-        if skin is not None:
-            values["http.skindir"] = str(skin)
+        values["http.skindir"] = str(_skin(runtime, name, cfg.get("title")))
         values["http.log_redirect_request"] = True
         values["http.log_unimplemented_method_requests"] = True
         if name == "https" and tls is not None:
