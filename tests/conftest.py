@@ -12,9 +12,16 @@ run side by side. Two kinds share something and stay together on one worker, in 
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
+
+# The sensor's package lives in images/sensor (it runs in the sensor image's venv); its pure
+# modules (the line writer, the environment contract) are tested here directly.
+_SENSOR_SRC = str(Path(__file__).resolve().parents[1] / "images" / "sensor")
+if _SENSOR_SRC not in sys.path:
+    sys.path.insert(0, _SENSOR_SRC)
 
 _ANSIBLE = Path(__file__).parent / "ansible"
 _BROWSER = Path(__file__).parent / "browser"
