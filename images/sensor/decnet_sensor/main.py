@@ -172,13 +172,18 @@ class Sensor:
         return out
 
     def _emit(self, name: str, event: dict[str, Any]) -> None:
+        """An emulator's event as a `decnet` line. The envelope's session is the launcher's id
+        of the connection when the event's source finds one (behind TLS an emulator sees the
+        TLS protocol, not our transport, and may have made up its own id), else the event's."""
         event = dict(event)
-        session = event.pop("session", None)
-        if session is None:
-            src, sport = event.get("src_ip"), event.get("src_port")
-            if isinstance(src, str) and isinstance(sport, int):
-                session = self.tracker.session_for(src, sport)
-        self.tracker.decnet(name, event, None if session is None else str(session))
+        given = event.pop("session", None)
+        session = None
+        src, sport = event.get("src_ip"), event.get("src_port")
+        if isinstance(src, str) and isinstance(sport, int):
+            session = self.tracker.session_for(src, sport)
+        if session is None and given is not None:
+            session = str(given)
+        self.tracker.decnet(name, event, session)
 
     def heartbeat(self) -> None:
         self.tracker.decnet(
