@@ -310,9 +310,12 @@ def adopt(
     )  # type: ignore[attr-defined]
     proto = "udp" if method == "UDP" else "tcp"
     out: list[service.Service] = []
+    served_udp = False
     for port, p in svc.ports:
-        if p == proto:
+        # A datagram protocol instance belongs to one socket: a second UDP port goes generic.
+        if p == proto and not (p == "udp" and served_udp):
             out.append(Listener(tracker, svc.name, port, p, handler, tls=tls, on_error=on_error))
+            served_udp = served_udp or p == "udp"
         else:
             out.append(generic.listener(tracker, svc.name, port, p, on_error))
     return out

@@ -53,7 +53,8 @@ def _redact(event: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
     def clean(value: Any) -> Any:
         if isinstance(value, bytes):
             text = value.decode("utf-8", "backslashreplace")
-            return _cut(text, hidden) if _cut(text, hidden) != text else value
+            cut = _cut(text, hidden)
+            return cut if cut != text else value  # untouched bytes stay bytes
         return _cut(value, hidden) if isinstance(value, str) else value
 
     out: dict[str, Any] = {}
