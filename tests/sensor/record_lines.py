@@ -71,7 +71,7 @@ def key(line: dict[str, object]) -> tuple[str, str]:
 
 
 def main() -> None:
-    ensure_sensor_image()
+    image = ensure_sensor_image()
     env = {
         "DECNET_SERVICES": "ssh=22/tcp telnet=23/tcp ftp=21/tcp http=80/tcp mysql=3306/tcp "
         "redis=6379/tcp snmp=161/udp",
@@ -82,7 +82,7 @@ def main() -> None:
         "DECNET_HEARTBEAT": "1",
     }
     with tempfile.TemporaryDirectory() as tmp, internal_network(fresh_lans(1)[0]) as net:
-        box = SensorBox(net[0], net[1].rsplit(".", 1)[0] + ".10", state_dir(Path(tmp)), env)
+        box = SensorBox(net[0], net[1].rsplit(".", 1)[0] + ".10", state_dir(Path(tmp)), env, image)
         try:
             box.start()
             drive(box.ip)

@@ -88,8 +88,12 @@ def state_dir(parent: Path) -> Path:
 class SensorBox:
     """One sensor container: started hardened, its events file readable from the host."""
 
-    def __init__(self, network: str, ip: str, state: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self, network: str, ip: str, state: Path, env: dict[str, str], image: str = SENSOR_IMAGE
+    ) -> None:
         self.network, self.ip, self.state, self.env = network, ip, state, env
+        self.image = image
+        """By id in the tests: the tag may move on a shared engine while a test runs."""
         self.name = f"dn-sensor-{secrets.token_hex(4)}"
 
     def start(self, *, wait: bool = True) -> SensorBox:
@@ -97,7 +101,7 @@ class SensorBox:
         argv += ["--hostname", self.env.get("DECNET_DECKY", "decky"), *HARDENING]
         argv += ["-v", f"{self.state}:/var/lib/decnet-sensor"]
         argv += [x for k, v in self.env.items() for x in ("-e", f"{k}={v}")]
-        docker(*argv, SENSOR_IMAGE)
+        docker(*argv, self.image)
         if wait:
             starts = len(self.lines(lambda d: d["event"].get("kind") == "sensor.start"))
             self.wait(lambda d: d["event"].get("kind") == "sensor.start", count=starts + 1)
@@ -206,10 +210,14 @@ def host_key(ip: str) -> str:
         transport.close()
 
 
-def read_until(recv: Callable[[int], bytes], marker: bytes, limit: float = 20.0) -> bytes:
+def read_until(
+    recv: Callable[[int], bytes], marker: bytes | tuple[bytes, ...], limit: float = 20.0
+) -> bytes:
+    """Read until the output ends with `marker` (or one of them), the peer closes, or `limit`."""
+    ends = tuple(m.rstrip() for m in ((marker,) if isinstance(marker, bytes) else marker))
     data = b""
     deadline = time.monotonic() + limit
-    while not data.rstrip().endswith(marker.rstrip()) and time.monotonic() < deadline:
+    while not data.rstrip().endswith(ends) and time.monotonic() < deadline:
         try:
             chunk = recv(4096)
         except TimeoutError:
@@ -227,7 +235,7 @@ def telnet_session(ip: str, username: bytes, password: bytes, command: bytes) ->
         s.sendall(username + b"\r\n")
         read_until(s.recv, b"Password:")
         s.sendall(password + b"\r\n")
-        banner = read_until(s.recv, b"# ")
+        banner = read_until(s.recv, (b"# ", b"login:"))
         if not banner.rstrip().endswith(b"#"):
             return banner
         s.sendall(command + b"\r\n")

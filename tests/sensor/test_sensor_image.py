@@ -41,8 +41,6 @@ from sensor_support import (
 )
 from subnet_pools import fresh_lans
 
-from decnet.engine.images import SENSOR_IMAGE
-
 pytestmark = [
     pytest.mark.docker,
     pytest.mark.slow,
@@ -76,7 +74,9 @@ def ip(net: tuple[str, str], host: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def box(net: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[SensorBox]:
+def box(
+    image: str, net: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SensorBox]:
     env = {
         "DECNET_SERVICES": SERVICES,
         "DECNET_DECKY": "web1",
@@ -96,7 +96,7 @@ def box(net: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Itera
         "DECNET_SNMP_SYS_DESCR": SYS_DESCR,
         "DECNET_HEARTBEAT": "2",
     }
-    sensor = SensorBox(net[0], ip(net, 10), state_dir(tmp_path_factory.mktemp("box")), env)
+    sensor = SensorBox(net[0], ip(net, 10), state_dir(tmp_path_factory.mktemp("box")), env, image)
     try:
         yield sensor.start()
     finally:
@@ -232,17 +232,19 @@ def test_nothing_in_the_container_runs_as_root(box: SensorBox) -> None:
     assert box.logs() == ""  # stdout and stderr stay empty while all is well
 
 
-def test_host_key_and_sequence_survive_recreation(net: tuple[str, str], tmp_path: Path) -> None:
+def test_host_key_and_sequence_survive_recreation(
+    image: str, net: tuple[str, str], tmp_path: Path
+) -> None:
     env = {"DECNET_SERVICES": "ssh=22/tcp", "DECNET_SSH_PASSWORD": "pw", "DECNET_HEARTBEAT": "0"}
     state = state_dir(tmp_path)
-    first = SensorBox(net[0], ip(net, 11), state, env)
+    first = SensorBox(net[0], ip(net, 11), state, env, image)
     try:
         first.start()
         key = host_key(first.ip)
         before = first.wait(decnet("close", "ssh"))[-1]
     finally:
         first.remove()
-    second = SensorBox(net[0], ip(net, 11), state, env)
+    second = SensorBox(net[0], ip(net, 11), state, env, image)
     try:
         second.start()
         assert host_key(second.ip) == key
@@ -259,7 +261,7 @@ def test_host_key_and_sequence_survive_recreation(net: tuple[str, str], tmp_path
 
 
 def test_rotation_keeps_n_files_with_a_contiguous_sequence(
-    net: tuple[str, str], tmp_path: Path
+    image: str, net: tuple[str, str], tmp_path: Path
 ) -> None:
     env = {
         "DECNET_SERVICES": "http=80/tcp",
@@ -267,7 +269,7 @@ def test_rotation_keeps_n_files_with_a_contiguous_sequence(
         "DECNET_LOG_FILES": "3",
         "DECNET_HEARTBEAT": "0",
     }
-    sensor = SensorBox(net[0], ip(net, 12), state_dir(tmp_path), env)
+    sensor = SensorBox(net[0], ip(net, 12), state_dir(tmp_path), env, image)
     try:
         sensor.start()
         for i in range(90):
@@ -285,10 +287,10 @@ def test_rotation_keeps_n_files_with_a_contiguous_sequence(
         sensor.remove()
 
 
-def test_a_broken_environment_fails_with_a_clear_error(tmp_path: Path) -> None:
+def test_a_broken_environment_fails_with_a_clear_error(image: str) -> None:
     proc = subprocess.run(
         ["docker", "run", "--rm", "--network", "none", "--read-only", "--cap-drop", "ALL",
-         "--tmpfs", "/tmp", "-e", "DECNET_SERVICES=ssh=22", SENSOR_IMAGE],
+         "--tmpfs", "/tmp", "-e", "DECNET_SERVICES=ssh=22", image],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 78 and proc.stdout == ""
@@ -302,14 +304,16 @@ ALL_IMPLEMENTED = {
 }  # fmt: skip
 
 
-def test_every_implemented_service_starts_and_answers(net: tuple[str, str], tmp_path: Path) -> None:
+def test_every_implemented_service_starts_and_answers(
+    image: str, net: tuple[str, str], tmp_path: Path
+) -> None:
     """One decky with every service Cowrie, OpenCanary and decnet's own code serve today: all
     start in one process, every TCP port greets or answers, UDP SIP is recorded, and a service
     without an implementation yet is reported and skipped (its port stays closed)."""
     services = " ".join(f"{name}={port}/tcp" for name, port in ALL_IMPLEMENTED.items())
     services += " sip=5060/udp,5060/tcp snmp=161/udp postgres=5432/tcp"
     env = {"DECNET_SERVICES": services, "DECNET_HEARTBEAT": "0"}
-    sensor = SensorBox(net[0], ip(net, 13), state_dir(tmp_path), env)
+    sensor = SensorBox(net[0], ip(net, 13), state_dir(tmp_path), env, image)
     try:
         sensor.start()
         start = sensor.lines(decnet("sensor.start"))[0]["event"]

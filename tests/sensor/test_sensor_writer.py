@@ -173,7 +173,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(event=st.dictionaries(st.text(max_size=30), json_values, max_size=10))
 def test_any_event_makes_one_valid_line(event: dict[str, Any]) -> None:
     raw = encode_line({"v": 1, "epoch": "e", "seq": 1, "sensor": "decnet", "event": event})
