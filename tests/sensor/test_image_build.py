@@ -13,6 +13,7 @@ from sensor_support import docker, docker_ok, ensure_sensor_image
 
 from decnet.engine import base_image
 from decnet.engine.images import BASE_IMAGE
+from decnet.errors import EnvironmentProblem
 
 DECNET = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "decnet"
 DOCKER = pytest.mark.skipif(not docker_ok(), reason="`docker info` fails: no Docker engine")
@@ -84,3 +85,22 @@ def test_the_base_root_file_system_is_reproducible() -> None:
 
     again = base_image.rootfs_digest(cache=Settings.from_env().home / "cache" / "debs")
     assert again == layer
+
+
+@DOCKER
+@pytest.mark.docker
+def test_an_unreachable_archive_is_named_and_nothing_is_left_under_the_tag(tmp_path: Path) -> None:
+    """mmdebstrap against an archive nobody serves (a closed port on loopback) fails within
+    seconds; the error names the archive and the fix, and no half-built image stays."""
+    sources = tmp_path / "debian.sources"
+    sources.write_text(
+        "Types: deb\nURIs: http://127.0.0.1:9/debian\nSuites: bookworm bookworm-updates\n"
+        "Components: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+    )
+    tag = f"decnet-base:unreachable-{os.getpid()}"
+    with pytest.raises(EnvironmentProblem) as err:
+        base_image.build_base_image(tag, cache=tmp_path / "debs", sources=sources)
+    assert "mmdebstrap failed" in str(err.value)
+    assert "http://127.0.0.1:9/debian" in (err.value.hint or "")
+    assert "apt-get update" in (err.value.hint or "")
+    assert docker("image", "inspect", tag, check=False).returncode != 0

