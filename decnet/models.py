@@ -10,7 +10,15 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 from decnet.text import shown
 
@@ -138,16 +146,47 @@ class ConfigParam(_Model):
     description: str = ""
 
 
+Family = Literal["sensor", "lure"]
+"""The container that serves a service on a decky: `sensor` (the decky's one decnet-sensor
+container, for all its sensor services) or `lure` (the busybox fallback, one per service)."""
+Sensor = Literal["cowrie", "opencanary", "decnet", "lure"]
+"""The implementation that speaks a service's protocol (docs/sensors.md)."""
+Capture = Literal["connect", "login", "command", "request", "download"]
+"""What a sensor's lines record of an intruder's visit."""
+
+
 class ServiceSpec(_Model):
     name: str = Field(pattern=NAME_RE.pattern)
     description: str = ""
     ports: list[Port]
     image: str = Field(pattern=IMAGE_RE.pattern)
+    family: Family = "lure"
+    sensor: Sensor = "lure"
+    captures: list[Capture] = ["connect"]
     params: list[ConfigParam] = []
     cap_add: list[str] = []
 
+    @model_validator(mode="after")
+    def _sensor_fits_family(self) -> ServiceSpec:
+        if (self.family == "lure") != (self.sensor == "lure"):
+            raise ValueError(
+                f"service {self.name}: sensor {self.sensor!r} does not run in family "
+                f"{self.family!r} (the lure family has the lure sensor, and only it)"
+            )
+        if len(set(self.captures)) != len(self.captures):
+            raise ValueError(f"service {self.name}: captures lists a kind twice")
+        return self
+
     def param(self, key: str) -> ConfigParam | None:
         return next((p for p in self.params if p.key == key), None)
+
+
+class FamilySpec(_Model):
+    name: Family
+    image: str = Field(pattern=IMAGE_RE.pattern)
+    """The default image of the family's containers; a site overrides it with DECNET_IMAGES
+    key = the family name (docs/images.md)."""
+    description: str = ""
 
 
 class Archetype(_Model):
@@ -159,6 +198,7 @@ class Archetype(_Model):
 class Catalog(_Model):
     services: dict[str, ServiceSpec]
     archetypes: dict[str, Archetype]
+    families: dict[str, FamilySpec] = {}
 
 
 # --- topology --------------------------------------------------------------------------------

@@ -13,7 +13,9 @@ bash scripts/setup-host.sh "${setup_args[@]}"
 extras=""; [ "$what" = test ] && extras="[dev]"
 .venv/bin/pip install -q --disable-pip-version-check -e ".$extras"
 export PATH="$PWD/.venv/bin:$PATH"
-decnet image build --if-missing
+# The lure, the Debian base and the sensor image; skipped when present and current. Wheels and
+# Debian packages are cached under DECNET_HOME/cache, so a rebuild needs no network.
+decnet image build --all --if-missing
 # The web editor `decnet serve` serves at / (docs/editor.md): lockfile install, then build.
 (cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
 

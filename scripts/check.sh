@@ -6,8 +6,8 @@ cd "$(dirname "$(readlink -f "$0")")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 step() { printf '\n== %s\n' "$*"; }
 # One command per line: under set -e a failure inside `a && b` does not stop the script.
-step ruff;         ruff check decnet tests bench roles
-                   ruff format --check decnet tests bench roles
+step ruff;         ruff check decnet tests bench roles images/sensor
+                   ruff format --check decnet tests bench roles images/sensor
 step mypy;         mypy   # pyproject's files: decnet, bench, the roles' modules and fact script
 step ansible-lint; ansible-lint --offline roles playbooks
 step web;          (cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } \

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepare a fresh Debian 12 machine for decnet's tests and demo: Docker engine, compose v2,
-# sshd/tini/iptables for the test hosts, busybox for the lure image; with --browser also
+# sshd/tini/iptables for the test hosts, busybox for the lure image, mmdebstrap and Debian's
+# pip for the base and sensor images (docs/images.md); with --browser also
 # Chromium for the web editor's browser tests. Checks that Node (for building the editor) is
 # there; it is never apt-installed (Debian's Node 18 cannot build it). Idempotent; needs root.
 set -euo pipefail
@@ -53,7 +54,8 @@ check_node() {
   fi
 }
 
-apt_install docker.io busybox-static openssh-server openssh-client tini iproute2 iptables bc sshpass python3-venv
+apt_install docker.io busybox-static openssh-server openssh-client tini iproute2 iptables bc sshpass python3-venv \
+  mmdebstrap python3-pip
 [ "$browser" = 1 ] && apt_install chromium
 check_node
 install_compose

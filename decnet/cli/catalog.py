@@ -12,13 +12,24 @@ app = typer.Typer(help="List the service catalogue and archetypes.", no_args_is_
 
 @app.command()
 def services(json_out: bool = common.JSON_OPTION) -> None:
-    """List the services a decky can run, with ports, default image and config keys."""
+    """List the services a decky can run: ports, the sensor that speaks each and what it
+    captures, the default image and the config keys."""
     found = list(common.catalog().services.values())
     if json_out:
         common.print_json(found)
         return
-    rows = [[s.name, " ".join(str(p) for p in s.ports), s.image, _params(s)] for s in found]
-    columns = ["service", "ports", "image", "config keys (* secret)"]
+    rows = [
+        [
+            s.name,
+            " ".join(str(p) for p in s.ports),
+            s.sensor,
+            " ".join(s.captures),
+            s.image,
+            _params(s),
+        ]
+        for s in found
+    ]
+    columns = ["service", "ports", "sensor", "captures", "image", "config keys (* secret)"]
     common.stdout().print(common.table(None, columns, rows))
 
 

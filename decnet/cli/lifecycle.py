@@ -1,4 +1,4 @@
-"""`decnet render|deploy|teardown|status|demo` and `decnet image build`: rollout commands."""
+"""`decnet render|deploy|teardown|status|demo`: rollout commands."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from rich.table import Table
 from decnet.cli import common
 from decnet.engine import demo as demo_engine
 from decnet.engine import render as render_engine
-from decnet.engine.images import LURE_IMAGE, ensure_lure_image
 from decnet.engine.lifecycle import deploy as deploy_topologies
 from decnet.engine.lifecycle import status as topology_status
 from decnet.engine.lifecycle import teardown as teardown_topologies
@@ -27,7 +26,6 @@ from decnet.errors import EXIT_ERROR
 from decnet.runner.ansible import RunnerEvent
 
 app = typer.Typer()
-image_app = typer.Typer(help="Build the local images decnet deploys.", no_args_is_help=True)
 
 INVENTORY_OPTION = typer.Option(
     None,
@@ -343,13 +341,3 @@ The demo maze runs on the local Docker engine. Try:
   docker exec decnet-demo.gw sh -c "nc -w 2 <IP of a DMZ decky> 22 </dev/null"
   decnet demo --down                      # tear it down
 """
-
-
-@image_app.command("build")
-def image_build(
-    tag: str = typer.Option(LURE_IMAGE, "--tag", help="Image tag to build."),
-    if_missing: bool = typer.Option(False, "--if-missing", help="Skip when the image exists."),
-) -> None:
-    """Build the busybox-based lure image locally (no registry needed)."""
-    built = ensure_lure_image(tag, force=not if_missing)
-    common.note(f"{tag}: {'built' if built else 'already present'}")

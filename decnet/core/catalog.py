@@ -13,7 +13,7 @@ from importlib import resources
 
 import yaml
 
-from decnet.models import Archetype, Catalog, ServiceSpec
+from decnet.models import Archetype, Catalog, FamilySpec, ServiceSpec
 
 WILDCARD = "*"
 
@@ -24,9 +24,11 @@ def load_catalog() -> Catalog:
     raw = yaml.safe_load(text)
     services = [ServiceSpec.model_validate(s) for s in raw["services"]]
     archetypes = [Archetype.model_validate(a) for a in raw["archetypes"]]
+    families = [FamilySpec.model_validate(f) for f in raw.get("families", [])]
     return Catalog(
         services={s.name: s for s in services},
         archetypes={a.name: a for a in archetypes},
+        families={f.name: f for f in families},
     )
 
 
@@ -46,3 +48,18 @@ def resolve_image(
         if WILDCARD in overrides:
             return overrides[WILDCARD]
     return catalog.services[service].image
+
+
+def resolve_family_image(
+    family: str,
+    catalog: Catalog,
+    site_images: Mapping[str, str] | None = None,
+    topology_images: Mapping[str, str] | None = None,
+) -> str:
+    """The image of a decky's `family` container (`sensor`): topology override > site override
+    > the catalogue's family default. The key is the family's name; `*` (every *service*)
+    does not apply, as for the base container: a family image serves many services."""
+    for overrides in (topology_images or {}, site_images or {}):
+        if family in overrides:
+            return overrides[family]
+    return catalog.families[family].image

@@ -476,12 +476,12 @@ def check_archetype(t: Topology, c: Catalog, _x: HostContext, _i: _Index) -> Ite
 def check_images(t: Topology, c: Catalog, _x: HostContext, _i: _Index) -> Iterator[Issue]:
     for key, image in t.images.items():
         path = f"images[{key}]"
-        if key != _WILDCARD and key not in c.services:
+        if key != _WILDCARD and key not in c.services and key not in c.families:
             yield _issue(
                 "SERVICE_UNKNOWN",
                 path,
-                f"image override for {key!r}, which is not a "
-                "catalogue service; use a service name or '*'",
+                f"image override for {key!r}, which is not a catalogue service or "
+                "family; use a service name, a family (sensor, lure) or '*'",
             )
         if not IMAGE_RE.fullmatch(image):
             yield _issue(

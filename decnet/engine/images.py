@@ -1,110 +1,67 @@
-"""The lure image (`decnet-lure:0.1`): every catalogue service's default, built without a registry.
+"""Every image decnet builds locally, without a registry (docs/images.md).
 
-No registry is reachable from the hosts decnet targets, so the image is assembled locally: a
-root filesystem holding the static busybox binary, its applet links and the `/bin/lure`
-entrypoint, streamed as a tar archive into `docker import`. Nothing touches the disk but the
-engine's own storage.
+    lure    decnet-lure:0.1    busybox listeners: the fallback service image and the deckies'
+                               base containers (decnet.engine.lure_image)
+    base    decnet-base:0.1    Debian from the machine's own archive (mmdebstrap; reproducible)
+                               (decnet.engine.base_image)
+    sensor  decnet-sensor:0.1  Cowrie + OpenCanary + decnet_sensor FROM base
+                               (decnet.engine.sensor_image)
 
-The entrypoint reads `DECNET_PORTS` (`22/tcp 80/tcp 53/udp`) and keeps a listener on each port;
-with no ports it only sleeps, which is what a decky's base container does.
-
-Run `python -m decnet.engine.images [--force] [TAG]` to build it by hand.
+`build_images(names, if_missing=…)` builds them in that order (a sensor needs its base: a
+missing or stale base is built first). With `if_missing` an image is skipped when its tag is
+present and — for base and sensor — its `decnet.inputs` label matches what it would be built
+from now (recipe, lock, Dockerfile, decnet_sensor's files, the base image), so an updated
+checkout rebuilds exactly what changed. Wheels and Debian packages are cached under
+DECNET_HOME/cache, so a rebuild needs no network.
 """
 
 from __future__ import annotations
 
-import io
+import json
 import shutil
 import subprocess
-import sys
-import tarfile
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from decnet.errors import EnvironmentProblem
-
-LURE_IMAGE = "decnet-lure:0.1"
-BUSYBOX = Path("/bin/busybox")
-LABEL = "decnet.image=lure"
-
-_APPLET_NAMES = (
-    "sh sleep ip nc httpd ping sysctl cat ls echo env wget grep sed tr printf mkdir kill ps"
-    " netstat hostname id true false test [ head tail awk date uname wc rm"
+from decnet.engine import base_image, sensor_image
+from decnet.engine.lure_image import (
+    LURE_IMAGE,
+    build_lure_image,
+    ensure_lure_image,
+    lure_image_present,
 )
-APPLETS = tuple(_APPLET_NAMES.split())
-"""Busybox applets linked into /bin: the lure's needs plus what an operator debugs with."""
+from decnet.errors import EnvironmentProblem, UsageError
 
-_MTIME = 0
-"""Fixed timestamps keep the archive byte-identical across builds of the same busybox."""
+__all__ = [
+    "BASE_IMAGE",
+    "IMAGE_NAMES",
+    "LURE_IMAGE",
+    "SENSOR_IMAGE",
+    "ImageResult",
+    "build_images",
+    "ensure_lure_image",
+    "lure_image_present",
+]
 
-LURE_SCRIPT = r"""#!/bin/sh
-# decnet lure: keep a listener on every port of DECNET_PORTS ("22/tcp 80/tcp 53/udp").
-# With no ports it only sleeps: that is a decky's base container, which holds the network
-# namespace its service containers join.
+BASE_IMAGE = "decnet-base:0.1"
+SENSOR_IMAGE = "decnet-sensor:0.1"
+IMAGE_NAMES = ("lure", "base", "sensor")
+DEFAULT_TAGS = {"lure": LURE_IMAGE, "base": BASE_IMAGE, "sensor": SENSOR_IMAGE}
 
-log() { echo "lure: $*" >&2; }
+Progress = Callable[[str, str], None]
+"""progress(image name, message)."""
 
-# The service's banner, if its catalogue entry declares one: DECNET_<SERVICE>_BANNER.
-svc=$(echo "${DECNET_SERVICE:-}" | tr 'a-z-' 'A-Z_')
-case "$svc" in
-  *[!A-Z0-9_]*) svc="" ;;
-esac
-if [ -n "$svc" ]; then
-  eval "DECNET_BANNER=\${DECNET_${svc}_BANNER:-}"
-  export DECNET_BANNER
-fi
 
-web_root() {
-  mkdir -p /tmp/www
-  title=${DECNET_HTTP_TITLE:-It works}
-  printf '<html><head><title>%s</title></head><body><h1>%s</h1></body></html>\n' \
-    "$title" "$title" >/tmp/www/index.html
-}
-
-listen_tcp() {
-  case "$1" in
-    80|443|8080) web_root; httpd -f -p "$1" -h /tmp/www & ;;
-    *) nc -ll -p "$1" -e /bin/lure-session & ;;
-  esac
-}
-
-# This busybox's nc has no UDP mode; a build that has one (-u) gets a respawning listener.
-listen_udp() {
-  if nc --help 2>&1 | grep -q -- '-u'; then
-    ( while :; do nc -u -l -p "$1" -e /bin/lure-session; done ) &
-  else
-    log "no UDP listener in this busybox; port $1/udp stays closed"
-  fi
-}
-
-for spec in ${DECNET_PORTS:-}; do
-  port=${spec%%/*}
-  proto=${spec#*/}
-  [ "$proto" = "$spec" ] && proto=tcp
-  case "$port" in
-    ''|*[!0-9]*) log "ignoring bad port spec '$spec'"; continue ;;
-  esac
-  case "$proto" in
-    tcp) listen_tcp "$port" ;;
-    udp) listen_udp "$port" ;;
-    *) log "ignoring bad protocol in '$spec'" ;;
-  esac
-done
-
-# Sleep in the background and wait, so SIGTERM is handled at once even when the shell is
-# PID 1 (no `init: true`): a foreground sleep would delay the trap until it returns.
-trap 'exit 0' TERM INT
-while :; do
-  sleep 3600 &
-  wait $!
-done
-"""
-
-SESSION_SCRIPT = r"""#!/bin/sh
-# One accepted connection (stdin/stdout are the socket): greet with the banner, then echo.
-[ -n "${DECNET_BANNER:-}" ] && printf '%s\r\n' "$DECNET_BANNER"
-exec cat
-"""
+@dataclass(frozen=True)
+class ImageResult:
+    name: str
+    tag: str
+    built: bool
+    image_id: str
+    seconds: float
+    detail: str = ""
 
 
 def _docker(docker: str) -> str:
@@ -117,106 +74,189 @@ def _docker(docker: str) -> str:
     return path
 
 
-def lure_image_present(docker: str = "docker", tag: str = LURE_IMAGE) -> bool:
-    """Whether the engine has the lure image; an unreachable engine is an error, not False."""
+def inspect(tag: str, docker: str) -> tuple[str, dict[str, str]] | None:
+    """(image id, labels) of `tag`, None when the engine has no such image."""
     proc = subprocess.run(
-        [_docker(docker), "image", "inspect", "--format", "{{.Id}}", tag],
+        [docker, "image", "inspect", "--format", "{{.Id}}|{{json .Config.Labels}}", tag],
         capture_output=True,
         text=True,
         check=False,
     )
-    if proc.returncode == 0:
-        return True
-    if "no such image" in proc.stderr.lower():
-        return False
-    raise EnvironmentProblem(
-        f"cannot ask the Docker engine about {tag}: {proc.stderr.strip() or proc.returncode}",
-        hint="start dockerd (scripts/setup-host.sh) and check `docker info`",
+    if proc.returncode != 0:
+        if "no such image" in proc.stderr.lower():
+            return None
+        raise EnvironmentProblem(
+            f"cannot ask the Docker engine about {tag}: {proc.stderr.strip() or proc.returncode}",
+            hint="start dockerd (scripts/setup-host.sh) and check `docker info`",
+        )
+    image_id, _, labels = proc.stdout.strip().partition("|")
+    parsed = json.loads(labels) if labels and labels != "null" else {}
+    return image_id, {str(k): str(v) for k, v in parsed.items()}
+
+
+def order(names: Sequence[str], *, all_images: bool) -> list[str]:
+    """The images to build, in build order; unknown names are a usage error."""
+    if all_images:
+        if names:
+            raise UsageError("name images or pass --all, not both", hint="decnet image build --all")
+        return list(IMAGE_NAMES)
+    if not names:
+        raise UsageError(
+            "no image named",
+            hint=f"name one or more of {', '.join(IMAGE_NAMES)}, or pass --all",
+        )
+    for name in names:
+        if name not in IMAGE_NAMES:
+            raise UsageError(f"unknown image {name!r}", hint=f"images: {', '.join(IMAGE_NAMES)}")
+    return [n for n in IMAGE_NAMES if n in names]
+
+
+def build_images(
+    names: Sequence[str],
+    *,
+    home: Path,
+    all_images: bool = False,
+    if_missing: bool = False,
+    tags: dict[str, str] | None = None,
+    docker: str = "docker",
+    progress: Progress = lambda _name, _msg: None,
+) -> list[ImageResult]:
+    """Build the named images (see the module doc); one result per image, in build order."""
+    wanted = order(names, all_images=all_images)
+    tags = {**DEFAULT_TAGS, **(tags or {})}
+    docker_path = _docker(docker)
+    cache = home / "cache"
+    results: list[ImageResult] = []
+    superseded: list[str] = []
+    try:
+        _build(wanted, tags, docker_path, cache, if_missing, progress, results, superseded)
+    finally:
+        _remove_superseded(superseded, docker_path)
+    return results
+
+
+def _build(
+    wanted: list[str],
+    tags: dict[str, str],
+    docker_path: str,
+    cache: Path,
+    if_missing: bool,
+    progress: Progress,
+    results: list[ImageResult],
+    superseded: list[str],
+) -> None:
+    if "sensor" in wanted and "base" not in wanted:
+        base = _base(tags["base"], docker_path, cache, True, progress, superseded)
+        if base.built:
+            results.append(base)
+    for name in wanted:
+        if name == "lure":
+            results.append(_lure(tags["lure"], docker_path, if_missing, progress))
+        elif name == "base":
+            results.append(
+                _base(tags["base"], docker_path, cache, if_missing, progress, superseded)
+            )
+        else:
+            results.append(
+                _sensor(
+                    tags["sensor"],
+                    tags["base"],
+                    docker_path,
+                    cache,
+                    if_missing,
+                    progress,
+                    superseded,
+                )
+            )
+
+
+def _superseded(
+    name: str, old: tuple[str, dict[str, str]] | None, tag: str, docker: str
+) -> list[str]:
+    """The image `tag` named before a rebuild, if it is ours (its `decnet.image` label)."""
+    if old is None or old[1].get("decnet.image") != name:
+        return []
+    now = inspect(tag, docker)
+    return [old[0]] if now is not None and now[0] != old[0] else []
+
+
+def _remove_superseded(ids: list[str], docker: str) -> None:
+    """A rebuild leaves the replaced images dangling: remove them, newest first (an old sensor
+    before the old base it was built FROM). Docker refuses one a container still uses: fine."""
+    for image_id in reversed(ids):
+        subprocess.run([docker, "image", "rm", image_id], capture_output=True, check=False)
+
+
+def _lure(tag: str, docker: str, if_missing: bool, progress: Progress) -> ImageResult:
+    start = time.monotonic()
+    if if_missing and lure_image_present(docker, tag):
+        found = inspect(tag, docker)
+        return ImageResult("lure", tag, False, found[0] if found else "", 0.0, "present")
+    progress("lure", "assembling busybox root file system")
+    build_lure_image(tag, docker=docker)
+    found = inspect(tag, docker)
+    return ImageResult("lure", tag, True, found[0] if found else "", time.monotonic() - start)
+
+
+def _base(
+    tag: str,
+    docker: str,
+    cache: Path,
+    if_missing: bool,
+    progress: Progress,
+    superseded: list[str],
+) -> ImageResult:
+    start = time.monotonic()
+    recipe_text = base_image.RECIPE.read_text(encoding="utf-8")
+    recipe = base_image.load_recipe()
+    archive = base_image.machine_archive(security_suite=recipe.get("security_suite", ""))
+    wanted = base_image.inputs_digest(recipe_text, archive)
+    found = inspect(tag, docker)
+    if if_missing and found and found[1].get(base_image.INPUTS_LABEL) == wanted:
+        return ImageResult("base", tag, False, found[0], 0.0, "present, current")
+    digest = base_image.build_base_image(
+        tag, docker=docker, cache=cache / "debs", progress=lambda m: progress("base", m)
+    )
+    superseded.extend(_superseded("base", found, tag, docker))
+    found = inspect(tag, docker)
+    return ImageResult(
+        "base", tag, True, found[0] if found else "", time.monotonic() - start, f"layer {digest}"
     )
 
 
-def _add_dir(tar: tarfile.TarFile, name: str, mode: int = 0o755) -> None:
-    info = tarfile.TarInfo(name)
-    info.type, info.mode, info.mtime = tarfile.DIRTYPE, mode, _MTIME
-    tar.addfile(info)
-
-
-def _add_file(tar: tarfile.TarFile, name: str, data: bytes, mode: int) -> None:
-    info = tarfile.TarInfo(name)
-    info.size, info.mode, info.mtime = len(data), mode, _MTIME
-    tar.addfile(info, io.BytesIO(data))
-
-
-def _add_link(tar: tarfile.TarFile, name: str, target: str) -> None:
-    info = tarfile.TarInfo(name)
-    info.type, info.linkname, info.mode, info.mtime = tarfile.SYMTYPE, target, 0o777, _MTIME
-    tar.addfile(info)
-
-
-def rootfs_tar(busybox: Path = BUSYBOX) -> bytes:
-    """The image's whole root filesystem as a tar archive (root-owned, fixed timestamps)."""
-    if not busybox.is_file():
+def _sensor(
+    tag: str,
+    base_tag: str,
+    docker: str,
+    cache: Path,
+    if_missing: bool,
+    progress: Progress,
+    superseded: list[str],
+) -> ImageResult:
+    start = time.monotonic()
+    base = inspect(base_tag, docker)
+    if base is None:
         raise EnvironmentProblem(
-            f"{busybox} is missing: the lure image is built from static busybox",
-            hint="apt-get install busybox-static",
+            f"the sensor image is built FROM {base_tag}, which this engine does not have",
+            hint="decnet image build base sensor",
         )
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
-        for d in ("bin", "etc", "proc", "sys", "dev", "var"):
-            _add_dir(tar, d)
-        _add_dir(tar, "tmp", 0o1777)
-        _add_file(tar, "bin/busybox", busybox.read_bytes(), 0o755)
-        for applet in APPLETS:
-            _add_link(tar, f"bin/{applet}", "busybox")
-        _add_file(tar, "bin/lure", LURE_SCRIPT.encode(), 0o755)
-        _add_file(tar, "bin/lure-session", SESSION_SCRIPT.encode(), 0o755)
-    return buf.getvalue()
+    wanted = sensor_image.inputs_digest(base[0])
+    found = inspect(tag, docker)
+    if if_missing and found and found[1].get(sensor_image.INPUTS_LABEL) == wanted:
+        return ImageResult("sensor", tag, False, found[0], 0.0, "present, current")
+    sensor_image.build_sensor_image(
+        tag,
+        base_tag,
+        base[0],
+        docker=docker,
+        cache=cache / "wheels",
+        progress=lambda m: progress("sensor", m),
+    )
+    superseded.extend(_superseded("sensor", found, tag, docker))
+    found = inspect(tag, docker)
+    return ImageResult("sensor", tag, True, found[0] if found else "", time.monotonic() - start)
 
 
-def build_lure_image(
-    tag: str = LURE_IMAGE, *, docker: str = "docker", busybox: Path = BUSYBOX
-) -> None:
-    """Import the lure root filesystem as `tag`, with `/bin/lure` as its entrypoint."""
-    archive = rootfs_tar(busybox)
-    changes = [
-        'ENTRYPOINT ["/bin/lure"]',
-        "ENV PATH=/bin",
-        f"LABEL {LABEL}",
-    ]
-    argv = [_docker(docker), "import"]
-    for change in changes:
-        argv += ["--change", change]
-    proc = subprocess.run([*argv, "-", tag], input=archive, capture_output=True, check=False)
-    if proc.returncode != 0:
-        raise EnvironmentProblem(
-            f"docker import of {tag} failed: {proc.stderr.decode(errors='replace').strip()}",
-            hint="check `docker info`; scripts/setup-host.sh starts the engine",
-        )
-
-
-def ensure_lure_image(
-    tag: str = LURE_IMAGE, *, force: bool = False, docker: str = "docker"
-) -> bool:
-    """Build the image unless it is there already (or `force`); True when it was built."""
-    if not force and lure_image_present(docker, tag):
-        return False
-    build_lure_image(tag, docker=docker)
-    return True
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    force = "--force" in args
-    rest = [a for a in args if a != "--force"]
-    tag = rest[0] if rest else LURE_IMAGE
-    try:
-        built = ensure_lure_image(tag, force=force)
-    except EnvironmentProblem as err:
-        print(f"error: {err}\nhint: {err.hint}", file=sys.stderr)
-        return 1
-    print(f"{tag}: {'built' if built else 'already present (--force rebuilds)'}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+def lock_sensor(home: Path, progress: Callable[[str], None] = lambda _: None) -> int:
+    """`decnet image lock`: re-resolve images/sensor/requirements.in; the number of packages."""
+    return len(sensor_image.lock(cache=home / "cache" / "wheels", progress=progress))

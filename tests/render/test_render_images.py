@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from decnet.engine import images
+from decnet.engine import lure_image as images
 from decnet.errors import EnvironmentProblem
 
 

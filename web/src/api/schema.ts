@@ -2259,6 +2259,25 @@ export interface components {
             /** Image */
             image: string;
             /**
+             * Family
+             * @default lure
+             * @enum {string}
+             */
+            family?: "sensor" | "lure";
+            /**
+             * Sensor
+             * @default lure
+             * @enum {string}
+             */
+            sensor?: "cowrie" | "opencanary" | "decnet" | "lure";
+            /**
+             * Captures
+             * @default [
+             *       "connect"
+             *     ]
+             */
+            captures?: ("connect" | "login" | "command" | "request" | "download")[];
+            /**
              * Params
              * @default []
              */

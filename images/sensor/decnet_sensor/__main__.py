@@ -1,0 +1,3 @@
+from decnet_sensor.main import main
+
+raise SystemExit(main())
