@@ -144,6 +144,12 @@ class ConfigParam(_Model):
     env: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,62}$")
     """The container environment variable the value is passed in."""
     description: str = ""
+    persona: Literal["hostname", "fqdn"] | None = None
+    """Left unset, the value is the decky's own name (`hostname`) or its name in the
+    topology's domain (`fqdn`, the domain picked from `variants`): decnet.core.persona."""
+    variants: list[ConfigValue] = []
+    """Left unset, each decky gets one of these, picked from its topology's seed, so two
+    deckies do not show one fingerprint (decnet.core.persona)."""
 
 
 Family = Literal["sensor", "lure"]

@@ -63,3 +63,33 @@ def resolve_family_image(
         if family in overrides:
             return overrides[family]
     return catalog.families[family].image
+
+
+def runs_alone(
+    service: str,
+    catalog: Catalog,
+    site_images: Mapping[str, str] | None = None,
+    topology_images: Mapping[str, str] | None = None,
+) -> bool:
+    """A service runs in a container of its own, not its family's, when it is a lure or when
+    the site or the topology gives it an image of its own, by name or by `*` (that image
+    speaks for it alone: `*=decnet-lure:0.1` puts every service back on the lure)."""
+    if catalog.services[service].family == "lure":
+        return True
+    return any(
+        service in overrides or WILDCARD in overrides
+        for overrides in (topology_images or {}, site_images or {})
+    )
+
+
+def container_image(
+    service: str,
+    catalog: Catalog,
+    site_images: Mapping[str, str] | None = None,
+    topology_images: Mapping[str, str] | None = None,
+) -> str:
+    """The image of the container that serves `service` on a decky."""
+    if runs_alone(service, catalog, site_images, topology_images):
+        return resolve_image(service, catalog, site_images, topology_images)
+    family = catalog.services[service].family
+    return resolve_family_image(family, catalog, site_images, topology_images)

@@ -25,6 +25,7 @@ from decnet.core.ops import (
     UpdateDecky,
     UpdateLan,
 )
+from decnet.core.persona import new_pairs, personalize
 from decnet.core.secrets import MASK, is_secret
 from decnet.core.validate import validate
 from decnet.errors import AllocationError
@@ -372,6 +373,8 @@ def edit(
         )
     except AllocationError as err:
         return EditResult(None, [_allocation_issue(err)], notes)
+    # Only the services this batch adds get a persona: a running decky's others never change.
+    allocated = personalize(allocated, catalog, only=new_pairs(topology, allocated))
     found = validate(allocated, catalog, ctx)
     if any(i.severity is Severity.ERROR for i in found):
         return EditResult(None, found, notes)

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from decnet.core.allocate import allocate_in_place
+from decnet.core.persona import personalize
 from decnet.errors import UsageError
 from decnet.models import Catalog, Decky, GeneratorParams, Lan, Membership, Topology
 
@@ -159,7 +160,8 @@ class _Builder:
 def generate(
     params: GeneratorParams, catalog: Catalog, *, reserved_subnets: Iterable[str] = ()
 ) -> Topology:
-    """A fully allocated topology shaped by `params` (SPEC §4); same seed, same bytes."""
+    """A fully allocated topology shaped by `params` (SPEC §4), every decky with its
+    persona (decnet.core.persona); same seed, same bytes."""
     _check_bounds(params)
     _check_services(params, catalog)
     builder = _Builder(params, catalog)
@@ -175,4 +177,4 @@ def generate(
         deckies=[d for n in nodes for d in ([n.bridge] if n.bridge else []) + n.deckies],
     )
     allocate_in_place(topology, pool=params.subnet_pool, reserved_subnets=reserved_subnets)
-    return topology
+    return personalize(topology, catalog)

@@ -19,13 +19,14 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from decnet.core.catalog import resolve_image
+from decnet.core.catalog import container_image, runs_alone
 from decnet.core.secrets import is_secret
 from decnet.models import Catalog, ConfigValue, Decky, Lan, Topology
 
-PROJECTION_FORMAT = 2
+PROJECTION_FORMAT = 3
 """Bump when the projection changes shape, so every stored hash changes visibly once.
-2: secret values enter as an HMAC under the per-database key."""
+2: secret values enter as an HMAC under the per-database key. 3: services run in their
+family's sensor container (its image, its hardening and log bounds)."""
 
 SEALED_PREFIX = "hmac-sha256:"
 """What a secret value looks like in the projection: this prefix and the hex HMAC."""
@@ -71,7 +72,9 @@ def _service_entry(
     defaults = {p.key: p.default for p in spec.params if p.default is not None}
     return {
         "name": service,
-        "image": resolve_image(service, catalog, site, images),
+        # The container it runs in: its family's (shared) or its own (the lure, an override).
+        "family": None if runs_alone(service, catalog, site, images) else spec.family,
+        "image": container_image(service, catalog, site, images),
         "config": _config(defaults, catalog, service, secret_key),
         # Ports and capabilities come from the catalogue but land in the compose file, so a
         # catalogue upgrade that changes them must show up as config drift.

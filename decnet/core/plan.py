@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from decnet.core.render import served
+
 CREATE, RECREATE, REMOVE = "create", "recreate", "remove"
 
 # Which parts of a container's definition a reason names; the rest is "definition change".
@@ -24,8 +26,10 @@ _REASONS: tuple[tuple[str, str], ...] = (
     ("ports", "published ports change"),
     ("cap_add", "capabilities change"),
     ("hostname", "hostname change"),
+    ("volumes", "sensor directory change"),
 )
 BASE_RECREATED = "its base is recreated"
+_VERB = {CREATE: "starts", RECREATE: "restarts", REMOVE: "stops"}
 
 
 class ContainerChange(BaseModel):
@@ -34,6 +38,9 @@ class ContainerChange(BaseModel):
     role: str
     """base | service"""
     service: str | None = None
+    """The catalogue service of a one-service container."""
+    services: list[str] = []
+    """Every service the container serves: all of them restart with it."""
     action: str
     """create | recreate | remove"""
     reasons: list[str] = []
@@ -81,6 +88,7 @@ def _change(key: str, svc: Mapping[str, Any], action: str, reasons: list[str]) -
         decky=str(labels.get("decnet.decky", key)),
         role=str(labels.get("decnet.role", "")),
         service=labels.get("decnet.service"),
+        services=served(svc),
         action=action,
         reasons=reasons,
     )
@@ -160,7 +168,8 @@ def plan_text(plan: Plan) -> str:
     lines = [f"plan for {plan.topology} at version {plan.version}:"]
     for c in plan.containers:
         why = f" ({', '.join(c.reasons)})" if c.reasons else ""
-        lines.append(f"  {c.action:<8} container {c.container}{why}")
+        with_ = f"; {_VERB[c.action]} {', '.join(c.services)}" if c.services else ""
+        lines.append(f"  {c.action:<8} container {c.container}{why}{with_}")
     lines += [f"  {n.action:<8} network   {n.network} (LAN {n.lan})" for n in plan.networks]
     if not plan.changes:
         lines.append("  no container or network changes")

@@ -20,7 +20,7 @@ from typing import Any
 import jinja2
 import yaml
 
-from decnet.core.catalog import resolve_image
+from decnet.core.catalog import container_image, runs_alone
 from decnet.core.hashing import desired_hash
 from decnet.errors import InternalError, InvalidTopology, UsageError
 from decnet.models import (
@@ -54,6 +54,18 @@ DEFAULT_BASE_IMAGE = "decnet-lure:0.1"
 SEP = "."
 """Joins the parts of a Docker name. No decnet name may contain it (NAME_RE), so
 `decnet-T.DECKY.SERVICE` parses back one way only and two topologies never share a name."""
+
+SENSOR_DIR = "/var/lib/decnet/sensors"
+"""The host directory of sensor output (the host contract's `sensor_dir`): the sensor container
+of decky D of topology T writes under SENSOR_DIR/T/D/FAMILY, which outlives the container."""
+SENSOR_MOUNT = "/var/lib/decnet-sensor"
+"""Where that directory appears in the sensor container (the image's contract)."""
+SENSOR_USER = "999:999"
+"""The sensor image's unprivileged user; the module creates the host directory for it."""
+SENSOR_LOG = {"max_bytes": 10 * 1024 * 1024, "files": 5}
+"""Rotation of each sensor's events.jsonl: a flood cannot fill a host's disk."""
+DOCKER_LOG = {"driver": "json-file", "options": {"max-size": "1m", "max-file": "2"}}
+"""Bounds of every container's own stdout/stderr (the engine's log), for the same reason."""
 
 RESTART_POLICY = "unless-stopped"
 """Deckies come back after a host or engine restart; `docker compose down` still removes them."""
@@ -225,9 +237,8 @@ def _base(topology: Topology, decky: Decky, image: str) -> dict[str, Any]:
     return svc
 
 
-def _service_env(
-    topology: Topology, decky: Decky, service: str, catalog: Catalog
-) -> dict[str, str]:
+def _params_env(topology: Topology, decky: Decky, service: str, catalog: Catalog) -> dict[str, str]:
+    """The service's config as its catalogue env names: set values, else defaults."""
     spec = catalog.services[service]
     config = decky.service_config.get(service, {})
     undeclared = sorted(set(config) - {p.key for p in spec.params})
@@ -235,14 +246,42 @@ def _service_env(
         message = f"decky {decky.name!r}: {service} has no key {undeclared[0]!r}"
         path = f"deckies[{decky.name}].service_config.{service}"
         raise _fail(topology, "SERVICE_CONFIG_UNDECLARED", path, message)
-    env = {
-        "DECNET_SERVICE": service,
-        "DECNET_PORTS": " ".join(str(p) for p in spec.ports),
-    }
+    env = {}
     for param in spec.params:
         value = config.get(param.key, param.default)
         if value is not None:  # a param with neither default nor config is simply unset
             env[param.env] = _env_value(value)
+    return env
+
+
+def _service_env(
+    topology: Topology, decky: Decky, service: str, catalog: Catalog
+) -> dict[str, str]:
+    """A one-service container's environment (the lure, or a site's own image)."""
+    ports = " ".join(str(p) for p in catalog.services[service].ports)
+    env = {"DECNET_SERVICE": service, "DECNET_PORTS": ports}
+    return env | _params_env(topology, decky, service, catalog)
+
+
+def _sensor_env(
+    topology: Topology, decky: Decky, services: Sequence[str], catalog: Catalog
+) -> dict[str, str]:
+    """The sensor container's environment (its contract: docs/sensors.md)."""
+    listed = " ".join(
+        f"{s}=" + ",".join(str(p) for p in catalog.services[s].ports) for s in services
+    )
+    env = {
+        "DECNET_SERVICES": listed,
+        "DECNET_TOPOLOGY": topology.name,
+        "DECNET_DECKY": decky.name,
+        # network_mode: service: shares the base's network, not its UTS namespace
+        "DECNET_HOSTNAME": decky.name,
+        "DECNET_LOG_MAX_BYTES": str(SENSOR_LOG["max_bytes"]),
+        "DECNET_LOG_FILES": str(SENSOR_LOG["files"]),
+        "DECNET_DOWNLOADS": "fake",
+    }
+    for service in services:
+        env |= _params_env(topology, decky, service, catalog)
     return env
 
 
@@ -271,18 +310,78 @@ def _service(
     return svc
 
 
+def sensor_source(topology: str, decky: str, family: str) -> str:
+    """The sensor directory of one family container, relative to SENSOR_DIR (`T/D/FAMILY`):
+    the collector's source name."""
+    return f"{topology}/{decky}/{family}"
+
+
+def _sensor(
+    topology: Topology, decky: Decky, family: str, services: Sequence[str], catalog: Catalog,
+    image: str,
+) -> dict[str, Any]:  # fmt: skip
+    """One container serving all `services` of the decky that `family` runs, hardened: an
+    unprivileged user, a read-only root, no capabilities, no privilege gain, bounded logs; its
+    only writable place is its own host directory."""
+    source = sensor_source(topology.name, decky.name, family)
+    svc: dict[str, Any] = {
+        "container_name": container_name(topology.name, decky.name, family),
+        "image": image,
+        "init": False,  # the image runs tini as its entrypoint
+        "restart": RESTART_POLICY,
+        "network_mode": f"service:{decky.name}",
+        "depends_on": {decky.name: {"condition": "service_started", "restart": True}},
+        "environment": _sensor_env(topology, decky, services, catalog),
+        "user": SENSOR_USER,
+        "read_only": True,
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges:true"],
+        "tmpfs": ["/tmp"],
+        "volumes": [f"{SENSOR_DIR}/{source}:{SENSOR_MOUNT}"],
+        "logging": DOCKER_LOG,
+    }
+    svc["labels"] = {
+        "decnet.topology": topology.name,
+        "decnet.decky": decky.name,
+        "decnet.role": "service",
+        "decnet.family": family,
+        "decnet.services": ",".join(services),
+    }
+    return svc
+
+
+def _containers_of(
+    topology: Topology, decky: Decky, catalog: Catalog, site_images: Mapping[str, str]
+) -> list[tuple[str, str, list[str]]]:
+    """(family or service, image, services) per container of the decky, in service order:
+    a family's services share one container; a service the site or topology gives an image of
+    its own, and every lure service, runs alone."""
+    groups: dict[str, tuple[str, list[str]]] = {}
+    for service in decky.services:
+        spec = catalog.services.get(service)
+        if spec is None:
+            message = f"decky {decky.name!r} runs unknown service {service!r}"
+            raise _fail(topology, "SERVICE_UNKNOWN", f"deckies[{decky.name}].services", message)
+        image = container_image(service, catalog, site_images, topology.images)
+        if runs_alone(service, catalog, site_images, topology.images):
+            groups[service] = (_checked_image(topology, image, service), [service])
+        else:
+            image = _checked_image(topology, image, spec.family)
+            groups.setdefault(spec.family, (image, []))[1].append(service)
+    return [(key, image, services) for key, (image, services) in groups.items()]
+
+
 def _decky_entries(
     topology: Topology, decky: Decky, catalog: Catalog, site_images: Mapping[str, str]
 ) -> Iterable[tuple[str, dict[str, Any]]]:
     base_image = resolve_base_image(topology.images, site_images)
     yield decky.name, _base(topology, decky, _checked_image(topology, base_image, "base"))
-    for service in decky.services:
-        if service not in catalog.services:
-            message = f"decky {decky.name!r} runs unknown service {service!r}"
-            raise _fail(topology, "SERVICE_UNKNOWN", f"deckies[{decky.name}].services", message)
-        image = resolve_image(service, catalog, site_images, topology.images)
-        image = _checked_image(topology, image, service)
-        yield compose_key(decky.name, service), _service(topology, decky, service, catalog, image)
+    for key, image, services in _containers_of(topology, decky, catalog, site_images):
+        if key in catalog.families:
+            entry = _sensor(topology, decky, key, services, catalog, image)
+        else:
+            entry = _service(topology, decky, key, catalog, image)
+        yield compose_key(decky.name, key), entry
 
 
 def teardown_view(topology: Topology, catalog: Catalog) -> Topology:
@@ -406,13 +505,35 @@ def secret_env(model: Mapping[str, Any], catalog: Catalog) -> dict[str, list[str
     `secret: true`): the module masks exactly their values in what it reports."""
     found: dict[str, list[str]] = {}
     for key, svc in model["services"].items():
-        spec = catalog.services.get(svc.get("labels", {}).get("decnet.service", ""))
-        if spec is None:
-            continue
-        names = sorted(p.env for p in spec.params if p.secret and p.env in svc["environment"])
+        specs = [catalog.services[s] for s in served(svc) if s in catalog.services]
+        names = sorted(
+            p.env for spec in specs for p in spec.params
+            if p.secret and p.env in svc["environment"]
+        )  # fmt: skip
         if names:
             found[key] = names
     return dict(sorted(found.items()))
+
+
+def served(svc: Mapping[str, Any]) -> list[str]:
+    """The catalogue services a rendered container serves (none for a base)."""
+    labels = svc.get("labels") or {}
+    if "decnet.services" in labels:
+        return str(labels["decnet.services"]).split(",")
+    return [str(labels["decnet.service"])] if "decnet.service" in labels else []
+
+
+def sensor_dirs(model: Mapping[str, Any]) -> list[str]:
+    """The sensor directories (relative to SENSOR_DIR) the project's containers mount: the
+    module creates each, owned by the sensor user, before the containers start."""
+    prefix = SENSOR_DIR + "/"
+    found = {
+        volume.split(":", 1)[0].removeprefix(prefix)
+        for svc in model["services"].values()
+        for volume in svc.get("volumes", ())
+        if volume.startswith(prefix)
+    }
+    return sorted(found)
 
 
 def _meta(
@@ -427,6 +548,8 @@ def _meta(
         "containers": sorted(s["container_name"] for s in model["services"].values()),
         "networks": sorted(n["name"] for n in model["networks"].values()),
         "secret_env": secret_env(model, catalog),
+        "sensor_dirs": sensor_dirs(model),
+        "images": sorted({s["image"] for s in model["services"].values()}),
     }
 
 

@@ -19,6 +19,7 @@ from decnet.core.allocate import DEFAULT_POOL, allocate
 from decnet.core.generate import generate
 from decnet.core.graph import to_dot, to_mermaid
 from decnet.core.hashing import desired_hash
+from decnet.core.persona import personalize
 from decnet.core.topofile import dump_topology_file, mask_secrets
 from decnet.core.validate import ensure_valid, missing_services, validate
 from decnet.errors import AlreadyExists, InvalidRequest, InvalidTopology
@@ -150,8 +151,9 @@ def create_topology(
         _ensure_absent(store, topology.name)
         ctx = store.host_context(topology.host)
         allocated = allocate(fresh, pool=pool, reserved_subnets=ctx.claimed_subnets)
-        ensure_valid(allocated, catalog, ctx)
-        return store.insert_topology(allocated)
+        shaped = personalize(allocated, catalog)
+        ensure_valid(shaped, catalog, ctx)
+        return store.insert_topology(shaped)
 
 
 def validate_topology(
@@ -174,7 +176,7 @@ def validate_topology(
             topology.host, exclude=topology.name, inventory_hosts=inventory_hosts
         )
     allocated = allocate(topology, pool=pool, reserved_subnets=ctx.claimed_subnets)
-    return validate(allocated, catalog, ctx)
+    return validate(personalize(allocated, catalog), catalog, ctx)
 
 
 def validate_stored(

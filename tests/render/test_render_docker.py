@@ -120,6 +120,12 @@ def _cleanup(name: str, project: str, compose: Path) -> None:
         _run("docker", "network", "rm", *nets, check=False)
 
 
+LURES = {"*": LURE_IMAGE}
+"""Every service on its own lure container: these tests check what compose makes of the
+rendered file (IPs, namespaces, forwarding, recreation); the sensor containers are deployed
+through decnet, which prepares their host directories (tests/engine/test_sensors_e2e.py)."""
+
+
 class Deployed:
     def __init__(self, name: str, workdir: Path) -> None:
         self.name, self.project = name, f"decnet-{name}"
@@ -129,7 +135,7 @@ class Deployed:
     def up(self, topology: Topology) -> None:
         self.topology = topology
         rendered = render_topology(
-            topology, load_catalog(), {}, template=TEMPLATE, secret_key=HASH_KEY
+            topology, load_catalog(), LURES, template=TEMPLATE, secret_key=HASH_KEY
         )
         self.compose.write_text(rendered.compose)
         self.compose.chmod(0o600)

@@ -49,10 +49,10 @@ def _with_decky(topology: Topology, decky: str, /, **changes: Any) -> Topology:
 def test_parsed_compose_equals_model_after_interpolation() -> None:
     t = sample_topology()
     parsed = _compose(t, SITE_IMAGES)
-    env = parsed["services"]["gw.ssh"]["environment"]
+    env = parsed["services"]["gw.sensor"]["environment"]
     assert env["DECNET_SSH_BANNER"] == NASTY.replace("$", "$$")
     model = compose_model(t, CATALOG, SITE_IMAGES)
-    assert model["services"]["gw.ssh"]["environment"]["DECNET_SSH_BANNER"] == NASTY
+    assert model["services"]["gw.sensor"]["environment"]["DECNET_SSH_BANNER"] == NASTY
 
 
 def test_shape_of_networks_and_containers() -> None:
@@ -70,11 +70,22 @@ def test_shape_of_networks_and_containers() -> None:
     assert br["sysctls"] == {"net.ipv4.ip_forward": "1"}
     assert parsed["services"]["ws"]["sysctls"] == {"net.ipv4.ip_forward": "0"}
     assert br["hostname"] == "br" and br["init"] is True
-    smb = parsed["services"]["br.smb"]
-    assert smb["network_mode"] == "service:br"
-    assert smb["depends_on"] == {"br": {"condition": "service_started", "restart": True}}
-    assert smb["labels"]["decnet.role"] == "service"
-    assert smb["labels"]["decnet.service"] == "smb"
+    sensor = parsed["services"]["br.sensor"]
+    assert sensor["network_mode"] == "service:br"
+    assert sensor["depends_on"] == {"br": {"condition": "service_started", "restart": True}}
+    assert sensor["labels"]["decnet.role"] == "service"
+    assert sensor["labels"]["decnet.family"] == "sensor"
+    assert sensor["labels"]["decnet.services"] == "smb"
+    # hardened: an unprivileged user, read-only root, no capabilities, bounded logs, and one
+    # writable place, its own host directory
+    assert sensor["user"] == "999:999" and sensor["read_only"] is True
+    assert sensor["cap_drop"] == ["ALL"] and sensor["security_opt"] == ["no-new-privileges:true"]
+    assert sensor["volumes"] == ["/var/lib/decnet/sensors/golden/br/sensor:/var/lib/decnet-sensor"]
+    assert sensor["logging"] == {
+        "driver": "json-file",
+        "options": {"max-size": "1m", "max-file": "2"},
+    }
+    assert "cap_add" not in sensor and sensor["image"] == "decnet-sensor:0.1"
     assert parsed["services"]["gw"]["ports"] == ["2222:22", "8053:53/udp"]
     for svc in parsed["services"].values():
         assert "privileged" not in svc
@@ -82,11 +93,25 @@ def test_shape_of_networks_and_containers() -> None:
 
 
 def test_effective_config_defaults_merged_and_typed_as_strings() -> None:
-    env = _compose(sample_topology())["services"]["ws.ftp"]["environment"]
+    env = _compose(sample_topology(), SITE_IMAGES)["services"]["ws.ftp"]["environment"]
     assert env["DECNET_FTP_ANONYMOUS"] == "true"
     assert env["DECNET_FTP_BANNER"] == "220 ProFTPD 1.3.8 Server ready."
     assert "DECNET_FTP_PASSWORD" not in env  # no default, not configured
     assert env["DECNET_PORTS"] == "21/tcp"
+
+
+def test_a_decky_serves_its_family_services_from_one_container() -> None:
+    t = _with_decky(sample_topology(), "ws", services=["dns", "ftp", "smb"])
+    services = _compose(t)["services"]
+    assert {k for k in services if k.startswith("ws")} == {"ws", "ws.sensor"}
+    env = services["ws.sensor"]["environment"]
+    assert env["DECNET_SERVICES"] == "dns=53/udp,53/tcp ftp=21/tcp smb=445/tcp,139/tcp"
+    assert env["DECNET_DECKY"] == env["DECNET_HOSTNAME"] == "ws"
+    assert env["DECNET_FTP_ANONYMOUS"] == "true" and env["DECNET_DOWNLOADS"] == "fake"
+    # a service the site gives an image of its own runs alone, with the one-service contract
+    alone = _compose(t, SITE_IMAGES)["services"]
+    assert alone["ws.ftp"]["environment"]["DECNET_PORTS"] == "21/tcp"
+    assert "ftp" not in alone["ws.sensor"]["labels"]["decnet.services"].split(",")
 
 
 def _decky_keys(parsed: dict[str, Any], decky: str) -> set[str]:
@@ -174,10 +199,10 @@ def test_dash_joined_names_no_longer_collide() -> None:
     """Decky `gw-ssh` and service `ssh` of decky `gw` were both `decnet-golden-gw-ssh`."""
     t = sample_topology()
     at = [Membership(lan="dmz", ip="10.200.0.9")]
-    near = Decky(name="gw-ssh", home_lan="dmz", memberships=at)
+    near = Decky(name="gw-sensor", home_lan="dmz", memberships=at)
     model = compose_model(t.model_copy(update={"deckies": [*t.deckies, near]}), CATALOG)
     names = [svc["container_name"] for svc in model["services"].values()]
-    assert "decnet-golden.gw-ssh" in names and "decnet-golden.gw.ssh" in names
+    assert "decnet-golden.gw-sensor" in names and "decnet-golden.gw.sensor" in names
     assert len(set(names)) == len(names)
 
 
@@ -199,8 +224,8 @@ def test_names_from_different_topologies_never_coincide() -> None:
     second = _named("a-b", "gw")
     names = [_docker_names(compose_model(t, catalog)) for t in (first, second)]
     assert not names[0] & names[1], names
-    assert names[0] == {"decnet-a.b-gw", "decnet-a.b-gw.ssh", "decnet-a.dmz"}
-    assert names[1] == {"decnet-a-b.gw", "decnet-a-b.gw.ssh", "decnet-a-b.dmz"}
+    assert names[0] == {"decnet-a.b-gw", "decnet-a.b-gw.sensor", "decnet-a.dmz"}
+    assert names[1] == {"decnet-a-b.gw", "decnet-a-b.gw.sensor", "decnet-a-b.dmz"}
 
 
 def _named(topology: str, decky: str) -> Topology:
@@ -269,7 +294,7 @@ def test_any_config_value_reaches_the_environment_literally(value: str) -> None:
     t = _with_decky(sample_topology(), "br", service_config={"smb": {"share": value}})
     # render_topology parses back and compares; reaching here means it round-tripped.
     parsed = _compose(t)
-    assert parsed["services"]["br.smb"]["environment"]["DECNET_SMB_SHARE"] == value.replace(
+    assert parsed["services"]["br.sensor"]["environment"]["DECNET_SMB_SHARE"] == value.replace(
         "$", "$$"
     )
 
@@ -295,8 +320,12 @@ def test_bundle_layout() -> None:
     meta = json.loads(files["hosts/edge-1/other/meta.json"])
     assert meta["project"] == "decnet-other" and meta["topology"] == "other"
     assert meta["host"] == "edge-1" and meta["format"] == 1
-    assert "decnet-other.br.smb" in meta["containers"]
+    assert "decnet-other.br.sensor" in meta["containers"]
     assert meta["networks"] == ["decnet-other.core", "decnet-other.dmz"]
+    assert meta["sensor_dirs"] == ["other/br/sensor", "other/gw/sensor", "other/ws/sensor"]
+    assert meta["images"] == [
+        "decnet-lure:0.1", "decnet-sensor:0.1", "registry.example/http:2", "site.example/ftp:1"
+    ]  # fmt: skip
 
 
 def test_bundle_renders_everything_before_returning_anything() -> None:
