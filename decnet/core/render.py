@@ -357,6 +357,10 @@ def _containers_of(
     a family's services share one container; a service the site or topology gives an image of
     its own, and every lure service, runs alone."""
     groups: dict[str, tuple[str, list[str]]] = {}
+    if len(set(decky.services)) != len(decky.services):
+        twice = next(s for s in decky.services if decky.services.count(s) > 1)
+        message = f"decky {decky.name!r} lists service {twice!r} twice"
+        raise _fail(topology, "SERVICE_DUPLICATE", f"deckies[{decky.name}].services", message)
     for service in decky.services:
         spec = catalog.services.get(service)
         if spec is None:
