@@ -72,10 +72,20 @@ class Batch:
 
 
 @dataclass
+class HostCounts:
+    events: int = 0
+    """Attack events written (a refused duplicate of an earlier write is not told apart)."""
+    duplicates: int = 0
+    """Lines at or before their source's cursor: delivered again, skipped."""
+    gaps: int = 0
+
+
+@dataclass
 class BatchResult:
     events: int = 0
     duplicates: int = 0
     gaps: int = 0
+    hosts: dict[str, HostCounts] = field(default_factory=dict)
     cursors: dict[tuple[str, str], Cursor] = field(default_factory=dict)
     """(host, source) -> the cursor now committed, for every source the batches touched."""
     first_id: int = 0
@@ -163,20 +173,24 @@ class CollectMixin(StoreBase):
             base = _latest_id(conn)
             writer = _Writer(conn, self._now(), base)
             for batch in batches:
-                changes = self._apply(conn, writer, batch, result)
+                counts = result.hosts.setdefault(batch.host, HostCounts())
+                before = len(writer.attacks)
+                changes = self._apply(conn, writer, batch, counts)
                 for e in batch.extra:
                     writer.add(e, e.topology)
+                counts.events += len(writer.attacks) - before
                 _save_cursors(conn, batch.host, changes, writer.now)
                 for source, change in changes.items():
                     result.cursors[(batch.host, source)] = change.cursor
             refused = writer.flush()
-        result.events = len(writer.events) - refused - result.gaps
-        result.duplicates += refused
+        result.gaps = sum(c.gaps for c in result.hosts.values())
+        result.events = len(writer.attacks) - refused
+        result.duplicates = sum(c.duplicates for c in result.hosts.values()) + refused
         result.first_id, result.last_id = base + 1, writer.next_id
         return result
 
     def _apply(
-        self, conn: sqlite3.Connection, writer: _Writer, batch: Batch, result: BatchResult
+        self, conn: sqlite3.Connection, writer: _Writer, batch: Batch, counts: HostCounts
     ) -> dict[str, _SourceChange]:
         committed = _cursors(conn, batch.host, {i.source for i in batch.items})
         changes: dict[str, _SourceChange] = {}
@@ -196,10 +210,10 @@ class CollectMixin(StoreBase):
                 change.cursor = (item.epoch, end)
                 change.gaps += 1
                 change.missing += item.missing
-                result.gaps += 1
+                counts.gaps += 1
                 continue
             if current is not None and current[0] == item.epoch and item.seq <= current[1]:
-                result.duplicates += 1
+                counts.duplicates += 1
                 continue
             for event in item.events:
                 writer.add(event, event.topology)
