@@ -224,10 +224,14 @@ class Collector:
 
     def _supervise(self, now: float) -> None:
         for link in self.links.values():
+            # renewed also while down: a live lease is what says a collector runs
+            renew = link.leased_at and now - link.leased_at > self.opts.lease_seconds / 3
+            keep = renew and not link.finished and link.state != "elsewhere"
+            if keep and not self._lease(link, now) and link.stream is not None:
+                link.error = "another collector took this host's stream"
+                link.stream.finish()
             if link.stream is None and not link.finished:
                 self._maybe_connect(link, now)
-            elif link.stream is not None and now - link.leased_at > self.opts.lease_seconds / 3:
-                self._lease(link, now)
             self._check_stall(link, now)
         if now - self._last_refresh >= REFRESH_EVERY:
             self._last_refresh = now

@@ -48,6 +48,11 @@ class AttacksMixin(StoreBase):
         sql = f"{_COUNTS}{where} GROUP BY src_ip ORDER BY max(observed_at) DESC, src_ip LIMIT ?"
         return [tuple(r) for r in self.conn.execute(sql, [*params, limit])]
 
+    def attacker_counts_of(self, ip: str) -> tuple[Any, ...] | None:
+        """The counts of one source (as `attacker_counts`), None when it has no event."""
+        row = self.conn.execute(f"{_COUNTS} WHERE src_ip = ? GROUP BY src_ip", (ip,)).fetchone()
+        return tuple(row) if row else None
+
     def attacker_stops(
         self, ips: Sequence[str], *, topology: str | None = None, since: str | None = None
     ) -> list[tuple[Any, ...]]:
