@@ -236,7 +236,8 @@ class Collector:
         if now - self._last_refresh >= REFRESH_EVERY:
             self._last_refresh = now
             self._refresh_topologies()
-            self._send_retired()
+            for link in self.links.values():
+                self._send_retired(link)
             self._close_scans()
         self._persist_health()
 
@@ -326,6 +327,7 @@ class Collector:
                 self._status(link, link.status)
                 link.status = None
             if link.done and link.stream is not None:
+                self._send_retired(link)  # it now knows every source the agent has
                 link.stream.finish()
         for link, end in ended:
             self._ended(link, end)
@@ -433,11 +435,11 @@ class Collector:
             link.reader.join(timeout=5)
         link.stream = link.reader = None
         link.done = False
-        clean = self.opts.once and link.report.connected and end.error in (None, "")
         if self.opts.once:
             link.finished = True
-        if not clean:
-            link.error = end.error or "the stream ended"
+        # the agent ends cleanly only when asked to (its stdin closed): anything else is a fault
+        if end.error is not None or not link.report.connected:
+            link.error = end.error or "the stream ended before the agent answered"
             if self.opts.once or not link.report.connected:
                 link.report.error = link.error
         link.failures += 1
@@ -508,15 +510,13 @@ class Collector:
         self._versions = versions
         self.placements = maze.placements(self.topologies.values())
 
-    def _send_retired(self) -> None:
-        for link in self.links.values():
-            if link.stream is None:
-                continue
-            retired = tuple(maze.retired(link.host, link.sources, self.topologies))
-            if retired != link.retired and link.stream.send(
-                {"op": "retire", "sources": list(retired)}
-            ):
-                link.retired = retired
+    def _send_retired(self, link: _Link) -> None:
+        """Tell the agent which of its sources are retired, when that changed."""
+        retired = tuple(maze.retired(link.host, link.sources, self.topologies))
+        changed = link.stream is not None and retired != link.retired
+        if changed and link.stream is not None:
+            link.stream.send({"op": "retire", "sources": list(retired)})
+            link.retired = retired
 
     def _close_scans(self) -> None:
         scans = self.scans.close_due(self.clock())

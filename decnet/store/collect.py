@@ -311,15 +311,25 @@ class CollectMixin(StoreBase):
     def recent_connects(self, since: str) -> list[dict[str, Any]]:
         """Payloads of the connects observed at or after `since` that no scan covered yet,
         oldest first (to rebuild the scan windows after a restart)."""
+        scanned = {
+            (t, d, ip): last
+            for t, d, ip, last in self.conn.execute(
+                "SELECT topology, decky, src_ip, max(observed_at) FROM attack "
+                "WHERE type = 'attack.scan' AND observed_at >= ? GROUP BY topology, decky, src_ip",
+                (since,),
+            )
+        }
         rows = self.conn.execute(
-            "SELECT e.payload FROM attack a JOIN event e ON e.id = a.event_id "
-            "WHERE a.type = 'attack.connect' AND a.observed_at >= ? AND a.observed_at > "
-            "coalesce((SELECT max(s.observed_at) FROM attack s WHERE s.type = 'attack.scan' "
-            "AND s.src_ip = a.src_ip AND s.topology = a.topology AND s.decky = a.decky), '') "
-            "ORDER BY a.observed_at, a.event_id",
+            "SELECT a.topology, a.decky, a.src_ip, a.observed_at, e.payload FROM attack a "
+            "JOIN event e ON e.id = a.event_id WHERE a.observed_at >= ? "
+            "AND a.type = 'attack.connect' ORDER BY a.observed_at, a.event_id",
             (since,),
         )
-        return [json.loads(p) for (p,) in rows]
+        return [
+            json.loads(payload)
+            for t, d, ip, at, payload in rows
+            if at > scanned.get((t, d, ip), "")
+        ]
 
 
 def _latest_id(conn: sqlite3.Connection) -> int:

@@ -171,3 +171,60 @@ def wait_until(check: Callable[[], bool], timeout: float = 30.0, every: float = 
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting")
         time.sleep(every)
+
+
+def maze(ctx: Context, name: str, *, live: bool = True) -> Any:
+    """A stored two-LAN topology on `localhost`: decky `gw` on dmz and inner, `db` on inner;
+    active (as after a deploy) unless `live` is False (pending: its sources are retired)."""
+    from decnet.engine.topologies import create_topology
+    from decnet.models import Decky, Lan, Membership, Topology
+
+    t = Topology(
+        name=name,
+        host="localhost",
+        lans=[Lan(name="dmz", is_dmz=True), Lan(name="inner")],
+        deckies=[
+            Decky(name="gw", home_lan="dmz", services=["ssh"],
+                  memberships=[Membership(lan="dmz"), Membership(lan="inner")]),
+            Decky(name="db", home_lan="inner", services=["redis"],
+                  memberships=[Membership(lan="inner")]),
+        ],
+    )  # fmt: skip
+    stored = create_topology(ctx.store, t, catalog=ctx.catalog)
+    if live:
+        ctx.store.transition(name, "deploying", reason="test")
+        stored = ctx.store.transition(name, "active", reason="test")
+    return stored
+
+
+def ip_of(topology: Any, decky: str, lan: str) -> str:
+    d = next(d for d in topology.deckies if d.name == decky)
+    return str(next(m.ip for m in d.memberships if m.lan == lan))
+
+
+@contextmanager
+def collector_thread(tmp: Path, inventory: Path, opts: Any) -> Iterator[None]:
+    """A Collector following in a thread of this process (with its own store connection: a
+    SQLite connection stays in its thread); stopped and joined after."""
+    from decnet.engine.collect import Collector
+
+    stop = threading.Event()
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        ctx = context(tmp, inventory)
+        try:
+            Collector(ctx, opts).run(stop.is_set)
+        except BaseException as err:
+            failed.append(err)
+        finally:
+            ctx.store.close()
+
+    thread = threading.Thread(target=run, name="test-collector")
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    assert not thread.is_alive() and failed == []

@@ -80,9 +80,13 @@ def paths(rows: Iterable[Sequence[Any]]) -> dict[str, list[Stop]]:
 
 
 def sessions(events: Sequence[Mapping[str, Any]]) -> list[Session]:
-    """Wire events (oldest first) grouped by connection, in the order each connection began."""
+    """Wire events grouped by connection, in the order each connection began (sensor time: two
+    deckies' lines reach the store in no particular order), each session's events in order."""
     groups: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
-    for row in events:
+    def when(r: Mapping[str, Any]) -> tuple[str, int]:
+        return str(r["payload"].get("observed_at", r["at"])), int(r["id"])
+
+    for row in sorted(events, key=when):
         p = row["payload"]
         key: tuple[Any, ...] = (
             (p.get("topology"), p.get("decky"), p["session"])
