@@ -147,3 +147,25 @@ def test_module_documentation_parses() -> None:
     for path in sorted(LIBRARY.glob("*.py")):
         doc = yaml.safe_load(load(path.stem, path).DOCUMENTATION)
         assert doc["module"] == path.stem and doc["options"], path
+
+
+def test_collector_agent_matches_the_contract() -> None:
+    """The agent (its constants), the roles' defaults for it, and the controller's stream edge
+    agree on the sensor dir, the agent's path and format, and the container names."""
+    from decnet.runner import streams
+
+    agent = load("decnet_collect", ROLES / "decnet_host/files/decnet-collect")
+    assert contract["sensor_dir"] == agent.SENSOR_DIR == streams.SENSOR_DIR
+    assert contract["agent_format"] == agent.AGENT_FORMAT == streams.AGENT_FORMAT
+    assert contract["project_prefix"] == agent.CONTAINER_PREFIX
+    assert contract["collect_agent"] == streams.COLLECT_AGENT
+    assert streams.LOCAL_AGENT == ROLES / "decnet_host/files/decnet-collect"
+    host = yaml_file(ROLES / "decnet_host/defaults/main.yml")
+    assert host["decnet_host_sensor_dir"] == (
+        f"{{{{ decnet_sensor_dir | default('{contract['sensor_dir']}') }}}}"
+    )
+    assert host["decnet_host_collect_agent"] == (
+        f"{{{{ decnet_collect_agent | default('{contract['collect_agent']}') }}}}"
+    )
+    tasks = (ROLES / "decnet_host/tasks/main.yml").read_text()
+    assert "src: decnet-collect" in tasks and "decnet_host_collect_agent" in tasks

@@ -155,3 +155,24 @@ def test_the_agent_ends_with_its_controller(tmp_path: Path) -> None:
         assert a.proc.stdin is not None
         a.proc.stdin.close()
         assert a.proc.wait(timeout=10) == 0
+
+
+def test_the_agent_reads_the_writers_format() -> None:
+    """The agent's file names and its fast path match what the sensor's writer makes."""
+    import importlib.machinery
+    import importlib.util
+
+    from decnet_sensor import writer as sensor_writer
+
+    from decnet.runner.streams import LOCAL_AGENT
+
+    loader = importlib.machinery.SourceFileLoader("decnet_collect", str(LOCAL_AGENT))
+    spec = importlib.util.spec_from_loader("decnet_collect", loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    assert module.FILE_NAME == sensor_writer.FILE_NAME
+    assert module.MAX_LINE >= sensor_writer.MAX_LINE
+    line = sensor_writer.encode_line({"v": 1, "epoch": "ab", "seq": 12, "at": "x", "event": {}})
+    match = module.PREFIX.match(line)
+    assert match is not None and match.group(1) == b"ab" and match.group(2) == b"12"
