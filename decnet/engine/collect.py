@@ -47,8 +47,9 @@ from decnet.store.collect import Batch, Collected, Skipped
 
 log = logging.getLogger("decnet.collect")
 
-QUEUE_FRAMES = 20_000
-"""Frames waiting per host before its reader stops reading (and its agent stops sending)."""
+QUEUE_CHUNKS = 64
+"""Chunks of frames (each at most streams.CHUNK bytes of them) waiting per host before its
+reader stops reading (and its agent stops sending)."""
 HEALTH_EVERY = 1.0
 REFRESH_EVERY = 2.0
 ELSEWHERE_RETRY = 10.0
@@ -101,7 +102,7 @@ class _Ended:
     error: str | None
 
 
-Item = streams.Frame | _Ended
+Item = list[streams.Frame] | _Ended
 
 
 @dataclass
@@ -112,13 +113,14 @@ class _Link:
     target: StreamTarget | None
     report: HostReport
     created: float
-    queue: queue.Queue[Item] = field(default_factory=lambda: queue.Queue(QUEUE_FRAMES))
+    queue: queue.Queue[Item] = field(default_factory=lambda: queue.Queue(QUEUE_CHUNKS))
     stream: HostStream | None = None
     reader: threading.Thread | None = None
     state: str = "down"
     state_since: str | None = None
     last_frame: float | None = None
-    last_frame_at: str | None = None
+    heard_at: float | None = None
+    """Wall-clock time of the last frame."""
     host_time: str | None = None
     error: str | None = None
     stalled_since: str | None = None
@@ -290,8 +292,8 @@ class Collector:
         error: str | None = None
         try:
             stream.start(cursors, retired)
-            for frame in stream.frames():
-                link.queue.put(frame)  # blocks while the queue is full: backpressure
+            for frames in stream.frames():
+                link.queue.put(frames)  # blocks while the queue is full: backpressure
                 self.wake.set()
         except DecnetError as err:
             error = str(err)
@@ -360,9 +362,11 @@ class Collector:
                 link.stream.send({"op": "ack", "acks": acks[batch.host]})
 
     def _take(self, link: _Link) -> tuple[Batch, int, _Ended | None]:
+        """The host's queued chunks (until the round holds batch_lines frames); how many chunks
+        were taken, and the end of the stream if it came."""
         batch = Batch(link.host)
-        count = 0
-        while count < self.opts.batch_lines:
+        count = frames = 0
+        while frames < self.opts.batch_lines:
             try:
                 item = link.queue.get_nowait()
             except queue.Empty:
@@ -370,11 +374,13 @@ class Collector:
             count += 1
             if isinstance(item, _Ended):
                 return batch, count, item
-            self._frame(link, item, batch)
+            self._heard(link)
+            for frame in item:
+                self._frame(link, frame, batch)
+            frames += len(item)
         return batch, count, None
 
-    def _frame(self, link: _Link, frame: Item, batch: Batch) -> None:
-        self._heard(link)
+    def _frame(self, link: _Link, frame: streams.Frame, batch: Batch) -> None:
         if isinstance(frame, streams.Line):
             self._line(link, frame, batch)
         elif isinstance(frame, streams.Gap):
@@ -455,7 +461,7 @@ class Collector:
 
     def _heard(self, link: _Link) -> None:
         link.last_frame = time.monotonic()
-        link.last_frame_at = self._now()
+        link.heard_at = time.time()  # spelled out when the health is written, not per frame
         link.dirty = True
         if link.stalled_since is not None:
             since = datetime.fromisoformat(link.stalled_since)
@@ -469,7 +475,7 @@ class Collector:
         heard = link.last_frame if link.last_frame is not None else link.created
         if now - heard < self.opts.stall_after:
             return
-        since = link.last_frame_at or self._now(now - heard)
+        since = _iso(link.heard_at) if link.heard_at is not None else self._now(now - heard)
         reason = link.error or f"nothing heard for {now - heard:.0f} s"
         self.store.append_event(ev.CollectStalled(host=link.host, reason=reason, since=since))
         link.stalled_since, link.dirty = since, True
@@ -485,7 +491,8 @@ class Collector:
             link.dirty = False
             self.store.update_collect_host(
                 link.host, self.owner, state=link.state, state_since=link.state_since,
-                last_frame_at=link.last_frame_at, host_time=link.host_time, error=link.error,
+                last_frame_at=_iso(link.heard_at) if link.heard_at is not None else None,
+                host_time=link.host_time, error=link.error,
                 stalled_since=link.stalled_since,
             )  # fmt: skip
 
@@ -541,6 +548,10 @@ class Collector:
                 scans.append(scan)
         if scans:
             self.store.collect([Batch(s.host, extra=[s]) for s in scans])
+
+
+def _iso(moment: float) -> str:
+    return dbmod.iso(datetime.fromtimestamp(moment, UTC))
 
 
 def collect(

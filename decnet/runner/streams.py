@@ -22,6 +22,7 @@ import threading
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -38,6 +39,10 @@ LOCAL_AGENT = PROJECT_ROOT / "roles" / "decnet_host" / "files" / "decnet-collect
 SOURCE_RE = re.compile(r"[a-z][a-z0-9-]{0,62}/[a-z][a-z0-9-]{0,62}/[a-z][a-z0-9-]{0,62}")
 EPOCH_RE = re.compile(r"[0-9a-f]{1,64}")
 STDERR_KEPT = 4096
+CHUNK = 256 * 1024
+MAX_FRAME = 8 * 1024 * 1024
+"""A frame is at most a line of the agent's limit (1 MiB, re-encoded at most 6x) plus its
+header; anything longer is dropped as unreadable."""
 SSH_DEFAULTS = ("-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3")
 """After the inventory's own arguments (ssh takes the first value of an option): a dead link
 ends the stream within ~15 s."""
@@ -205,12 +210,14 @@ def _int(text: str) -> int:
     return int(text)
 
 
+@lru_cache(maxsize=4096)
 def _source(text: str) -> str:
     if not SOURCE_RE.fullmatch(text):
         raise ValueError(text)
     return text
 
 
+@lru_cache(maxsize=4096)
 def _epoch(text: str) -> str:
     if not EPOCH_RE.fullmatch(text):
         raise ValueError(text)
@@ -309,10 +316,20 @@ class HostStream:
         for line in stream:
             self._stderr.append(line[:STDERR_KEPT])
 
-    def frames(self) -> Iterator[Frame]:
+    def frames(self) -> Iterator[list[Frame]]:
+        """What the agent sent, a chunk at a time (as much as the pipe holds, whole frames):
+        one hand-over per chunk rather than per line."""
         assert self.proc is not None and self.proc.stdout is not None
-        for raw in self.proc.stdout:
-            yield parse_frame(raw.rstrip(b"\n"))
+        out = self.proc.stdout
+        rest = b""
+        while chunk := out.read1(CHUNK):  # type: ignore[attr-defined]
+            pieces = (rest + chunk).split(b"\n")
+            rest = pieces.pop()
+            if len(rest) > MAX_FRAME:  # the agent never writes one: not a frame of ours
+                pieces.append(rest[:80])
+                rest = b""
+            if pieces:
+                yield [parse_frame(p) for p in pieces]
 
     def send(self, message: Mapping[str, Any]) -> bool:
         """Write one message to the agent; False once its stdin is gone."""

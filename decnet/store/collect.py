@@ -103,7 +103,7 @@ class _SourceChange:
 
 
 def _attack_row(event_id: int, e: AttackEvent) -> tuple[Any, ...]:
-    outcome = getattr(e, "outcome", None)
+    outcome = e.__dict__.get("outcome")  # only logins have one (getattr would raise inside)
     return (
         event_id, e.line, e.type, e.observed_at, e.topology, e.host, e.decky, e.lan, e.service,
         e.src_ip, e.dst_port, e.session, outcome,

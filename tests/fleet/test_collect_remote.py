@@ -111,8 +111,11 @@ def test_a_host_link_down_and_back_loses_and_doubles_nothing(
         write_on(testbed, "h2", src2, 100, 1000)
         with following(settings, opts):
             wait_until(lambda: len(lines_of(ctx, "h1")) == 200 and len(lines_of(ctx, "h2")) == 100)
-            health = ctx.store.collect_hosts()
-            assert health["h1"].state == health["h2"].state == "connected"
+            def up() -> bool:
+                rows = ctx.store.collect_hosts()
+                return all(h in rows and rows[h].state == "connected" for h in ("h1", "h2"))
+
+            wait_until(up, 30)
             writers = {
                 "h1": threading.Thread(target=lambda: written.update(h1=write_on(
                     testbed, "h1", src1, 600, 40))),

@@ -4,14 +4,17 @@ text: every one is a `BadLine` with a reason or a safe, capped event — never a
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from observe_sample import SENSORS, recorded
 
 from decnet.core.observe.base import Placement, address
 from decnet.core.observe.line import BadLine, Origin, parse_line, safe, text
 from decnet.core.observe.normalise import normalise
-from decnet.events import LONG, RAW, SHORT, AttackCommand, AttackLogin
+from decnet.core.observe.scan import ScanAggregator
+from decnet.events import LONG, RAW, SHORT, AttackCommand, AttackConnect, AttackEvent, AttackLogin
 
 ORIGIN = Origin.of("h1", "t/d/sensor")
 GOOD = {"v": 1, "epoch": "ab12", "seq": 7, "at": "2026-12-07T10:00:00.123456Z", "sensor": "decnet"}
@@ -141,3 +144,20 @@ def test_sources_are_names() -> None:
     for bad in ("a/b", "a/b/c/d", "../b/c", "A/b/c", "a/b/c\n"):
         with pytest.raises(BadLine):
             Origin.of("h", bad)
+
+
+def test_the_fast_wire_form_is_model_dumps() -> None:
+    """AttackEvent.wire skips model_dump for speed; it must give the very same document."""
+    made: list[AttackEvent] = []
+    for sensor in SENSORS:
+        for raw in recorded(sensor):
+            made += normalise(parse_line(raw), ORIGIN, Placement({"10.235.208.10": "dmz"})).events
+    scans = ScanAggregator(threshold=1)
+    for e in made:
+        if isinstance(e, AttackConnect):
+            scans.add(e)
+    made += scans.close_due(datetime(2100, 1, 1, tzinfo=UTC))
+    assert {e.type for e in made} >= {"attack.connect", "attack.login", "attack.scan"}
+    for e in made:
+        dumped = e.model_dump(mode="json", by_alias=True, exclude_none=True)
+        assert e.wire() == dumped and list(e.wire()) == list(dumped)

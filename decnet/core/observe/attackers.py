@@ -83,6 +83,7 @@ def sessions(events: Sequence[Mapping[str, Any]]) -> list[Session]:
     """Wire events grouped by connection, in the order each connection began (sensor time: two
     deckies' lines reach the store in no particular order), each session's events in order."""
     groups: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
+
     def when(r: Mapping[str, Any]) -> tuple[str, int]:
         return str(r["payload"].get("observed_at", r["at"])), int(r["id"])
 

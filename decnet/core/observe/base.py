@@ -10,8 +10,10 @@ session, sensor, time, the line's reference and the raw line (capped).
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from decnet.core.observe.line import Origin, SensorLine, safe, text
@@ -27,20 +29,37 @@ class Placement:
 
     lans: Mapping[str, str] = field(default_factory=dict)
     """Address -> LAN name."""
+    only: str | None = field(init=False, default=None)
+    """The decky's LAN when it has exactly one."""
+
+    def __post_init__(self) -> None:
+        names = set(self.lans.values())
+        object.__setattr__(self, "only", names.pop() if len(names) == 1 else None)
 
     def lan_of(self, dst_ip: str | None) -> str | None:
         """The LAN of `dst_ip`; without one (a UDP socket bound to the wildcard), the decky's
         only LAN when it has exactly one."""
         if dst_ip is not None and dst_ip in self.lans:
             return self.lans[dst_ip]
-        names = set(self.lans.values())
-        return names.pop() if len(names) == 1 else None
+        return self.only
+
+
+_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
+                   r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])")  # fmt: skip
+"""A dotted quad as `ipaddress` writes one (no leading zeros): the common case, checked fast."""
 
 
 def address(value: Any) -> str | None:
     """An IP address as text (IPv4-mapped IPv6 as IPv4), or None for anything else."""
     if not isinstance(value, str) or not 2 <= len(value) <= 64:
         return None
+    if _IPV4.fullmatch(value):
+        return value
+    return _address(value)
+
+
+@lru_cache(maxsize=4096)
+def _address(value: str) -> str | None:
     try:
         ip = ipaddress.ip_address(value.split("%", 1)[0])
     except ValueError:

@@ -95,10 +95,20 @@ def text(value: Any, cap: int) -> str | None:
     return safe(dumped, cap)
 
 
+_WRITER_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
+"""How the sensor's writer spells `at`: already UTC with microseconds."""
+
+
 def iso_time(value: Any) -> str | None:
     """An ISO 8601 time as the store writes times (UTC, microseconds), or None."""
     if not isinstance(value, str) or not 19 <= len(value) <= 40:
         return None
+    if _WRITER_TIME.fullmatch(value):
+        try:
+            datetime.fromisoformat(value)  # a real date and time (no 31 February)
+        except ValueError:
+            return None
+        return value[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:

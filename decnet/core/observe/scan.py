@@ -31,6 +31,8 @@ Key = tuple[str, str, str]
 class _Window:
     first: datetime
     first_at: str
+    ends_at: str
+    """first + the window, spelled as observed_at is: fixed-width UTC text compares as time."""
     last: AttackConnect
     count: int = 0
     ports: set[int] = field(default_factory=set)
@@ -46,18 +48,19 @@ class ScanAggregator:
 
     def add(self, connect: AttackConnect) -> AttackScan | None:
         """Count one connect; the scan of the window it closed, if that was one."""
-        at = datetime.fromisoformat(connect.observed_at)
         key = (connect.topology, connect.decky, connect.src_ip)
         done = None
         current = self.open.get(key)
-        if current is not None and at - current.first >= self.window:
+        if current is not None and connect.observed_at >= current.ends_at:
             done = self._close(key)
             current = None
         if current is None:
             if len(self.open) >= self.max_open:
                 oldest = min(self.open, key=lambda k: self.open[k].first)
                 done = done or self._close(oldest)
-            current = self.open[key] = _Window(first=at, first_at=connect.observed_at, last=connect)
+            at = datetime.fromisoformat(connect.observed_at)
+            ends = (at + self.window).isoformat(timespec="microseconds")
+            current = self.open[key] = _Window(at, connect.observed_at, ends, connect)
         current.count += 1
         current.last = connect
         if connect.dst_port is not None and len(current.ports) < MAX_PORTS:
