@@ -111,6 +111,7 @@ def test_a_host_link_down_and_back_loses_and_doubles_nothing(
         write_on(testbed, "h2", src2, 100, 1000)
         with following(settings, opts):
             wait_until(lambda: len(lines_of(ctx, "h1")) == 200 and len(lines_of(ctx, "h2")) == 100)
+
             def up() -> bool:
                 rows = ctx.store.collect_hosts()
                 return all(h in rows and rows[h].state == "connected" for h in ("h1", "h2"))
