@@ -304,6 +304,12 @@ class AttackEvent(EventPayload):
     raw: str = Field(max_length=RAW)
     """The original sensor line, cut to RAW characters."""
 
+    def wire(self) -> dict[str, Any]:
+        # Every field of an attack event already holds JSON (text, numbers, a list of ports)
+        # under its own name: the fields themselves, without model_dump's cost — the collector
+        # writes thousands a second. tests/observe keeps this equal to model_dump's answer.
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
 
 class AttackConnect(AttackEvent):
     type = "attack.connect"

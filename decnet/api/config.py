@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from decnet.engine.collect import CollectOptions
 from decnet.engine.watch import WatchOptions
 from decnet.settings import PROJECT_ROOT, Settings
 
@@ -29,6 +30,10 @@ class ApiConfig:
     """Events buffered for one slow stream before it is resynchronised from the table."""
     watch_options: WatchOptions = field(default_factory=WatchOptions)
     """The in-process reconciler's knobs (interval, drift scans, inventory)."""
+    collect: bool = False
+    """Run the collector in-process (`decnet serve` does unless `--no-collect`; off by default
+    here so an app built by a test or a script reads no host unless asked)."""
+    collect_options: CollectOptions = field(default_factory=CollectOptions)
     stop_grace_seconds: float = 10.0
     """On shutdown, how long the running job may take to finish before it is cancelled."""
     header_seconds: float = 10.0

@@ -1,8 +1,9 @@
 """Background services of `decnet serve`, started in order and stopped in reverse.
 
 Each service is an object with `name` and async `start()`/`stop()`. The app's lifespan runs
-the list that `background_services` builds: the event tailer, the run worker and — unless
-`--no-watch` — the reconciler of live mutations (`decnet watch`, issue 8).
+the list that `background_services` builds: the event tailer, the run worker, — unless
+`--no-watch` — the reconciler of live mutations (`decnet watch`, issue 8) and — unless
+`--no-collect` — the collector of the sensors' lines (`decnet collect`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Protocol
 from fastapi import FastAPI
 
 from decnet.api.state import ApiState
+from decnet.engine.collect import CollectOptions, Collector
 from decnet.engine.context import Context
 from decnet.engine.jobs import RunWorker
 from decnet.engine.watch import Watcher, WatchOptions
@@ -84,6 +86,39 @@ class WatchService:
             await asyncio.to_thread(self.thread.join)
 
 
+class CollectService:
+    """The collector (`decnet collect`) in a thread of its own with its own Context; a failure
+    of its loop is logged and the loop restarts (the store's cursors make that safe)."""
+
+    name = "collector"
+    RESTART_SECONDS = 5.0
+
+    def __init__(self, state: ApiState, opts: CollectOptions) -> None:
+        self.state, self.opts = state, opts
+        self.stopping = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            ctx = Context.open(self.state.settings)
+            try:
+                Collector(ctx, self.opts).run(self.stopping.is_set)
+            except Exception:  # one failure must not end the server's collection
+                log.exception("the collector failed; restarting")
+                self.stopping.wait(self.RESTART_SECONDS)
+            finally:
+                ctx.store.close()
+
+    async def start(self) -> None:
+        self.thread = threading.Thread(target=self._run, name="decnet-collect", daemon=True)
+        self.thread.start()
+
+    async def stop(self) -> None:
+        self.stopping.set()
+        if self.thread is not None:
+            await asyncio.to_thread(self.thread.join)
+
+
 def watch_services(state: ApiState) -> list[Service]:
     """The in-process reconciler of live mutations; `--no-watch` leaves it out."""
     return [WatchService(state, state.config.watch_options)]
@@ -93,6 +128,8 @@ def background_services(state: ApiState) -> list[Service]:
     services: list[Service] = [state.hub, WorkerService(state.worker)]
     if state.config.watch:
         services += watch_services(state)
+    if state.config.collect:
+        services.append(CollectService(state, state.config.collect_options))
     return services
 
 

@@ -16,7 +16,9 @@ from pathlib import Path
 import typer
 
 from decnet.cli import (
+    attackers,
     catalog,
+    collect,
     common,
     events,
     fleet,
@@ -39,6 +41,7 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("image", image.app),
     ("testbed", testbed.app),
     ("events", events.app),
+    ("attackers", attackers.app),
     ("token", token.app),
 ]
 """(name, sub-app) of every command group, in the order `decnet --help` lists them."""
@@ -59,6 +62,7 @@ app.add_typer(lifecycle.app)  # top-level commands: render, deploy, teardown, st
 app.add_typer(fleet.app)  # top-level commands: drift, reconcile, hosts
 app.add_typer(mutate.app)  # top-level commands: mutate, watch
 app.add_typer(serve.app)  # top-level command: serve
+app.add_typer(collect.app)  # top-level command: collect
 
 
 def _version(value: bool) -> None:

@@ -9,9 +9,12 @@ demo, watch) create a missing database; every other says it does not exist.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import signal
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import typer
@@ -132,11 +135,38 @@ def parse_json_option(option: str, text: str) -> Any:
 
 class DefaultCommandGroup(TyperGroup):
     """A group whose first argument, when it names no subcommand, goes to `list`:
-    `decnet mutations corp` is `decnet mutations list corp`."""
+    `decnet mutations corp` is `decnet mutations list corp`, `decnet attackers` is
+    `decnet attackers list`."""
 
     default_command = "list"
 
     def parse_args(self, ctx: _click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+        if not args or (args[0] not in self.commands and args[0] not in ("-h", "--help")):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
+
+
+@dataclass
+class Stop:
+    signum: int | None = None
+
+    def is_set(self) -> bool:
+        return self.signum is not None
+
+
+@contextmanager
+def stop_signals() -> Iterator[Stop]:
+    """SIGINT/SIGTERM end a long-running command (a follow, a collector) at its next check.
+    The handler only records the signal: an exception raised at an arbitrary point can be lost
+    (in a finaliser), and a lock taken in a handler can deadlock with the code it interrupted."""
+    stop = Stop()
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        stop.signum = signum
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

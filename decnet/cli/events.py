@@ -5,10 +5,6 @@ from __future__ import annotations
 import json
 import re
 import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from types import FrameType
 from typing import Any
 
 import typer
@@ -76,37 +72,11 @@ def events(
     if not follow:
         return
     after = max(mark, shown[-1].id) if shown else mark
-    with _stop_signals() as stop:
+    with common.stop_signals() as stop:
         for event in engine.follow(store, after, where=where, stopped=stop.is_set):
             _emit(event, json_out)
     if stop.signum == signal.SIGINT:
         raise KeyboardInterrupt  # the CLI's one Ctrl-C path: "interrupted", exit 130
-
-
-@dataclass
-class _Stop:
-    signum: int | None = None
-
-    def is_set(self) -> bool:
-        return self.signum is not None
-
-
-@contextmanager
-def _stop_signals() -> Iterator[_Stop]:
-    """SIGINT/SIGTERM end a follow at its next poll. The handler only records the signal: an
-    exception raised at an arbitrary point can be lost (in a finaliser), and a lock taken in a
-    handler can deadlock with the code it interrupted."""
-    stop = _Stop()
-
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        stop.signum = signum
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield stop
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 @app.command()

@@ -10,6 +10,7 @@ import typer
 from decnet.cli import common
 from decnet.cli.lifecycle import INVENTORY_OPTION, print_report
 from decnet.engine import drift as drift_engine
+from decnet.engine.health import CollectHealth
 
 app = typer.Typer()
 
@@ -75,10 +76,20 @@ def hosts(
             ", ".join(v.topologies) or "-",
             v.gathered_at or "-",
             "-" if v.reachable is None else ("yes" if v.reachable else "no"),
-            v.error or "",
+            *_collect_cells(v.collect),
+            "; ".join(e for e in (v.error, v.collect.error if v.collect else None) if e),
         ]
         for v in views
     ]
-    common.stdout().print(
-        common.table(None, ["host", "topologies", "gathered", "reachable", "error"], rows)
-    )
+    columns = ["host", "topologies", "gathered", "reachable", "collect", "lag", "last line"]
+    common.stdout().print(common.table(None, [*columns, "gaps", "error"], rows))
+
+
+def _collect_cells(health: CollectHealth | None) -> list[str]:
+    """collect state (stalled flagged), lag, last line, gaps (missing lines)."""
+    if health is None:
+        return ["-", "-", "-", "-"]
+    state = health.state + (" (stalled)" if health.stalled_since else "")
+    seconds = "" if health.lag_seconds is None else f", {health.lag_seconds:.1f} s"
+    gaps = f"{health.gaps} ({health.missing} lines)" if health.gaps else "0"
+    return [state, f"{health.lag_lines} lines{seconds}", health.last_line_at or "-", gaps]

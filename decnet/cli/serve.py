@@ -25,6 +25,11 @@ def serve(
         help="Do not run the reconciler of live mutations in this process "
         "(run `decnet watch` elsewhere).",
     ),
+    no_collect: bool = typer.Option(
+        False,
+        "--no-collect",
+        help="Do not collect the sensors' lines in this process (run `decnet collect` elsewhere).",
+    ),
     inventory: Path | None = INVENTORY_OPTION,
     drift_every: float = typer.Option(
         300.0, "--drift-every", min=0.0, help="Seconds between the reconciler's drift scans."
@@ -34,13 +39,20 @@ def serve(
     # Imported here: FastAPI and uvicorn take a second to import, and only this command needs them.
     from decnet.api.config import ApiConfig
     from decnet.api.server import build_server, listen_socket, parse_bind
+    from decnet.engine.collect import CollectOptions
     from decnet.engine.watch import WatchOptions
 
     where = parse_bind(bind)
     sock = listen_socket(where)  # before anything starts: a taken port is an error: line
     settings = common.settings(ctx)
     watch = WatchOptions(inventory=common.absolute(inventory), drift_every=drift_every)
-    config = ApiConfig(settings=settings, watch=not no_watch, watch_options=watch)
+    config = ApiConfig(
+        settings=settings,
+        watch=not no_watch,
+        watch_options=watch,
+        collect=not no_collect,
+        collect_options=CollectOptions(inventory=common.absolute(inventory)),
+    )
     server = build_server(config, where)
     if not where.loopback:
         common.note(

@@ -25,6 +25,7 @@ from decnet.core.hashing import desired_hash
 from decnet.core.render import compose_model
 from decnet.core.validate import missing_services
 from decnet.engine.context import Context
+from decnet.engine.health import CollectHealth, collection_health
 from decnet.engine.leases import recover_stale
 from decnet.engine.lifecycle import deploy
 from decnet.engine.rollout import DEPLOY, RolloutOptions, RolloutReport
@@ -354,6 +355,8 @@ class HostView(BaseModel):
     gathered_at: str | None = None
     reachable: bool | None = None
     error: str | None = None
+    collect: CollectHealth | None = None
+    """The host's collection: its stream, lag, last line, gaps (docs/observe.md)."""
 
 
 def hosts(ctx: Context, inventory: Path | None = None) -> list[HostView]:
@@ -363,6 +366,7 @@ def hosts(ctx: Context, inventory: Path | None = None) -> list[HostView]:
         if s.status in LIVE:
             pinned.setdefault(s.host, []).append(s.name)
     reports = ctx.store.host_reports()
+    health = collection_health(ctx.store, inv.hosts)
     views = []
     for h in inv.hosts:
         row = reports.get(h)
@@ -373,6 +377,7 @@ def hosts(ctx: Context, inventory: Path | None = None) -> list[HostView]:
                 gathered_at=row.gathered_at if row else None,
                 reachable=row.reachable if row else None,
                 error=row.error if row else None,
+                collect=health[h],
             )
         )
     return views

@@ -10,6 +10,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from decnet.errors import EnvironmentProblem
 from decnet.models import HOST_HINT, host_problem
@@ -97,3 +98,65 @@ def _parse(path: Path) -> Inventory:
         for name, group in manager.groups.items()
     }
     return Inventory(path=path, hosts=hosts, groups=groups)
+
+
+CONNECTION_VARS = (
+    "ansible_connection", "ansible_host", "ansible_port", "ansible_user",
+    "ansible_ssh_private_key_file", "ansible_private_key_file", "ansible_ssh_common_args",
+    "ansible_ssh_extra_args", "ansible_ssh_args", "ansible_host_key_checking",
+    "ansible_ssh_host_key_checking", "ansible_ssh_timeout", "ansible_timeout", "ansible_become",
+    "ansible_become_method", "ansible_become_user", "ansible_python_interpreter",
+    "decnet_sensor_dir", "decnet_collect_agent",
+)  # fmt: skip
+"""The variables that say how to reach a host and where decnet's host side is on it. Never a
+password (`ansible_ssh_pass`, `ansible_become_password`): decnet's streams authenticate by key."""
+
+
+def host_connections(path: Path, cache_dir: Path | None = None) -> dict[str, dict[str, Any]]:
+    """host -> its CONNECTION_VARS that are set, templated as Ansible would (group and host
+    vars included); cached like `load_inventory` for a static file."""
+    key = _static_key(path) if cache_dir is not None and path.exists() else None
+    cached = cache_dir / f"connections-{key}.json" if cache_dir is not None and key else None
+    if cached is not None and cached.is_file():
+        loaded: dict[str, dict[str, Any]] = json.loads(cached.read_text())
+        return loaded
+    found = _connections(path)
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(".tmp")
+        tmp.write_text(json.dumps(found))
+        tmp.replace(cached)
+    return found
+
+
+def _connections(path: Path) -> dict[str, dict[str, Any]]:
+    inventory = _parse(path)  # the checks and errors of load_inventory
+    from ansible.errors import AnsibleError
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+    from ansible.vars.manager import VariableManager
+
+    loader = DataLoader()
+    noise = io.StringIO()
+    with contextlib.redirect_stderr(noise), contextlib.redirect_stdout(noise):
+        manager = InventoryManager(loader=loader, sources=[str(path)], parse=True)
+        variables = VariableManager(loader=loader, inventory=manager)
+    out: dict[str, dict[str, Any]] = {}
+    for name in inventory.hosts:
+        hostvars = variables.get_vars(host=manager.get_host(name), include_hostvars=False)
+        templar = Templar(loader=loader, variables=hostvars)
+        wanted: dict[str, Any] = {}
+        for var in CONNECTION_VARS:
+            if var not in hostvars:
+                continue
+            try:
+                value = templar.template(hostvars[var])
+            except AnsibleError as exc:
+                raise EnvironmentProblem(
+                    f"inventory {path}: host {name}: {var} does not template: {exc}",
+                    hint="fix the variable in the inventory",
+                ) from exc
+            wanted[var] = value if isinstance(value, str | int | bool | float) else str(value)
+        out[name] = wanted
+    return out

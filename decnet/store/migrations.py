@@ -185,11 +185,71 @@ _CANVAS_BOUNDS = _sql(
 )
 
 
+_COLLECTION = _sql(
+    # One row per attack event, written in the event's transaction: the columns the attacker
+    # views group and filter on, so they never parse payloads. UNIQUE (line, type) makes
+    # collection idempotent: a sensor line yields at most one event of each type.
+    """CREATE TABLE attack (
+        event_id INTEGER PRIMARY KEY REFERENCES event (id) ON DELETE CASCADE,
+        line TEXT NOT NULL,
+        type TEXT NOT NULL,
+        observed_at TEXT NOT NULL,
+        topology TEXT NOT NULL,
+        host TEXT NOT NULL,
+        decky TEXT NOT NULL,
+        lan TEXT,
+        service TEXT NOT NULL,
+        src_ip TEXT NOT NULL,
+        dst_port INTEGER,
+        session TEXT,
+        outcome TEXT,
+        UNIQUE (line, type)
+    )""",
+    "CREATE INDEX attack_source ON attack (src_ip, observed_at)",
+    "CREATE INDEX attack_observed ON attack (observed_at)",
+    # The collector's cursor per source directory of a host, committed with the events the
+    # lines produced; and what the host side last reported about the source.
+    """CREATE TABLE collect_source (
+        host TEXT NOT NULL,
+        source TEXT NOT NULL,
+        epoch TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        committed_at TEXT NOT NULL,
+        last_line_at TEXT,
+        lines INTEGER NOT NULL DEFAULT 0,
+        gaps INTEGER NOT NULL DEFAULT 0,
+        missing INTEGER NOT NULL DEFAULT 0,
+        written_epoch TEXT,
+        written_seq INTEGER,
+        reported_at TEXT,
+        sensor_kind TEXT,
+        sensor_at TEXT,
+        sensor_detail TEXT,
+        PRIMARY KEY (host, source)
+    )""",
+    # Each host's stream: who collects it (a lease, so two collectors never stream one host)
+    # and how it is doing.
+    """CREATE TABLE collect_host (
+        host TEXT PRIMARY KEY,
+        owner TEXT,
+        lease_expires_at TEXT,
+        state TEXT NOT NULL DEFAULT 'down',
+        state_since TEXT,
+        last_frame_at TEXT,
+        host_time TEXT,
+        error TEXT,
+        stalled_since TEXT,
+        updated_at TEXT NOT NULL
+    )""",
+)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _INITIAL),
     Migration(2, "live half: settings, mutation batches, api tokens", _live_half),
     Migration(3, "lan.allow_public", _ALLOW_PUBLIC),
-    Migration(4, "canvas values inside the canvas bound", _CANVAS_BOUNDS),
+    Migration(4, "collection: attack index, cursors, host streams", _COLLECTION),
+    Migration(5, "canvas values inside the canvas bound", _CANVAS_BOUNDS),
 )
 """Every migration this version of decnet knows, in order; numbers are 1..N without gaps."""
 

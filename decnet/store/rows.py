@@ -115,3 +115,45 @@ class ApiTokenRow(_Row):
     expires_at: str | None
     revoked_at: str | None
     last_used_at: str | None
+
+
+class CollectSourceRow(_Row):
+    """One source directory of a host (TOPOLOGY/DECKY/FAMILY): the collector's cursor and what
+    the host side and the sensor last reported."""
+
+    host: str
+    source: str
+    epoch: str
+    seq: int
+    """The last line committed (with its events)."""
+    committed_at: str
+    last_line_at: str | None
+    """Sensor time of the last line committed."""
+    lines: int
+    gaps: int
+    missing: int
+    """Lines rotated away before they were collected, in all gaps."""
+    written_epoch: str | None
+    written_seq: int | None
+    """The newest line the host side saw in the source."""
+    reported_at: str | None
+    sensor_kind: str | None
+    """The sensor's last word about itself: start, heartbeat or error."""
+    sensor_at: str | None
+    sensor_detail: str | None
+
+
+class CollectHostRow(_Row):
+    """One host's stream."""
+
+    host: str
+    owner: str | None
+    lease_expires_at: str | None
+    state: str
+    """connecting | connected | down"""
+    state_since: str | None
+    last_frame_at: str | None
+    host_time: str | None
+    error: str | None
+    stalled_since: str | None
+    updated_at: str

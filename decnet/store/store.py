@@ -36,7 +36,9 @@ from decnet.models import (
 )
 from decnet.policy import Action
 from decnet.store import events, topologies
+from decnet.store.attacks import AttacksMixin
 from decnet.store.bus import EventsMixin
+from decnet.store.collect import CollectMixin
 from decnet.store.layout import LayoutMixin
 from decnet.store.mutations import MutationsMixin, live_round
 from decnet.store.rows import (
@@ -54,9 +56,18 @@ _INTEGRITY_HINT = (
 )
 
 
-class Store(RunsMixin, EventsMixin, TokensMixin, LayoutMixin, MutationsMixin):
+class Store(
+    RunsMixin,
+    EventsMixin,
+    TokensMixin,
+    LayoutMixin,
+    MutationsMixin,
+    CollectMixin,
+    AttacksMixin,
+):
     """The SQLite store: topologies and event appends here; runs and host reports, event reads
-    and retention, API tokens, canvas layout and the mutation queue in their mixins."""
+    and retention, API tokens, canvas layout, the mutation queue, collection (cursors and
+    attack events) and the attacker views in their mixins."""
 
     # --- topologies ----------------------------------------------------------------------
 

@@ -131,15 +131,20 @@ def test_role_defaults_and_specs_match_the_contract() -> None:
 
 def test_host_files_name_their_source_place_and_mode() -> None:
     entries = contract["host_files"]
-    assert [(e["dir"], e["name"]) for e in entries] == [
+    assert [(e.get("dir"), e.get("name") or e["path"]) for e in entries] == [
         ("facts_dir", "decnet.fact"),
         ("facts_dir", contract["fact_config"]),
+        (None, "collect_agent"),
     ]
     for entry in entries:
-        assert set(entry) == {"src", "dir", "name", "mode"}, entry
+        assert set(entry) in ({"src", "dir", "name", "mode"}, {"src", "path", "mode"}), entry
         assert (ROLES / "decnet_host" / entry["src"]).is_file(), entry
+        assert int(entry["mode"], 8) & 0o7022 == 0, entry
+        if "path" in entry:
+            assert contract[entry["path"]].startswith("/"), entry
+            continue
         assert entry["dir"] in ("facts_dir", "base_dir") and entry["dir"] in contract, entry
-        assert "/" not in entry["name"] and int(entry["mode"], 8) & 0o7022 == 0, entry
+        assert "/" not in entry["name"], entry
     assert ROLES / "decnet_host" / entries[0]["src"] == FACT_SCRIPT
     config = (ROLES / "decnet_host" / entries[1]["src"]).read_text()
     assert "'format': 1" in config and "base_dir" in config and config.endswith("\n")
@@ -181,14 +186,16 @@ def test_controller_matches_the_contract() -> None:
     assert model["name"].startswith(contract["project_prefix"])
     for net in model["networks"].values():
         assert set(net["labels"]) == {labels["topology"], labels["lan"]}
-    roles = {svc["labels"][labels["role"]]: svc["labels"] for svc in model["services"].values()}
-    assert set(roles["base"]) == {labels["topology"], labels["decky"], labels["role"]}
-    assert set(roles["service"]) == {
-        labels["topology"],
-        labels["decky"],
-        labels["role"],
-        labels["service"],
+    kinds = {
+        (svc["labels"][labels["role"]], svc["labels"].get(labels["family"])): svc["labels"]
+        for svc in model["services"].values()
     }
+    common = {labels["topology"], labels["decky"], labels["role"]}
+    assert set(kinds["base", None]) == common
+    # a family's container names its services; a service running alone (the lure) names its one
+    assert set(kinds["service", "sensor"]) == common | {labels["family"], labels["services"]}
+    alone = compose_model(t, load_catalog(), {"*": "decnet-lure:0.1"})["services"]["gw.ssh"]
+    assert set(alone["labels"]) == common | {labels["service"]}
 
 
 def test_module_documentation_parses() -> None:
@@ -197,3 +204,29 @@ def test_module_documentation_parses() -> None:
     for path in sorted(LIBRARY.glob("*.py")):
         doc = yaml.safe_load(load(path.stem, path).DOCUMENTATION)
         assert doc["module"] == path.stem and doc["options"], path
+
+
+def test_collector_agent_matches_the_contract() -> None:
+    """The agent (its constants), the roles' defaults for it, and the controller's stream edge
+    agree on the sensor dir, the agent's path and format, and the container names."""
+    from decnet.runner import streams
+
+    agent = load("decnet_collect", ROLES / "decnet_host/files/decnet-collect")
+    assert contract["sensor_dir"] == agent.SENSOR_DIR == streams.SENSOR_DIR
+    assert contract["agent_format"] == agent.AGENT_FORMAT == streams.AGENT_FORMAT
+    assert contract["project_prefix"] == agent.CONTAINER_PREFIX
+    assert contract["collect_agent"] == streams.COLLECT_AGENT
+    assert streams.LOCAL_AGENT == ROLES / "decnet_host/files/decnet-collect"
+    host = yaml_file(ROLES / "decnet_host/defaults/main.yml")
+    assert host["decnet_host_sensor_dir"] == (
+        f"{{{{ decnet_sensor_dir | default('{contract['sensor_dir']}') }}}}"
+    )
+    assert host["decnet_host_collect_agent"] == (
+        f"{{{{ decnet_collect_agent | default('{contract['collect_agent']}') }}}}"
+    )
+    topo = yaml_file(ROLES / "decnet_topology/defaults/main.yml")
+    assert topo["decnet_topology_collect_agent"] == host["decnet_host_collect_agent"]
+    for role in ("decnet_host", "decnet_topology"):
+        assert (
+            f"'collect_agent': {role}_collect_agent" in (ROLES / role / "vars/main.yml").read_text()
+        )

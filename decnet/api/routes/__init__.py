@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from decnet.api.routes import (
+    attackers,
     catalog,
     events,
     fleet,
@@ -30,4 +31,5 @@ ROUTERS: list[APIRouter] = [
     catalog.router,
     runs.router,
     events.router,
+    attackers.router,
 ]

@@ -26,6 +26,8 @@ class ServerInfo(BaseModel):
     uptime_seconds: float
     watch: bool
     """Whether the reconciler of live mutations runs in this process."""
+    collect: bool
+    """Whether the collector of the sensors' lines runs in this process."""
     open_streams: int
     runs: dict[str, int]
     """Runs of this server by state."""
@@ -56,6 +58,7 @@ def server_info(state: State, _who: Viewer) -> ServerInfo:
         version=_version(),
         uptime_seconds=round(time.time() - state.started, 1),
         watch=state.config.watch,
+        collect=state.config.collect,
         open_streams=state.hub.open_streams,
         runs=counts,
         event_position=state.hub.position,
