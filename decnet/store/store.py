@@ -36,6 +36,7 @@ from decnet.store import events, topologies
 from decnet.store.bus import EventsMixin
 from decnet.store.layout import LayoutMixin
 from decnet.store.mutations import MutationsMixin, live_round
+from decnet.store.outputs import OutputsMixin
 from decnet.store.rows import (
     EventRow,
     StatusEventRow,
@@ -48,9 +49,10 @@ from decnet.store.topologies import TopologyRef, dumps, new_id
 _INTEGRITY_HINT = "run `decnet topology validate` to list every problem"
 
 
-class Store(RunsMixin, EventsMixin, TokensMixin, LayoutMixin, MutationsMixin):
-    """The SQLite store: topologies and event appends here; runs and host reports, event reads
-    and retention, API tokens, canvas layout and the mutation queue in their mixins."""
+class Store(RunsMixin, OutputsMixin, EventsMixin, TokensMixin, LayoutMixin, MutationsMixin):
+    """The SQLite store: topologies and event appends here; runs and host reports, outputs,
+    event reads and retention, API tokens, canvas layout and the mutation queue in their
+    mixins."""
 
     # --- topologies ----------------------------------------------------------------------
 
