@@ -22,6 +22,7 @@ from decnet.cli import (
     fleet,
     lifecycle,
     mutate,
+    outputs,
     serve,
     testbed,
     token,
@@ -39,6 +40,7 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("testbed", testbed.app),
     ("events", events.app),
     ("token", token.app),
+    ("outputs", outputs.app),
 ]
 """(name, sub-app) of every command group, in the order `decnet --help` lists them."""
 

@@ -12,14 +12,11 @@ Events here are in their wire form (the JSON of `GET /events`): `id`, `at`, `top
 
 from __future__ import annotations
 
-import re
 from enum import IntEnum
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from decnet.errors import InvalidRequest
 from decnet.models import NAME_RE
 
 DEFAULT_TYPES = ("attack.*",)
@@ -35,15 +32,6 @@ JSONL_KEEP = 5
 WEBHOOK_TIMEOUT = 10.0
 TEST_EVENT_ID = 0
 """The id of the synthetic event `decnet outputs test` sends: no event in the table has it."""
-
-_GLOB = re.compile(r"^[a-z0-9._\-*?\[\]!]{1,100}$")
-_HOST = r"(?:\[(?P<v6>[0-9A-Fa-f:.]{2,45})\]|(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})))"
-_SYSLOG_URL = re.compile(rf"^(?P<scheme>tcp|tls)://{_HOST}:(?P<port>[0-9]{{1,5}})$")
-_PRINTUSASCII = re.compile(r"^[!-~]+$")
-_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")
-_RESERVED_HEADERS = frozenset(
-    {"host", "content-type", "content-length", "transfer-encoding", "connection", "user-agent"}
-)
 
 
 class Facility(IntEnum):
@@ -163,139 +151,6 @@ class OutputSecret(_Frozen):
     url: str | None = None
     key: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
-
-
-# --- validation of what a user typed ------------------------------------------------------
-
-
-def check_output_name(name: str) -> str:
-    if not NAME_RE.fullmatch(name):
-        raise InvalidRequest(
-            f"output name {name[:80]!r} does not match {NAME_RE.pattern}",
-            field="name",
-            hint="use 1-63 lowercase letters, digits and '-', starting with a letter",
-        )
-    return name
-
-
-def check_types(globs: tuple[str, ...]) -> tuple[str, ...]:
-    for glob in globs:
-        if not _GLOB.fullmatch(glob):
-            raise InvalidRequest(
-                f"event type pattern {glob[:80]!r} has characters no event type has",
-                field="types",
-                hint="use lower-case letters, digits, '.', '_', '-' and the wildcards * ? [ ], "
-                "e.g. 'attack.*'",
-            )
-    return globs or DEFAULT_TYPES
-
-
-def check_topologies(names: tuple[str, ...]) -> tuple[str, ...]:
-    for name in names:
-        if not NAME_RE.fullmatch(name):
-            raise InvalidRequest(
-                f"topology name {name[:80]!r} does not match {NAME_RE.pattern}",
-                field="topologies",
-                hint="give the name of a topology, as `decnet topology list` shows it",
-            )
-    return tuple(dict.fromkeys(names))
-
-
-def parse_syslog_url(url: str) -> tuple[Literal["tcp", "tls"], str, int]:
-    """`tcp://HOST:PORT` or `tls://HOST:PORT` (HOST a name, an IPv4 or `[IPv6]`)."""
-    match = _SYSLOG_URL.fullmatch(url.strip())
-    port = int(match["port"]) if match else 0
-    if match is None or not 1 <= port <= 65535:
-        raise InvalidRequest(
-            f"syslog url {url[:120]!r} is not tcp://HOST:PORT or tls://HOST:PORT",
-            field="url",
-            hint="e.g. tls://siem.example.org:6514 (RFC 5425) or tcp://127.0.0.1:514 (RFC 6587)",
-        )
-    transport: Literal["tcp", "tls"] = "tls" if match["scheme"] == "tls" else "tcp"
-    return transport, match["v6"] or match["host"], port
-
-
-def check_facility(name: str) -> str:
-    if name.upper() not in Facility.__members__:
-        known = ", ".join(f.name.lower() for f in Facility)
-        raise InvalidRequest(
-            f"syslog facility {name[:40]!r} is unknown", field="facility", hint=f"one of {known}"
-        )
-    return name.lower()
-
-
-def check_printusascii(value: str, what: str, limit: int) -> str:
-    """RFC 5424 header fields (HOSTNAME, APP-NAME): printable US-ASCII, no space."""
-    if not _PRINTUSASCII.fullmatch(value) or len(value) > limit:
-        raise InvalidRequest(
-            f"{what} {value[:80]!r} is not 1-{limit} printable ASCII characters without spaces",
-            field=what.replace(" ", "_"),
-            hint="RFC 5424 allows only those in its header fields",
-        )
-    return value
-
-
-def parse_webhook_url(url: str) -> str:
-    """The `scheme://host:port` of a valid webhook URL (what may be shown)."""
-    bad = len(url) > 2048 or not url.isascii() or not url.isprintable() or " " in url
-    parts = urlsplit(url) if not bad else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidRequest(
-            f"webhook url {url[:40]!r}… is not an http:// or https:// URL",
-            field="url",
-            hint="e.g. https://siem.example.org/hooks/decnet (printable ASCII, at most 2048)",
-        )
-    if parts.username is not None or parts.password is not None or parts.fragment:
-        raise InvalidRequest(
-            "webhook url carries a user, a password or a #fragment",
-            field="url",
-            hint="send credentials as a header: --header 'Authorization: Bearer …'",
-        )
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise InvalidRequest(
-            "webhook url has an invalid port", field="url", hint="a port is 1-65535"
-        ) from None
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    return f"{parts.scheme}://{host}:{port}"
-
-
-def parse_header(text: str) -> tuple[str, str]:
-    """`Name: value` of an extra webhook header."""
-    name, sep, value = text.partition(":")
-    name, value = name.strip(), value.strip()
-    if not sep or not _HEADER_NAME.fullmatch(name) or not value:
-        raise InvalidRequest(
-            "a --header is not 'Name: value'",
-            field="headers",
-            hint="e.g. 'Authorization: Bearer …'",
-        )
-    if name.lower() in _RESERVED_HEADERS or name.lower().startswith("x-decnet-"):
-        raise InvalidRequest(
-            f"header {name!r} is set by decnet itself",
-            field="headers",
-            hint="leave out Host, Content-*, Connection, User-Agent and X-Decnet-*",
-        )
-    if len(value) > 4096 or not value.isascii() or not value.isprintable():
-        raise InvalidRequest(
-            f"the value of header {name!r} is not printable ASCII of at most 4096 characters",
-            field="headers",
-            hint="check the value (it is stored as a secret and never shown)",
-        )
-    return name, value
-
-
-def check_key(key: str) -> str:
-    """A webhook HMAC key: the text of a file or a variable, surrounding whitespace dropped."""
-    key = key.strip()
-    if not 16 <= len(key) <= 4096 or not key.isprintable():
-        raise InvalidRequest(
-            f"the webhook key has {len(key)} characters; it needs 16-4096 printable ones",
-            field="secret",
-            hint="e.g. `head -c 32 /dev/urandom | base64 > key && chmod 600 key`",
-        )
-    return key
 
 
 # --- the pure rules of delivery -----------------------------------------------------------

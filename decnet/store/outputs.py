@@ -28,7 +28,7 @@ from decnet.store.bus import PRUNED_KEY, EventsMixin
 from decnet.store.rows import EventRow
 
 _COLUMNS = (
-    "id, name, spec, cursor, created_at, delivered, failed, dropped, lost, failures, "
+    "id, spec, cursor, created_at, delivered, failed, dropped, lost, failures, "
     "last_error, last_error_at, last_delivered_at, lease_owner, lease_expires_at"
 )
 LAG_COUNT_CAP = 1_000_000
