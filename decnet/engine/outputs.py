@@ -108,6 +108,7 @@ def test_output(store: Store, name: str) -> DeliveryTest:
     sink = make_sink(row.spec, store.output_secret(row.id))
     try:
         sink.send([event])
+        sink.linger(TEST_LINGER)
     except DeliveryError as err:
         return DeliveryTest(output=name, target=row.spec.target, arrived=False, detail=str(err))
     finally:
@@ -116,6 +117,8 @@ def test_output(store: Store, name: str) -> DeliveryTest:
     return DeliveryTest(output=name, target=row.spec.target, arrived=True, detail=ack)
 
 
+TEST_LINGER = 1.0
+"""Seconds `outputs test` waits after sending for a receiver to refuse (syslog)."""
 _ACK = {
     "syslog": "written to the connection, which the receiver kept open (syslog has no "
     "acknowledgement of its own)",

@@ -42,6 +42,9 @@ from decnet.files import FILE_MODE, private_dir
 from decnet.text import terminal_safe
 
 CONNECT_TIMEOUT = 10.0
+CLOSE_TIMEOUT = 2.0
+TLS_SETTLE = 1.0
+"""Seconds a new TLS session is given to be refused before anything is sent on it."""
 USER_AGENT = "decnet-outputs/1"
 _RESPONSE_CAP = 64 * 1024
 Item = dict[str, Any]
@@ -61,6 +64,9 @@ class Sink(Protocol):
     """Items per acknowledged send: the cursor moves after each chunk."""
 
     def send(self, items: Sequence[Item]) -> None: ...
+
+    def linger(self, seconds: float) -> None:
+        """After a send: wait (up to `seconds`) for a late refusal, where one can come."""
 
     def close(self) -> None: ...
 
@@ -131,10 +137,40 @@ class SyslogSink:
             return raw
         try:
             context = tls_context(self.opts.ca, self.opts.cert, self.opts.key)
-            return context.wrap_socket(raw, server_hostname=self.opts.host)
+            sock = context.wrap_socket(raw, server_hostname=self.opts.host)
         except (OSError, ssl.SSLError) as err:
             raw.close()
             raise DeliveryError(f"syslog {self.opts.url}: TLS: {_reason(err)}") from err
+        # A receiver may refuse the session after the handshake (TLS 1.3 checks the client's
+        # certificate after the client finished; rsyslog checks peer names afterwards): wait
+        # for that answer once per connection, or the first batch would go to a dead socket.
+        if self._closes_within(sock, TLS_SETTLE):
+            sock.close()
+            raise DeliveryError(
+                f"syslog {self.opts.url}: TLS: the receiver closed the session after the "
+                "handshake (does it require a client certificate, or another one?)"
+            )
+        return sock
+
+    def linger(self, seconds: float) -> None:
+        """Wait up to `seconds` for the receiver to close the connection (what a refusal of
+        what was just sent looks like); raise if it did."""
+        if self.sock is not None and self._closes_within(self.sock, seconds):
+            self.close()
+            raise DeliveryError(f"syslog {self.opts.url}: the receiver closed the connection")
+
+    @staticmethod
+    def _closes_within(sock: socket.socket, seconds: float) -> bool:
+        sock.settimeout(seconds)
+        try:
+            return sock.recv(1) == b""
+        except TimeoutError:
+            return False
+        except (OSError, ssl.SSLError):
+            return True
+        finally:
+            with contextlib.suppress(OSError):
+                sock.settimeout(CONNECT_TIMEOUT)
 
     @staticmethod
     def _peer_closed(sock: socket.socket) -> bool:
@@ -155,10 +191,18 @@ class SyslogSink:
                 sock.settimeout(timeout)
 
     def close(self) -> None:
-        if self.sock is not None:
-            with contextlib.suppress(OSError):
-                self.sock.close()
-            self.sock = None
+        """End the connection cleanly: a TLS close_notify (a receiver on OpenSSL 3 may drop
+        the last records of a connection that ends without one), then the TCP FIN."""
+        sock, self.sock = self.sock, None
+        if sock is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            sock.settimeout(CLOSE_TIMEOUT)
+            if isinstance(sock, ssl.SSLSocket):
+                sock = sock.unwrap()
+            sock.shutdown(socket.SHUT_WR)
+        with contextlib.suppress(OSError):
+            sock.close()
 
 
 # --- JSON lines ----------------------------------------------------------------------------
@@ -217,6 +261,9 @@ class JsonlSink:
         if info.st_size and os.pread(fd, 1, info.st_size - 1) != b"\n":
             self._write(fd, b"\n")  # a line cut by a crash stays alone on its line
         return fd
+
+    def linger(self, seconds: float) -> None:
+        """Written and fsync'ed: nothing can come later."""
 
     def _rotate(self) -> int:
         """PATH -> PATH.1 -> … -> PATH.KEEP (the oldest is dropped); a fresh PATH."""
@@ -303,6 +350,9 @@ class WebhookSink:
         if status in (408, 429) or status >= 500 or status < 400:
             raise DeliveryError(f"webhook {where}: answered HTTP {status}", after=after)
         raise DeliveryError(f"webhook {where}: refused with HTTP {status} (dropped)", retry=False)
+
+    def linger(self, seconds: float) -> None:
+        """The 2xx was the answer: nothing can come later."""
 
     def _connection(self) -> http.client.HTTPConnection:
         if self.conn is None:
