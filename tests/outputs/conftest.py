@@ -29,7 +29,9 @@ def db(tmp_path: Path) -> Path:
 def cli(db: Path, tmp_path: Path) -> Cli:
     """`cli("outputs", "list")` runs the installed `decnet` in a process of its own."""
 
-    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, env: dict[str, str] | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
         environment = env_without_decnet(
             DECNET_DB=str(db), DECNET_HOME=str(tmp_path / "home"), **(env or {})
         )

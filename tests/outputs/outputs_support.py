@@ -520,9 +520,7 @@ def write_events(db: Path, payloads: list[Any], topology: str | None = None) -> 
     from decnet.store import Store
 
     with Store(db) as store:
-        return [
-            store.append_event(p, topology=getattr(p, "topology", topology)) for p in payloads
-        ]
+        return [store.append_event(p, topology=getattr(p, "topology", topology)) for p in payloads]
 
 
 def rendered(value: Any) -> str:

@@ -66,7 +66,9 @@ def assert_round_trip(lines: list[bytes], events: list[EventRow], pen: int = 324
         assert message.msg == text or not text.isascii()  # a BOM only before non-ASCII text
 
 
-def test_syslog_over_tcp_round_trips_every_hostile_value(cli: Cli, db: Path, tmp_path: Path) -> None:
+def test_syslog_over_tcp_round_trips_every_hostile_value(
+    cli: Cli, db: Path, tmp_path: Path
+) -> None:
     with rsyslog(tmp_path / "rsyslog") as receiver:
         added = cli("outputs", "add", "siem", "--kind", "syslog", "--url", receiver.url,
                     "--max-message", "1048576")  # fmt: skip
