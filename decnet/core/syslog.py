@@ -160,7 +160,8 @@ def summary(event: dict[str, Any], count: int | None = None) -> str:
 
 def _detail(kind: str, payload: dict[str, Any]) -> str:
     if kind == "attack.login":
-        return f"{payload.get('username')}/{payload.get('password', '')} {payload.get('outcome')}"
+        secret = f"/{payload['password']}" if "password" in payload else ""
+        return f"{payload.get('username', '')}{secret} {payload.get('outcome', '')}".strip()
     if kind == "attack.command":
         return str(payload.get("command", ""))
     if kind == "attack.request":
