@@ -38,6 +38,8 @@ from decnet.store.outputs import Batch, OutputRow
 
 log = logging.getLogger("decnet.outputs")
 SinkFactory = Callable[[OutputSpec, OutputSecret], Sink]
+RETRY_AFTER_CAP = 900.0
+"""The longest a receiver's Retry-After is honoured (seconds)."""
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,8 @@ class OutputWorker:
         items = [event.model_dump(mode="json") for event in batch.rows]
         short = len(batch.rows) < self.opts.batch
         sink = self._sink(row)
+        if not self._still_mine(row):
+            return Step.GONE
         for start in range(0, len(items), sink.chunk):
             chunk = items[start : start + sink.chunk]
             last = start + sink.chunk >= len(items)
@@ -215,7 +219,7 @@ class OutputWorker:
         delay = backoff(
             failures - 1, base=self.opts.retry_base, cap=self.opts.retry_cap, rand=self.rand()
         )
-        self.wait = min(max(delay, after or 0.0), self.opts.retry_cap)
+        self.wait = max(delay, min(after or 0.0, RETRY_AFTER_CAP))
         log.warning("output %s: %s (retry in %.1f s)", row.name, error, self.wait)
         return Step.FAILED
 
@@ -241,6 +245,15 @@ class OutputWorker:
         self.row = row.model_copy(update={"cursor": through})
         return Step.DELIVERED
 
+    def _still_mine(self, row: OutputRow) -> bool:
+        """Whether the output still exists and this worker holds it: checked before each
+        send, so a removed output gets nothing more (but what was in flight)."""
+        current = self.store.output_by_id(row.id)
+        if current is None or current.lease_owner != self.owner:
+            self.drop_state()
+            return False
+        return True
+
     def _sink(self, row: OutputRow) -> Sink:
         if self.sink is None:
             self.sink = self.sinks(row.spec, self.store.output_secret(row.id))
@@ -261,6 +274,8 @@ class OutputWorker:
         through = self._fold(window, row, batch)
         aggregates = [a for a in window.aggregates() if a["aggregate"]["id"] not in self.sent]
         sink = self._sink(row)
+        if not self._still_mine(row):
+            return Step.GONE
         for start in range(0, len(aggregates), sink.chunk):
             chunk = aggregates[start : start + sink.chunk]
             outcome = self._send_aggregates(row, chunk)

@@ -249,7 +249,7 @@ class JsonlSink:
         if self.fd is not None:
             return self.fd
         private_dir(self.path.parent)
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
         fd = os.open(self.path, flags, FILE_MODE)
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):

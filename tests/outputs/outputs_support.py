@@ -278,13 +278,14 @@ class Rsyslog:
             start_new_session=True,
         )
         deadline = time.monotonic() + 20
-        while not (portfile.exists() and portfile.read_text().strip()):
+        # rsyslog writes the port file for port 0 only; a restart keeps its port
+        while not self.port and not (portfile.exists() and portfile.read_text().strip()):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise AssertionError(f"rsyslogd did not start: {self.log()}")
             time.sleep(0.05)
-        self.port = int(portfile.read_text().strip())
-        _wait_listening(self.port)
+        self.port = self.port or int(portfile.read_text().strip())
+        _wait_listening(self.port, timeout=20)
         return self
 
     def stop(self) -> None:
@@ -356,6 +357,7 @@ class Received:
     body: bytes
     verified: bool
     status: int
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
