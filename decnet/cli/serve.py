@@ -25,6 +25,11 @@ def serve(
         help="Do not run the reconciler of live mutations in this process "
         "(run `decnet watch` elsewhere).",
     ),
+    no_outputs: bool = typer.Option(
+        False,
+        "--no-outputs",
+        help="Do not deliver to the outputs in this process (run `decnet outputs run` elsewhere).",
+    ),
     inventory: Path | None = INVENTORY_OPTION,
     drift_every: float = typer.Option(
         300.0, "--drift-every", min=0.0, help="Seconds between the reconciler's drift scans."
@@ -39,7 +44,9 @@ def serve(
     where = parse_bind(bind)
     settings = common.settings(ctx)
     watch = WatchOptions(inventory=common.absolute(inventory), drift_every=drift_every)
-    config = ApiConfig(settings=settings, watch=not no_watch, watch_options=watch)
+    config = ApiConfig(
+        settings=settings, watch=not no_watch, watch_options=watch, outputs=not no_outputs
+    )
     server = build_server(config, where)
     if not where.loopback:
         common.note(

@@ -14,6 +14,7 @@ from decnet.api.routes import (
     fleet,
     lifecycle,
     mutations,
+    outputs,
     runs,
     server,
     sessions,
@@ -30,4 +31,5 @@ ROUTERS: list[APIRouter] = [
     catalog.router,
     runs.router,
     events.router,
+    outputs.router,
 ]
