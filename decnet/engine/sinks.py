@@ -227,7 +227,8 @@ class JsonlSink:
             fd = self._open()
             pending = b""
             for line in map(json_line, items):
-                if self.size and self.size + len(pending) + len(line) > self.opts.max_bytes:
+                size = self.size + len(pending)
+                if size and size + len(line) > self.opts.max_bytes:
                     self._write(fd, pending)
                     pending = b""
                     fd = self._rotate()

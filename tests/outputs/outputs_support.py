@@ -358,6 +358,7 @@ class Received:
     verified: bool
     status: int
     at: float = field(default_factory=time.monotonic)
+    wall: float = field(default_factory=time.time)
 
 
 @dataclass
