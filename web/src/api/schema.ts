@@ -584,6 +584,68 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/outputs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Outputs
+         * @description Every output: state, lag, counters, last error (`decnet outputs list --json`).
+         */
+        get: operations["list_outputs_api_v1_outputs_get"];
+        put?: never;
+        /**
+         * Add Output
+         * @description Add an output (`decnet outputs add`); the server's runner starts delivering it.
+         */
+        post: operations["add_output_api_v1_outputs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/outputs/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Output */
+        get: operations["get_output_api_v1_outputs__name__get"];
+        put?: never;
+        post?: never;
+        /** Remove Output */
+        delete: operations["remove_output_api_v1_outputs__name__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/outputs/{name}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test Output
+         * @description Send one synthetic `output.test` event; `arrived` says whether it was acknowledged.
+         */
+        post: operations["test_output_api_v1_outputs__name__test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1314,6 +1376,17 @@ export interface components {
             /** Y */
             y?: number | null;
         };
+        /** DeliveryTest */
+        DeliveryTest: {
+            /** Output */
+            output: string;
+            /** Target */
+            target: string;
+            /** Arrived */
+            arrived: boolean;
+            /** Detail */
+            detail: string;
+        };
         /** DeployBody */
         DeployBody: {
             /**
@@ -1412,7 +1485,7 @@ export interface components {
          * Event
          * @description Any event, discriminated on `type`: one named schema for API documents and clients.
          */
-        Event: components["schemas"]["TopologyCreatedEvent"] | components["schemas"]["TopologyUpdatedEvent"] | components["schemas"]["TopologyDeletedEvent"] | components["schemas"]["TopologyLayoutEvent"] | components["schemas"]["TopologyStatusEvent"] | components["schemas"]["MutationEnqueuedEvent"] | components["schemas"]["MutationApplyingEvent"] | components["schemas"]["MutationAppliedEvent"] | components["schemas"]["MutationFailedEvent"] | components["schemas"]["MutationCancelledEvent"] | components["schemas"]["RunStartedEvent"] | components["schemas"]["RunFinishedEvent"] | components["schemas"]["TaskOkEvent"] | components["schemas"]["TaskChangedEvent"] | components["schemas"]["TaskFailedEvent"] | components["schemas"]["TaskUnreachableEvent"] | components["schemas"]["TaskSkippedEvent"] | components["schemas"]["TaskProgressEvent"] | components["schemas"]["JobQueuedEvent"] | components["schemas"]["JobStartedEvent"] | components["schemas"]["JobFinishedEvent"] | components["schemas"]["DriftFindingEvent"] | components["schemas"]["WatchErrorEvent"] | components["schemas"]["TokenCreatedEvent"] | components["schemas"]["TokenRevokedEvent"] | components["schemas"]["AttackConnectEvent"] | components["schemas"]["AttackLoginEvent"] | components["schemas"]["AttackCommandEvent"] | components["schemas"]["AttackRequestEvent"] | components["schemas"]["AttackDownloadEvent"] | components["schemas"]["AttackScanEvent"] | components["schemas"]["CollectGapEvent"] | components["schemas"]["CollectStalledEvent"] | components["schemas"]["CollectResumedEvent"];
+        Event: components["schemas"]["TopologyCreatedEvent"] | components["schemas"]["TopologyUpdatedEvent"] | components["schemas"]["TopologyDeletedEvent"] | components["schemas"]["TopologyLayoutEvent"] | components["schemas"]["TopologyStatusEvent"] | components["schemas"]["MutationEnqueuedEvent"] | components["schemas"]["MutationApplyingEvent"] | components["schemas"]["MutationAppliedEvent"] | components["schemas"]["MutationFailedEvent"] | components["schemas"]["MutationCancelledEvent"] | components["schemas"]["RunStartedEvent"] | components["schemas"]["RunFinishedEvent"] | components["schemas"]["TaskOkEvent"] | components["schemas"]["TaskChangedEvent"] | components["schemas"]["TaskFailedEvent"] | components["schemas"]["TaskUnreachableEvent"] | components["schemas"]["TaskSkippedEvent"] | components["schemas"]["TaskProgressEvent"] | components["schemas"]["JobQueuedEvent"] | components["schemas"]["JobStartedEvent"] | components["schemas"]["JobFinishedEvent"] | components["schemas"]["DriftFindingEvent"] | components["schemas"]["WatchErrorEvent"] | components["schemas"]["TokenCreatedEvent"] | components["schemas"]["TokenRevokedEvent"] | components["schemas"]["AttackConnectEvent"] | components["schemas"]["AttackLoginEvent"] | components["schemas"]["AttackCommandEvent"] | components["schemas"]["AttackRequestEvent"] | components["schemas"]["AttackDownloadEvent"] | components["schemas"]["AttackScanEvent"] | components["schemas"]["CollectGapEvent"] | components["schemas"]["CollectStalledEvent"] | components["schemas"]["CollectResumedEvent"] | components["schemas"]["OutputGapEvent"] | components["schemas"]["OutputFailingEvent"] | components["schemas"]["OutputRecoveredEvent"] | components["schemas"]["OutputTestEvent"];
         /** EventPage */
         EventPage: {
             /** Items */
@@ -1727,6 +1800,26 @@ export interface components {
             } | null;
             /** Error */
             error?: string | null;
+        };
+        /** JsonlOptions */
+        JsonlOptions: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "jsonl";
+            /** Path */
+            path: string;
+            /**
+             * Max Bytes
+             * @default 104857600
+             */
+            max_bytes?: number;
+            /**
+             * Keep
+             * @default 5
+             */
+            keep?: number;
         };
         /** Lan */
         Lan: {
@@ -2050,6 +2143,265 @@ export interface components {
             action: string;
         };
         /**
+         * OutputFailing
+         * @description An output's delivery failed after it had worked (it keeps retrying, with backoff).
+         */
+        OutputFailing: {
+            /** Output */
+            output: string;
+            /** Error */
+            error: string;
+        };
+        /**
+         * OutputFailingEvent
+         * @description A `output.failing` event.
+         */
+        OutputFailingEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "output";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "output.failing";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["OutputFailing"];
+        };
+        /**
+         * OutputGap
+         * @description Retention deleted events an output had not delivered yet: the output skips past them
+         *     and says so here (the ids are gone; some of them may not have matched its filter).
+         */
+        OutputGap: {
+            /** Output */
+            output: string;
+            /** After */
+            after: number;
+            /** Through */
+            through: number;
+            /** Missing */
+            missing: number;
+        };
+        /**
+         * OutputGapEvent
+         * @description A `output.gap` event.
+         */
+        OutputGapEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "output";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "output.gap";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["OutputGap"];
+        };
+        /** OutputRecovered */
+        OutputRecovered: {
+            /** Output */
+            output: string;
+            /** Attempts */
+            attempts: number;
+        };
+        /**
+         * OutputRecoveredEvent
+         * @description A `output.recovered` event.
+         */
+        OutputRecoveredEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "output";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "output.recovered";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["OutputRecovered"];
+        };
+        /**
+         * OutputRequest
+         * @description An output to add: common fields, then the fields of its kind (docs/observe.md).
+         */
+        OutputRequest: {
+            /** Name */
+            name: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "syslog" | "jsonl" | "webhook";
+            /**
+             * Types
+             * @default []
+             */
+            types?: string[];
+            /**
+             * Topologies
+             * @default []
+             */
+            topologies?: string[];
+            /** Aggregate */
+            aggregate?: string | null;
+            /** Since */
+            since?: number | null;
+            /** Url */
+            url?: string | null;
+            /** Ca */
+            ca?: string | null;
+            /** Cert */
+            cert?: string | null;
+            /** Key */
+            key?: string | null;
+            /** App Name */
+            app_name?: string | null;
+            /** Hostname */
+            hostname?: string | null;
+            /** Facility */
+            facility?: string | null;
+            /** Enterprise Id */
+            enterprise_id?: number | null;
+            /** Max Message */
+            max_message?: number | null;
+            /** Path */
+            path?: string | null;
+            /** Max Bytes */
+            max_bytes?: number | null;
+            /** Keep */
+            keep?: number | null;
+            /** Secret */
+            secret?: string | null;
+            /**
+             * Headers
+             * @default []
+             */
+            headers?: string[];
+            /** Timeout */
+            timeout?: number | null;
+        };
+        /**
+         * OutputSpec
+         * @description An output as it is shown: everything but its secrets.
+         */
+        OutputSpec: {
+            /** Name */
+            name: string;
+            /** Options */
+            options: components["schemas"]["SyslogOptions"] | components["schemas"]["JsonlOptions"] | components["schemas"]["WebhookOptions"];
+            /**
+             * Types
+             * @default [
+             *       "attack.*"
+             *     ]
+             */
+            types?: string[];
+            /**
+             * Topologies
+             * @default []
+             */
+            topologies?: string[];
+            /** Aggregate */
+            aggregate?: number | null;
+        };
+        /**
+         * OutputTest
+         * @description The synthetic event `decnet outputs test` sends (id 0; never written to the table).
+         */
+        OutputTest: {
+            /** Output */
+            output: string;
+            /** Message */
+            message: string;
+        };
+        /**
+         * OutputTestEvent
+         * @description A `output.test` event.
+         */
+        OutputTestEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "output";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "output.test";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["OutputTest"];
+        };
+        /**
+         * OutputView
+         * @description What `outputs list` shows of one output (no secret).
+         */
+        OutputView: {
+            /** Name */
+            name: string;
+            /** Kind */
+            kind: string;
+            /** Target */
+            target: string;
+            spec: components["schemas"]["OutputSpec"];
+            /** State */
+            state: string;
+            /** Cursor */
+            cursor: number;
+            /** Lag Events */
+            lag_events: number;
+            /** Lag Capped */
+            lag_capped: boolean;
+            /** Lag Seconds */
+            lag_seconds: number;
+            /** Delivered */
+            delivered: number;
+            /** Failed */
+            failed: number;
+            /** Dropped */
+            dropped: number;
+            /** Lost */
+            lost: number;
+            /** Failures */
+            failures: number;
+            /** Last Error */
+            last_error: string | null;
+            /** Last Error At */
+            last_error_at: string | null;
+            /** Last Delivered At */
+            last_delivered_at: string | null;
+            /** Created At */
+            created_at: string;
+        };
+        /**
          * Plan
          * @description What applying a change does on the host; `version` is the topology version it was
          *     computed on (a later apply with that expected_version refuses if the topology moved).
@@ -2365,6 +2717,51 @@ export interface components {
              * @default []
              */
             notes?: string[];
+        };
+        /** SyslogOptions */
+        SyslogOptions: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "syslog";
+            /**
+             * Transport
+             * @enum {string}
+             */
+            transport: "tcp" | "tls";
+            /** Host */
+            host: string;
+            /** Port */
+            port: number;
+            /** Ca */
+            ca?: string | null;
+            /** Cert */
+            cert?: string | null;
+            /** Key */
+            key?: string | null;
+            /**
+             * App Name
+             * @default decnet
+             */
+            app_name?: string;
+            /** Hostname */
+            hostname?: string | null;
+            /**
+             * Facility
+             * @default local0
+             */
+            facility?: string;
+            /**
+             * Enterprise
+             * @default 32473
+             */
+            enterprise?: number;
+            /**
+             * Max Message
+             * @default 8192
+             */
+            max_message?: number;
         };
         /** TaskChanged */
         TaskChanged: {
@@ -3023,6 +3420,28 @@ export interface components {
             /** Topology */
             topology: string | null;
             payload: components["schemas"]["WatchError"];
+        };
+        /** WebhookOptions */
+        WebhookOptions: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "webhook";
+            /** Endpoint */
+            endpoint: string;
+            /** Ca */
+            ca?: string | null;
+            /**
+             * Timeout
+             * @default 10
+             */
+            timeout?: number;
+            /**
+             * Headers
+             * @default []
+             */
+            headers?: string[];
         };
     };
     responses: never;
@@ -5671,6 +6090,432 @@ export interface operations {
                 };
                 content: {
                     "text/event-stream": components["schemas"]["TopologyStreamFrames"];
+                };
+            };
+            /** @description Invalid topology (the issue list) or a bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No, a wrong, an expired or a revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A viewer token on a write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unknown topology, run or route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Version conflict, a status that forbids the action, a busy topology */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Body over the cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Malformed request: the field is named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    list_outputs_api_v1_outputs_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutputView"][];
+                };
+            };
+            /** @description Invalid topology (the issue list) or a bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No, a wrong, an expired or a revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A viewer token on a write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unknown topology, run or route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Version conflict, a status that forbids the action, a busy topology */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Body over the cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Malformed request: the field is named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    add_output_api_v1_outputs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OutputRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutputView"];
+                };
+            };
+            /** @description Invalid topology (the issue list) or a bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No, a wrong, an expired or a revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A viewer token on a write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unknown topology, run or route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Version conflict, a status that forbids the action, a busy topology */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Body over the cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Malformed request: the field is named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    get_output_api_v1_outputs__name__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An output's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutputView"];
+                };
+            };
+            /** @description Invalid topology (the issue list) or a bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No, a wrong, an expired or a revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A viewer token on a write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unknown topology, run or route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Version conflict, a status that forbids the action, a busy topology */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Body over the cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Malformed request: the field is named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    remove_output_api_v1_outputs__name__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An output's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid topology (the issue list) or a bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No, a wrong, an expired or a revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A viewer token on a write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unknown topology, run or route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Version conflict, a status that forbids the action, a busy topology */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Body over the cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Malformed request: the field is named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    test_output_api_v1_outputs__name__test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An output's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryTest"];
                 };
             };
             /** @description Invalid topology (the issue list) or a bad request */
