@@ -265,6 +265,11 @@ class Rsyslog:
         )
 
     def start(self) -> Rsyslog:
+        if not Path(RSYSLOGD).exists():
+            raise AssertionError(
+                "rsyslogd is missing: run scripts/setup-host.sh "
+                "(apt-get install rsyslog rsyslog-gnutls rsyslog-openssl)"
+            )
         self.workdir.mkdir(parents=True, exist_ok=True)
         portfile = self.workdir / "port"
         portfile.unlink(missing_ok=True)
