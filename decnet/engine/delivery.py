@@ -57,6 +57,8 @@ class DeliveryOptions:
     """How often the runner looks for outputs added or removed (and a worker for its lease)."""
     idle_advance: float = 5.0
     """How often a caught-up output moves its cursor past events its filter does not take."""
+    commit_every: float = 1.0
+    """Seconds between cursor commits within a batch of one-event deliveries (webhooks)."""
 
 
 class Step(Enum):
@@ -73,6 +75,25 @@ def claim_is_dead(owner: str, expires: str | None) -> bool:
     if owner_alive(owner.split("#", 1)[0]) is False:
         return True
     return expires is None or datetime.fromisoformat(expires) <= datetime.now(UTC)
+
+
+@dataclass
+class _Acks:
+    """What a receiver acknowledged since the cursor last moved (one commit for many
+    one-event webhook deliveries: a crash delivers at most these again)."""
+
+    through: int
+    delivered: int = 0
+    dropped: int = 0
+    error: str | None = None
+    since: float = field(default_factory=time.monotonic)
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.delivered or self.dropped)
+
+    def due(self, every: float) -> bool:
+        return time.monotonic() - self.since >= every
 
 
 @dataclass
@@ -162,34 +183,54 @@ class OutputWorker:
             return self._aggregated(row, batch)
         if not batch.rows:
             return self._idle(row, batch.mark)
-        items = [event.model_dump(mode="json") for event in batch.rows]
         short = len(batch.rows) < self.opts.batch
         sink = self._sink(row)
         if not self._still_mine(row):
             return Step.GONE
-        for start in range(0, len(items), sink.chunk):
-            chunk = items[start : start + sink.chunk]
-            last = start + sink.chunk >= len(items)
+        acks = _Acks(row.cursor)
+        for start in range(0, len(batch.rows), sink.chunk):
+            chunk = batch.rows[start : start + sink.chunk]
+            last = start + sink.chunk >= len(batch.rows)
             through = batch.mark if last and short else int(chunk[-1]["id"])
-            outcome = self._send(chunk, through, len(chunk))
-            if outcome is not Step.DELIVERED:
-                return outcome
-        return Step.DELIVERED
+            failure = self._send(chunk, acks)
+            if failure is not None:  # commit what went through, then count the failure
+                if acks.pending and self._flush(acks) is Step.GONE:
+                    return Step.GONE
+                return self._failed(self.row or row, *failure)
+            acks.through = through
+            if acks.due(self.opts.commit_every):
+                if self._flush(acks) is Step.GONE:
+                    return Step.GONE
+                acks = _Acks(through)
+        return self._flush(acks)
 
-    def _send(self, items: list[Item], through: int, count: int) -> Step:
-        """Send, then move the cursor to `through`; count the items delivered (or dropped)."""
-        row = self.row
-        assert row is not None and self.sink is not None
+    def _send(self, items: list[Item], acks: _Acks) -> tuple[str, float | None] | None:
+        """Send a chunk and count it in `acks` (delivered, or dropped when refused for good);
+        a failure to retry is returned: (error, seconds the receiver asked to wait)."""
+        assert self.row is not None and self.sink is not None
         try:
             self.sink.send(items)
         except DeliveryError as err:
             if err.retry:
-                return self._failed(row, str(err), err.after)
-            return self._advance(through, dropped=count, error=str(err))
+                return str(err), err.after
+            acks.dropped += len(items)
+            acks.error = str(err)
+            return None
         except Exception as err:  # a bug must not end the worker; it is retried and shown
-            log.exception("output %s: delivery failed", row.name)
-            return self._failed(row, f"internal error: {type(err).__name__}: {err}", None)
-        return self._advance(through, delivered=count)
+            log.exception("output %s: delivery failed", self.row.name)
+            return f"internal error: {type(err).__name__}: {err}", None
+        acks.delivered += len(items)
+        return None
+
+    def _flush(self, acks: _Acks) -> Step:
+        """Commit what the receiver acknowledged so far (the cursor moves past it)."""
+        row = self.row
+        assert row is not None
+        if acks.through == row.cursor:
+            return Step.DELIVERED
+        return self._advance(
+            acks.through, delivered=acks.delivered, dropped=acks.dropped, error=acks.error
+        )
 
     def _advance(
         self, through: int, *, delivered: int = 0, dropped: int = 0, error: str | None = None
@@ -266,7 +307,7 @@ class OutputWorker:
             return self._idle(row, batch.mark)
         seconds = row.spec.aggregate
         assert seconds is not None
-        window = Window.opening_at(batch.rows[0].model_dump(mode="json"), seconds)
+        window = Window.opening_at(batch.rows[0], seconds)
         due = window.end.timestamp() + self.opts.settle - self.clock()
         if due > 0 and not self.flush_now:
             self.wait = min(due, self.opts.refresh)
@@ -289,8 +330,7 @@ class OutputWorker:
     def _fold(self, window: Window, row: OutputRow, batch: Batch) -> int:
         """Fold the window's events (page by page); returns the cursor after the window."""
         while True:
-            for event in batch.rows:
-                item = event.model_dump(mode="json")
+            for item in batch.rows:
                 if not window.holds(item) or window.full:
                     return window.through
                 window.add(item)

@@ -225,15 +225,17 @@ class JsonlSink:
     def send(self, items: Sequence[Item]) -> None:
         try:
             fd = self._open()
-            pending = b""
+            pending: list[bytes] = []
+            size = self.size
             for line in map(json_line, items):
-                size = self.size + len(pending)
                 if size and size + len(line) > self.opts.max_bytes:
-                    self._write(fd, pending)
-                    pending = b""
+                    self._write(fd, b"".join(pending))
+                    pending = []
                     fd = self._rotate()
-                pending += line
-            self._write(fd, pending)
+                    size = self.size
+                pending.append(line)
+                size += len(line)
+            self._write(fd, b"".join(pending))
             os.fsync(fd)
         except OSError as err:
             self.close()

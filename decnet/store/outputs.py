@@ -10,12 +10,12 @@ and announced as an `output.gap` event — never skipped silently.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from json import loads
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -25,7 +25,6 @@ from decnet.core.outputs import OutputSecret, OutputSpec
 from decnet.errors import AlreadyExists, NotFound
 from decnet.store import db as dbmod
 from decnet.store.bus import PRUNED_KEY, EventsMixin
-from decnet.store.rows import EventRow
 
 _COLUMNS = (
     "id, spec, cursor, created_at, delivered, failed, dropped, lost, failures, "
@@ -71,8 +70,8 @@ class OutputRow(BaseModel):
 class Batch:
     """What an output has to do, read in one snapshot of the table."""
 
-    rows: list[EventRow]
-    """Matching events after the cursor, oldest first."""
+    rows: list[dict[str, Any]]
+    """Matching events after the cursor, oldest first, as `GET /events` serves them."""
     mark: int
     """The newest event id when read: with a short page, everything up to it was seen."""
     pruned_through: int
@@ -168,8 +167,10 @@ class OutputsMixin(EventsMixin):
             pruned = conn.execute(
                 "SELECT value FROM setting WHERE key = ?", (PRUNED_KEY,)
             ).fetchone()
+        # Plain dicts in the wire form of `GET /events` (what EventRow.model_dump gives),
+        # without a model per row: delivery reads every event once, at ingest's pace.
         events = [
-            EventRow(id=i, at=at, topic=topic, topology=t, type=ty, payload=json.loads(p))
+            {"id": i, "at": at, "topic": topic, "topology": t, "type": ty, "payload": loads(p)}
             for i, at, topic, t, ty, p in rows
         ]
         return Batch(rows=events, mark=mark, pruned_through=int(pruned[0]) if pruned else 0)
