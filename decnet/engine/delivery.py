@@ -138,9 +138,22 @@ class OutputWorker:
                 if outcome is Step.GONE:
                     return
                 if outcome is not Step.DELIVERED:
-                    stop.wait(self.wait)
+                    self._pause(stop, self.wait)
         finally:
             self.close()
+
+    def _pause(self, stop: threading.Event, seconds: float) -> None:
+        """Wait (a backoff may outlast the lease), renewing the lease meanwhile: a failing
+        output stays held, and shown as failing rather than stopped."""
+        deadline = time.monotonic() + seconds
+        while not stop.wait(
+            min(self.opts.lease_seconds / 3, max(0.0, deadline - time.monotonic()))
+        ):
+            try:
+                if time.monotonic() >= deadline or not self.hold():
+                    return
+            except DecnetError:  # the database busy: the loop's next round deals with it
+                return
 
     def hold(self) -> bool:
         """Claim the lease, or renew it when half of it has run out."""

@@ -13,6 +13,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,17 @@ def test_a_failing_output_blocks_neither_collection_nor_other_outputs(
             delivered = [b["id"] for b in receiver.bodies()]
     assert set(delivered) == set(ids) and len(delivered) == len(ids)
     assert view(db, "down").delivered == 300
+
+
+def test_an_output_in_a_long_backoff_keeps_its_lease_and_shows_failing(db: Path) -> None:
+    add(db, "down", "webhook", url=f"http://127.0.0.1:{free_port()}/", secret=KEY)
+    ticks(db, 1)
+    opts = replace(FAST, lease_seconds=0.6, retry_base=4.0, retry_cap=4.0)
+    with running(db, opts):
+        wait_for(lambda: view(db, "down").failed >= 1)
+        time.sleep(1.2)  # twice the lease, still inside the backoff (2-4 s)
+        row = view(db, "down")
+    assert (row.state, row.failed, row.failures) == ("failing", 1, 1)
 
 
 def _lines(path: Path, count: int) -> list[bytes] | None:
