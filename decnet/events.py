@@ -400,6 +400,50 @@ class CollectResumed(EventPayload):
     """Seconds it was stalled."""
 
 
+# --- outputs: delivery to the SOC (docs/observe.md) -------------------------------------------
+
+
+class OutputGap(EventPayload):
+    """Retention deleted events an output had not delivered yet: the output skips past them
+    and says so here (the ids are gone; some of them may not have matched its filter)."""
+
+    type = "output.gap"
+    topic = "output"
+    output: str
+    after: int
+    """The output's cursor: the last event id it had handled."""
+    through: int
+    """The highest id retention had deleted."""
+    missing: int = Field(ge=1)
+    """Event ids skipped (through - after): at most this many events were lost to it."""
+
+
+class OutputFailing(EventPayload):
+    """An output's delivery failed after it had worked (it keeps retrying, with backoff)."""
+
+    type = "output.failing"
+    topic = "output"
+    output: str
+    error: str
+
+
+class OutputRecovered(EventPayload):
+    type = "output.recovered"
+    topic = "output"
+    output: str
+    attempts: int
+    """Failed attempts before this delivery went through."""
+
+
+class OutputTest(EventPayload):
+    """The synthetic event `decnet outputs test` sends (id 0; never written to the table)."""
+
+    type = "output.test"
+    topic = "output"
+    output: str
+    message: str
+
+
 # --- the wire envelope ----------------------------------------------------------------------
 
 

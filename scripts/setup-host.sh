@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepare a fresh Debian 12 machine for decnet's tests and demo: Docker engine, compose v2,
 # sshd/tini/iptables for the test hosts, busybox for the lure image, mmdebstrap and Debian's
-# pip for the base and sensor images (docs/images.md); with --browser also
+# pip for the base and sensor images (docs/images.md), rsyslog (with its TLS drivers) as the
+# SIEM side of the outputs tests; with --browser also
 # Chromium for the web editor's browser tests. Checks that Node (for building the editor) is
 # there; it is never apt-installed (Debian's Node 18 cannot build it). Idempotent; needs root.
 set -euo pipefail
@@ -56,6 +57,9 @@ check_node() {
 
 apt_install docker.io busybox-static openssh-server openssh-client tini iproute2 iptables bc sshpass python3-venv \
   mmdebstrap python3-pip
+# A real syslog receiver for the outputs tests (tests/outputs): rsyslogd runs from a config of
+# the tests' own on a loopback port; the service itself is never started by them.
+apt_install rsyslog rsyslog-gnutls rsyslog-openssl
 [ "$browser" = 1 ] && apt_install chromium
 check_node
 install_compose

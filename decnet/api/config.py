@@ -16,6 +16,8 @@ class ApiConfig:
     settings: Settings
     watch: bool = True
     """Run the reconciler of live mutations in-process (`decnet serve --no-watch` turns it off)."""
+    outputs: bool = True
+    """Deliver to the outputs in-process (`decnet serve --no-outputs` turns it off)."""
     web_dir: str = str(PROJECT_ROOT / "web" / "dist")
     """The web editor's built bundle, served at `/`."""
     poll_seconds: float = 0.1

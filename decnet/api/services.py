@@ -2,8 +2,9 @@
 
 Each service is an object with `name` and async `start()`/`stop()`. The app's lifespan runs
 the list that `background_services` builds: the event tailer, the run worker, — unless
-`--no-watch` — the reconciler of live mutations (`decnet watch`, issue 8) and — unless
-`--no-collect` — the collector of the sensors' lines (`decnet collect`).
+`--no-watch` — the reconciler of live mutations (`decnet watch`, issue 8), — unless
+`--no-collect` — the collector of the sensors' lines (`decnet collect`) and — unless
+`--no-outputs` — the delivery to the outputs (`decnet outputs run`, docs/observe.md).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fastapi import FastAPI
 from decnet.api.state import ApiState
 from decnet.engine.collect import CollectOptions, Collector
 from decnet.engine.context import Context
+from decnet.engine.delivery import OutputRunner
 from decnet.engine.jobs import RunWorker
 from decnet.engine.watch import Watcher, WatchOptions
 
@@ -119,6 +121,36 @@ class CollectService:
             await asyncio.to_thread(self.thread.join)
 
 
+class OutputsService:
+    """The outputs' runner (`decnet outputs run`) in a thread of its own: one worker thread per
+    output, each with its own database connection. Stopping lets the deliveries in flight
+    finish and commit their cursors."""
+
+    name = "outputs"
+
+    def __init__(self, state: ApiState) -> None:
+        self.runner = OutputRunner(state.settings.db_path)
+        self.stopping = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.runner.run(self.stopping)
+            except Exception:  # a bug must not end delivery for the server's lifetime
+                log.exception("the outputs' runner failed; restarting it")
+                self.stopping.wait(self.runner.opts.refresh)
+
+    async def start(self) -> None:
+        self.thread = threading.Thread(target=self._run, name="decnet-outputs", daemon=True)
+        self.thread.start()
+
+    async def stop(self) -> None:
+        self.stopping.set()
+        if self.thread is not None:
+            await asyncio.to_thread(self.thread.join)
+
+
 def watch_services(state: ApiState) -> list[Service]:
     """The in-process reconciler of live mutations; `--no-watch` leaves it out."""
     return [WatchService(state, state.config.watch_options)]
@@ -130,6 +162,8 @@ def background_services(state: ApiState) -> list[Service]:
         services += watch_services(state)
     if state.config.collect:
         services.append(CollectService(state, state.config.collect_options))
+    if state.config.outputs:
+        services.append(OutputsService(state))
     return services
 
 

@@ -25,6 +25,7 @@ from decnet.cli import (
     image,
     lifecycle,
     mutate,
+    outputs,
     serve,
     testbed,
     token,
@@ -43,6 +44,7 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("events", events.app),
     ("attackers", attackers.app),
     ("token", token.app),
+    ("outputs", outputs.app),
 ]
 """(name, sub-app) of every command group, in the order `decnet --help` lists them."""
 

@@ -30,6 +30,11 @@ def serve(
         "--no-collect",
         help="Do not collect the sensors' lines in this process (run `decnet collect` elsewhere).",
     ),
+    no_outputs: bool = typer.Option(
+        False,
+        "--no-outputs",
+        help="Do not deliver to the outputs in this process (run `decnet outputs run` elsewhere).",
+    ),
     inventory: Path | None = INVENTORY_OPTION,
     drift_every: float = typer.Option(
         300.0, "--drift-every", min=0.0, help="Seconds between the reconciler's drift scans."
@@ -52,6 +57,7 @@ def serve(
         watch_options=watch,
         collect=not no_collect,
         collect_options=CollectOptions(inventory=common.absolute(inventory)),
+        outputs=not no_outputs,
     )
     server = build_server(config, where)
     if not where.loopback:

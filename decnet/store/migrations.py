@@ -244,12 +244,39 @@ _COLLECTION = _sql(
 )
 
 
+_OUTPUTS = _sql(
+    # Outputs for the SOC (decnet/store/outputs.py): `id` is one incarnation of a name, so a
+    # worker of a removed output never writes into the row of a new one of the same name.
+    # `secret` (a webhook's URL, key and header values) is read only to deliver, never shown.
+    """CREATE TABLE output (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        secret TEXT NOT NULL DEFAULT '{}',
+        cursor INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        delivered INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        dropped INTEGER NOT NULL DEFAULT 0,
+        lost INTEGER NOT NULL DEFAULT 0,
+        failures INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        last_error_at TEXT,
+        last_delivered_at TEXT,
+        lease_owner TEXT,
+        lease_expires_at TEXT
+    )""",
+)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _INITIAL),
     Migration(2, "live half: settings, mutation batches, api tokens", _live_half),
     Migration(3, "lan.allow_public", _ALLOW_PUBLIC),
     Migration(4, "collection: attack index, cursors, host streams", _COLLECTION),
     Migration(5, "canvas values inside the canvas bound", _CANVAS_BOUNDS),
+    Migration(6, "outputs for the SOC", _OUTPUTS),
 )
 """Every migration this version of decnet knows, in order; numbers are 1..N without gaps."""
 

@@ -41,6 +41,7 @@ from decnet.store.bus import EventsMixin
 from decnet.store.collect import CollectMixin
 from decnet.store.layout import LayoutMixin
 from decnet.store.mutations import MutationsMixin, live_round
+from decnet.store.outputs import OutputsMixin
 from decnet.store.rows import (
     EventRow,
     StatusEventRow,
@@ -58,6 +59,7 @@ _INTEGRITY_HINT = (
 
 class Store(
     RunsMixin,
+    OutputsMixin,
     EventsMixin,
     TokensMixin,
     LayoutMixin,
@@ -67,7 +69,7 @@ class Store(
 ):
     """The SQLite store: topologies and event appends here; runs and host reports, event reads
     and retention, API tokens, canvas layout, the mutation queue, collection (cursors and
-    attack events) and the attacker views in their mixins."""
+    attack events), the attacker views and the outputs in their mixins."""
 
     # --- topologies ----------------------------------------------------------------------
 

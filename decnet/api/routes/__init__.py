@@ -15,6 +15,7 @@ from decnet.api.routes import (
     fleet,
     lifecycle,
     mutations,
+    outputs,
     runs,
     server,
     sessions,
@@ -32,4 +33,5 @@ ROUTERS: list[APIRouter] = [
     runs.router,
     events.router,
     attackers.router,
+    outputs.router,
 ]

@@ -585,6 +585,110 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/attackers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Attackers
+         * @description One row per source address, the most recently active first: first and last seen,
+         *     events, its path through the maze (deckies and LANs in the order it touched them), logins
+         *     tried and succeeded, commands, downloads.
+         */
+        get: operations["list_attackers_api_v1_attackers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/attackers/{ip}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Show Attacker
+         * @description One source: its summary and its timeline, session by session (the newest events).
+         */
+        get: operations["show_attacker_api_v1_attackers__ip__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/outputs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Outputs
+         * @description Every output: state, lag, counters, last error (`decnet outputs list --json`).
+         */
+        get: operations["list_outputs_api_v1_outputs_get"];
+        put?: never;
+        /**
+         * Add Output
+         * @description Add an output (`decnet outputs add`); the server's runner starts delivering it.
+         */
+        post: operations["add_output_api_v1_outputs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/outputs/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Output */
+        get: operations["get_output_api_v1_outputs__name__get"];
+        put?: never;
+        post?: never;
+        /** Remove Output */
+        delete: operations["remove_output_api_v1_outputs__name__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/outputs/{name}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test Output
+         * @description Send one synthetic `output.test` event; `arrived` says whether it was acknowledged.
+         */
+        post: operations["test_output_api_v1_outputs__name__test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1096,6 +1200,38 @@ export interface components {
             payload: components["schemas"]["AttackScan"];
         };
         /**
+         * Attacker
+         * @description One source address and what it did.
+         */
+        Attacker: {
+            /** Src Ip */
+            src_ip: string;
+            /** First Seen */
+            first_seen: string;
+            /** Last Seen */
+            last_seen: string;
+            /** Events */
+            events: number;
+            /** Path */
+            path: components["schemas"]["Stop"][];
+            /** Logins */
+            logins: number;
+            /** Logins Succeeded */
+            logins_succeeded: number;
+            /** Commands */
+            commands: number;
+            /** Downloads */
+            downloads: number;
+        };
+        /** AttackerDetail */
+        AttackerDetail: {
+            attacker: components["schemas"]["Attacker"];
+            /** Sessions */
+            sessions: components["schemas"]["Session"][];
+            /** Truncated */
+            truncated: boolean;
+        };
+        /**
          * Batch
          * @description Ops submitted together: validated against the state all of them produce, all or none.
          */
@@ -1142,6 +1278,33 @@ export interface components {
             /** Topology */
             topology: string | null;
             payload: components["schemas"]["CollectGap"];
+        };
+        /** CollectHealth */
+        CollectHealth: {
+            /** State */
+            state: string;
+            /** Connected */
+            connected: boolean;
+            /** Since */
+            since: string | null;
+            /** Last Frame At */
+            last_frame_at: string | null;
+            /** Last Line At */
+            last_line_at: string | null;
+            /** Lag Lines */
+            lag_lines: number;
+            /** Lag Seconds */
+            lag_seconds: number | null;
+            /** Gaps */
+            gaps: number;
+            /** Missing */
+            missing: number;
+            /** Stalled Since */
+            stalled_since: string | null;
+            /** Error */
+            error: string | null;
+            /** Sources */
+            sources: components["schemas"]["SourceHealth"][];
         };
         /** CollectResumed */
         CollectResumed: {
@@ -1231,6 +1394,13 @@ export interface components {
              * @default
              */
             description?: string;
+            /** Persona */
+            persona?: ("hostname" | "fqdn") | null;
+            /**
+             * Variants
+             * @default []
+             */
+            variants?: (string | number | boolean)[];
         };
         /** ContainerChange */
         ContainerChange: {
@@ -1242,6 +1412,11 @@ export interface components {
             role: string;
             /** Service */
             service?: string | null;
+            /**
+             * Services
+             * @default []
+             */
+            services?: string[];
             /** Action */
             action: string;
             /**
@@ -1314,6 +1489,17 @@ export interface components {
             x?: number | null;
             /** Y */
             y?: number | null;
+        };
+        /** DeliveryTest */
+        DeliveryTest: {
+            /** Output */
+            output: string;
+            /** Target */
+            target: string;
+            /** Arrived */
+            arrived: boolean;
+            /** Detail */
+            detail: string;
         };
         /** DeployBody */
         DeployBody: {
@@ -1413,7 +1599,7 @@ export interface components {
          * Event
          * @description Any event, discriminated on `type`: one named schema for API documents and clients.
          */
-        Event: components["schemas"]["TopologyCreatedEvent"] | components["schemas"]["TopologyUpdatedEvent"] | components["schemas"]["TopologyDeletedEvent"] | components["schemas"]["TopologyLayoutEvent"] | components["schemas"]["TopologyStatusEvent"] | components["schemas"]["MutationEnqueuedEvent"] | components["schemas"]["MutationApplyingEvent"] | components["schemas"]["MutationAppliedEvent"] | components["schemas"]["MutationFailedEvent"] | components["schemas"]["MutationCancelledEvent"] | components["schemas"]["RunStartedEvent"] | components["schemas"]["RunFinishedEvent"] | components["schemas"]["TaskOkEvent"] | components["schemas"]["TaskChangedEvent"] | components["schemas"]["TaskFailedEvent"] | components["schemas"]["TaskUnreachableEvent"] | components["schemas"]["TaskSkippedEvent"] | components["schemas"]["TaskProgressEvent"] | components["schemas"]["JobQueuedEvent"] | components["schemas"]["JobStartedEvent"] | components["schemas"]["JobFinishedEvent"] | components["schemas"]["DriftFindingEvent"] | components["schemas"]["WatchErrorEvent"] | components["schemas"]["TokenCreatedEvent"] | components["schemas"]["TokenRevokedEvent"] | components["schemas"]["AttackConnectEvent"] | components["schemas"]["AttackLoginEvent"] | components["schemas"]["AttackCommandEvent"] | components["schemas"]["AttackRequestEvent"] | components["schemas"]["AttackDownloadEvent"] | components["schemas"]["AttackScanEvent"] | components["schemas"]["CollectGapEvent"] | components["schemas"]["CollectStalledEvent"] | components["schemas"]["CollectResumedEvent"];
+        Event: components["schemas"]["TopologyCreatedEvent"] | components["schemas"]["TopologyUpdatedEvent"] | components["schemas"]["TopologyDeletedEvent"] | components["schemas"]["TopologyLayoutEvent"] | components["schemas"]["TopologyStatusEvent"] | components["schemas"]["MutationEnqueuedEvent"] | components["schemas"]["MutationApplyingEvent"] | components["schemas"]["MutationAppliedEvent"] | components["schemas"]["MutationFailedEvent"] | components["schemas"]["MutationCancelledEvent"] | components["schemas"]["RunStartedEvent"] | components["schemas"]["RunFinishedEvent"] | components["schemas"]["TaskOkEvent"] | components["schemas"]["TaskChangedEvent"] | components["schemas"]["TaskFailedEvent"] | components["schemas"]["TaskUnreachableEvent"] | components["schemas"]["TaskSkippedEvent"] | components["schemas"]["TaskProgressEvent"] | components["schemas"]["JobQueuedEvent"] | components["schemas"]["JobStartedEvent"] | components["schemas"]["JobFinishedEvent"] | components["schemas"]["DriftFindingEvent"] | components["schemas"]["WatchErrorEvent"] | components["schemas"]["TokenCreatedEvent"] | components["schemas"]["TokenRevokedEvent"] | components["schemas"]["AttackConnectEvent"] | components["schemas"]["AttackLoginEvent"] | components["schemas"]["AttackCommandEvent"] | components["schemas"]["AttackRequestEvent"] | components["schemas"]["AttackDownloadEvent"] | components["schemas"]["AttackScanEvent"] | components["schemas"]["CollectGapEvent"] | components["schemas"]["CollectStalledEvent"] | components["schemas"]["CollectResumedEvent"] | components["schemas"]["OutputGapEvent"] | components["schemas"]["OutputFailingEvent"] | components["schemas"]["OutputRecoveredEvent"] | components["schemas"]["OutputTestEvent"];
         /** EventPage */
         EventPage: {
             /** Items */
@@ -1540,6 +1726,7 @@ export interface components {
             reachable?: boolean | null;
             /** Error */
             error?: string | null;
+            collect?: components["schemas"]["CollectHealth"] | null;
         };
         /**
          * Issue
@@ -1728,6 +1915,26 @@ export interface components {
             } | null;
             /** Error */
             error?: string | null;
+        };
+        /** JsonlOptions */
+        JsonlOptions: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "jsonl";
+            /** Path */
+            path: string;
+            /**
+             * Max Bytes
+             * @default 104857600
+             */
+            max_bytes?: number;
+            /**
+             * Keep
+             * @default 5
+             */
+            keep?: number;
         };
         /** Lan */
         Lan: {
@@ -2051,6 +2258,265 @@ export interface components {
             action: string;
         };
         /**
+         * OutputFailing
+         * @description An output's delivery failed after it had worked (it keeps retrying, with backoff).
+         */
+        OutputFailing: {
+            /** Output */
+            output: string;
+            /** Error */
+            error: string;
+        };
+        /**
+         * OutputFailingEvent
+         * @description A `output.failing` event.
+         */
+        OutputFailingEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "output";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "output.failing";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["OutputFailing"];
+        };
+        /**
+         * OutputGap
+         * @description Retention deleted events an output had not delivered yet: the output skips past them
+         *     and says so here (the ids are gone; some of them may not have matched its filter).
+         */
+        OutputGap: {
+            /** Output */
+            output: string;
+            /** After */
+            after: number;
+            /** Through */
+            through: number;
+            /** Missing */
+            missing: number;
+        };
+        /**
+         * OutputGapEvent
+         * @description A `output.gap` event.
+         */
+        OutputGapEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "output";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "output.gap";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["OutputGap"];
+        };
+        /** OutputRecovered */
+        OutputRecovered: {
+            /** Output */
+            output: string;
+            /** Attempts */
+            attempts: number;
+        };
+        /**
+         * OutputRecoveredEvent
+         * @description A `output.recovered` event.
+         */
+        OutputRecoveredEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "output";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "output.recovered";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["OutputRecovered"];
+        };
+        /**
+         * OutputRequest
+         * @description An output to add: common fields, then the fields of its kind (docs/observe.md).
+         */
+        OutputRequest: {
+            /** Name */
+            name: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "syslog" | "jsonl" | "webhook";
+            /**
+             * Types
+             * @default []
+             */
+            types?: string[];
+            /**
+             * Topologies
+             * @default []
+             */
+            topologies?: string[];
+            /** Aggregate */
+            aggregate?: string | null;
+            /** Since */
+            since?: number | null;
+            /** Url */
+            url?: string | null;
+            /** Ca */
+            ca?: string | null;
+            /** Cert */
+            cert?: string | null;
+            /** Key */
+            key?: string | null;
+            /** App Name */
+            app_name?: string | null;
+            /** Hostname */
+            hostname?: string | null;
+            /** Facility */
+            facility?: string | null;
+            /** Enterprise Id */
+            enterprise_id?: number | null;
+            /** Max Message */
+            max_message?: number | null;
+            /** Path */
+            path?: string | null;
+            /** Max Bytes */
+            max_bytes?: number | null;
+            /** Keep */
+            keep?: number | null;
+            /** Secret */
+            secret?: string | null;
+            /**
+             * Headers
+             * @default []
+             */
+            headers?: string[];
+            /** Timeout */
+            timeout?: number | null;
+        };
+        /**
+         * OutputSpec
+         * @description An output as it is shown: everything but its secrets.
+         */
+        OutputSpec: {
+            /** Name */
+            name: string;
+            /** Options */
+            options: components["schemas"]["SyslogOptions"] | components["schemas"]["JsonlOptions"] | components["schemas"]["WebhookOptions"];
+            /**
+             * Types
+             * @default [
+             *       "attack.*"
+             *     ]
+             */
+            types?: string[];
+            /**
+             * Topologies
+             * @default []
+             */
+            topologies?: string[];
+            /** Aggregate */
+            aggregate?: number | null;
+        };
+        /**
+         * OutputTest
+         * @description The synthetic event `decnet outputs test` sends (id 0; never written to the table).
+         */
+        OutputTest: {
+            /** Output */
+            output: string;
+            /** Message */
+            message: string;
+        };
+        /**
+         * OutputTestEvent
+         * @description A `output.test` event.
+         */
+        OutputTestEvent: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string;
+            /**
+             * Topic
+             * @constant
+             */
+            topic: "output";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "output.test";
+            /** Topology */
+            topology: string | null;
+            payload: components["schemas"]["OutputTest"];
+        };
+        /**
+         * OutputView
+         * @description What `outputs list` shows of one output (no secret).
+         */
+        OutputView: {
+            /** Name */
+            name: string;
+            /** Kind */
+            kind: string;
+            /** Target */
+            target: string;
+            spec: components["schemas"]["OutputSpec"];
+            /** State */
+            state: string;
+            /** Cursor */
+            cursor: number;
+            /** Lag Events */
+            lag_events: number;
+            /** Lag Capped */
+            lag_capped: boolean;
+            /** Lag Seconds */
+            lag_seconds: number;
+            /** Delivered */
+            delivered: number;
+            /** Failed */
+            failed: number;
+            /** Dropped */
+            dropped: number;
+            /** Lost */
+            lost: number;
+            /** Failures */
+            failures: number;
+            /** Last Error */
+            last_error: string | null;
+            /** Last Error At */
+            last_error_at: string | null;
+            /** Last Delivered At */
+            last_delivered_at: string | null;
+            /** Created At */
+            created_at: string;
+        };
+        /**
          * Plan
          * @description What applying a change does on the host; `version` is the topology version it was
          *     computed on (a later apply with that expected_version refuses if the topology moved).
@@ -2236,6 +2702,8 @@ export interface components {
             uptime_seconds: number;
             /** Watch */
             watch: boolean;
+            /** Collect */
+            collect: boolean;
             /** Open Streams */
             open_streams: number;
             /** Runs */
@@ -2288,6 +2756,28 @@ export interface components {
              */
             cap_add?: string[];
         };
+        /**
+         * Session
+         * @description The events of one connection (or one event that has none: a scan).
+         */
+        Session: {
+            /** Session */
+            session: string | null;
+            /** Topology */
+            topology: string | null;
+            /** Decky */
+            decky: string | null;
+            /** Service */
+            service: string | null;
+            /** Started At */
+            started_at: string;
+            /** Ended At */
+            ended_at: string;
+            /** Events */
+            events: {
+                [key: string]: unknown;
+            }[];
+        };
         /** SessionBody */
         SessionBody: {
             /** Code */
@@ -2338,11 +2828,44 @@ export interface components {
              */
             readonly actions: components["schemas"]["Actions"];
         };
+        /** SourceHealth */
+        SourceHealth: {
+            /** Source */
+            source: string;
+            /** Lines */
+            lines: number;
+            /** Lag Lines */
+            lag_lines: number;
+            /** Last Line At */
+            last_line_at: string | null;
+            /** Gaps */
+            gaps: number;
+            /** Missing */
+            missing: number;
+            /** Sensor */
+            sensor: string | null;
+            /** Sensor At */
+            sensor_at: string | null;
+        };
         /**
          * Status
          * @enum {string}
          */
         Status: "pending" | "deploying" | "active" | "degraded" | "failed" | "tearing_down" | "torn_down";
+        /**
+         * Stop
+         * @description One step of a source's path: a decky (on a LAN) it touched, and when first.
+         */
+        Stop: {
+            /** Topology */
+            topology: string;
+            /** Decky */
+            decky: string;
+            /** Lan */
+            lan: string | null;
+            /** First At */
+            first_at: string;
+        };
         /**
          * StreamClosed
          * @description `event: closed`: the stream ends (token revoked or expired, server stopping).
@@ -2385,6 +2908,51 @@ export interface components {
              * @default []
              */
             notes?: string[];
+        };
+        /** SyslogOptions */
+        SyslogOptions: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "syslog";
+            /**
+             * Transport
+             * @enum {string}
+             */
+            transport: "tcp" | "tls";
+            /** Host */
+            host: string;
+            /** Port */
+            port: number;
+            /** Ca */
+            ca?: string | null;
+            /** Cert */
+            cert?: string | null;
+            /** Key */
+            key?: string | null;
+            /**
+             * App Name
+             * @default decnet
+             */
+            app_name?: string;
+            /** Hostname */
+            hostname?: string | null;
+            /**
+             * Facility
+             * @default local0
+             */
+            facility?: string;
+            /**
+             * Enterprise
+             * @default 32473
+             */
+            enterprise?: number;
+            /**
+             * Max Message
+             * @default 8192
+             */
+            max_message?: number;
         };
         /** TaskChanged */
         TaskChanged: {
@@ -3043,6 +3611,28 @@ export interface components {
             /** Topology */
             topology: string | null;
             payload: components["schemas"]["WatchError"];
+        };
+        /** WebhookOptions */
+        WebhookOptions: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "webhook";
+            /** Endpoint */
+            endpoint: string;
+            /** Ca */
+            ca?: string | null;
+            /**
+             * Timeout
+             * @default 10
+             */
+            timeout?: number;
+            /**
+             * Headers
+             * @default []
+             */
+            headers?: string[];
         };
     };
     responses: never;
@@ -6231,6 +6821,732 @@ export interface operations {
                 };
                 content: {
                     "text/event-stream": components["schemas"]["TopologyStreamFrames"];
+                };
+            };
+            /** @description Invalid topology (the issue list) or a bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No, a wrong, an expired or a revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A viewer token on a write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unknown topology, run or route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Version conflict, a status that forbids the action, a busy topology */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Body over the cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Malformed request: the field is named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    list_attackers_api_v1_attackers_get: {
+        parameters: {
+            query?: {
+                topology?: string | null;
+                /** @description Only the last DURATION, e.g. 24h. */
+                since?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Attacker"][];
+                };
+            };
+            /** @description Invalid topology (the issue list) or a bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No, a wrong, an expired or a revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A viewer token on a write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unknown topology, run or route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Version conflict, a status that forbids the action, a busy topology */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Body over the cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Malformed request: the field is named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    show_attacker_api_v1_attackers__ip__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The source address. */
+                ip: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttackerDetail"];
+                };
+            };
+            /** @description Invalid topology (the issue list) or a bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No, a wrong, an expired or a revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A viewer token on a write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unknown topology, run or route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Version conflict, a status that forbids the action, a busy topology */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Body over the cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Malformed request: the field is named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    list_outputs_api_v1_outputs_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutputView"][];
+                };
+            };
+            /** @description Invalid topology (the issue list) or a bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No, a wrong, an expired or a revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A viewer token on a write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unknown topology, run or route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Version conflict, a status that forbids the action, a busy topology */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Body over the cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Malformed request: the field is named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    add_output_api_v1_outputs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OutputRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutputView"];
+                };
+            };
+            /** @description Invalid topology (the issue list) or a bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No, a wrong, an expired or a revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A viewer token on a write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unknown topology, run or route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Version conflict, a status that forbids the action, a busy topology */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Body over the cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Malformed request: the field is named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    get_output_api_v1_outputs__name__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An output's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutputView"];
+                };
+            };
+            /** @description Invalid topology (the issue list) or a bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No, a wrong, an expired or a revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A viewer token on a write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unknown topology, run or route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Version conflict, a status that forbids the action, a busy topology */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Body over the cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Malformed request: the field is named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    remove_output_api_v1_outputs__name__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An output's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid topology (the issue list) or a bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No, a wrong, an expired or a revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A viewer token on a write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unknown topology, run or route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Version conflict, a status that forbids the action, a busy topology */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Body over the cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Malformed request: the field is named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    test_output_api_v1_outputs__name__test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An output's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryTest"];
                 };
             };
             /** @description Invalid topology (the issue list) or a bad request */
