@@ -13,6 +13,7 @@ import { type DragEvent, useMemo, useState } from "react";
 import * as build from "../model/builders";
 import { applyOverrides, type Drag, type DragStop, dragStop, overridesFrom } from "../model/canvasDrag";
 import { decodeItem, dropEdit, MIME } from "../model/drop";
+import { nameOf } from "../model/elementKey";
 import { type FlowNode, stableFlow } from "../model/graph";
 import { useStore } from "../store";
 import type { EditorView } from "../store/view";
@@ -85,13 +86,15 @@ export function Canvas({ view }: { view: EditorView }) {
   };
 
   const onConnect = (c: Connection): void => {
-    if (!c.source.startsWith("decky:") || !c.target.startsWith("lan:")) return;
-    void edit(build.attach(t, c.source.slice(6), c.target.slice(4)));
+    const decky = nameOf(c.source, "decky");
+    const lan = nameOf(c.target, "lan");
+    if (decky && lan) void edit(build.attach(t, decky, lan));
   };
 
   const isValidConnection = (c: Connection | Edge): boolean => {
-    const d = t.deckies.find((x) => `decky:${x.name}` === c.source);
-    return !!d && c.target.startsWith("lan:") && !d.memberships.some((m) => `lan:${m.lan}` === c.target);
+    const lan = nameOf(c.target, "lan");
+    const d = t.deckies.find((x) => x.name === nameOf(c.source, "decky"));
+    return !!d && lan !== null && !d.memberships.some((m) => m.lan === lan);
   };
 
   return (

@@ -75,7 +75,7 @@ export function CreateDialog({ onClose }: { onClose(): void }) {
       onClose();
       window.location.hash = routeHash({ page: "topology", name });
     } else {
-      setError((prev) => prev ?? useStore.getState().listMessage?.text ?? "not created");
+      setError((prev) => prev ?? useStore.getState().notice?.text ?? "not created");
     }
   };
 

@@ -1,16 +1,11 @@
 import { Handle, type NodeProps, Position } from "@xyflow/react";
 import { memo } from "react";
 import type { DeckyNode as DeckyNodeType } from "../model/graph";
-import { serviceKey, tooltip } from "../model/issues";
+import { serviceKey } from "../model/elementKey";
+import { tooltip } from "../model/issues";
 import { useStore } from "../store";
 
 const CHIPS = 5;
-const STATE_TITLE: Record<string, string> = {
-  running: "running",
-  stopped: "stopped or not deployed",
-  drift: "drift: what runs differs from what was applied",
-  unknown: "unknown (not reported yet)",
-};
 
 function DeckyNodeView({ data }: NodeProps<DeckyNodeType>) {
   const { decky, mark, issues, chips, badges, state, editable } = data;
@@ -23,10 +18,10 @@ function DeckyNodeView({ data }: NodeProps<DeckyNodeType>) {
       title={issues.length ? tooltip(issues) : undefined}
       data-testid={`decky-${decky.name}`}
       data-issue-codes={issues.map((i) => i.issue.code).join(" ") || undefined}
-      data-state={state ?? undefined}
+      data-state={state?.state}
     >
       <div className="decky-head">
-        {state && <span className={`dot dot-${state}`} title={STATE_TITLE[state]} data-testid={`dot-${decky.name}`} />}
+        {state && <span className={`dot dot-${state.state}`} title={state.why} data-testid={`dot-${decky.name}`} />}
         <span className="decky-name">{decky.name}</span>
         {issues.length > 0 && <span className="issue-badge">⚠ {issues.length}</span>}
         {mark && <span className="tag amber">{mark === "removed" ? "to remove" : mark === "added" ? "new" : "changed"}</span>}

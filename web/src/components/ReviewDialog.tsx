@@ -1,9 +1,9 @@
 import { useStore } from "../store";
-import { planIsCurrent } from "../store/editor";
+import { currentPlan } from "../store/editor";
 
 export function ReviewDialog() {
   // A plan of an earlier stage (an undo or a new edit since) is not shown: it is being redone.
-  const plan = useStore((s) => (planIsCurrent(s) ? s.plan : null));
+  const plan = useStore(currentPlan);
   const stage = useStore((s) => s.stage);
   const busy = useStore((s) => s.busy);
   const { apply, closeReview } = useStore.getState();

@@ -1,8 +1,8 @@
 import { useState } from "react";
-import { blockedWhy } from "../model/lifecycle";
 import { canRedo, canUndo } from "../model/stage";
+import { plural } from "../model/words";
 import { useStore } from "../store";
-import { type EditorView, VIEWER } from "../store/view";
+import type { EditorView } from "../store/view";
 import { Confirm } from "./Confirm";
 import { download } from "./download";
 import { StatusPill } from "./StatusPill";
@@ -13,17 +13,16 @@ function StageBar({ view }: { view: EditorView }) {
   const applying = useStore((s) => s.applying);
   const { undo, redo, review, discard } = useStore.getState();
   const count = stage.entries.length;
-  const inFlight = applying && (applying.state === "pending" || applying.state === "applying");
   // Apply lives only in the review: nothing is sent without its plan on screen.
-  const blocked = !view.editable ? view.readOnly : count === 0 ? "stage an edit first" : inFlight ? "a change is being applied" : undefined;
+  const blocked = view.reviewBlocked ?? undefined;
   return (
     <div className="stagebar" data-testid="stagebar">
       <span className={count ? "tag amber" : "tag"} data-testid="stage-count">
         {count} staged
       </span>
-      {inFlight && (
+      {view.applying && applying && (
         <span className="tag amber" data-testid="applying">
-          {applying.state} {sent.length} edit{sent.length === 1 ? "" : "s"}…
+          {applying.state} {plural(sent.length, "edit")}…
         </span>
       )}
       <button type="button" disabled={!canUndo(stage)} onClick={undo} title="Ctrl+Z" data-testid="undo">
@@ -48,7 +47,7 @@ function Drafts() {
   if (!stage.entries.length) return null;
   return (
     <div className="stagebar drafts" data-testid="drafts">
-      <span className="tag red">{stage.entries.length} refused edit{stage.entries.length > 1 ? "s" : ""}</span>
+      <span className="tag red">{plural(stage.entries.length, "refused edit")}</span>
       <button type="button" onClick={undo}>
         Undo
       </button>
@@ -66,8 +65,7 @@ export function Toolbar({ view }: { view: EditorView }) {
   const [confirmTeardown, setConfirmTeardown] = useState(false);
   if (!t) return null;
   const deployWhy = view.deployBlocked ?? undefined;
-  const admin = view.readOnly !== VIEWER;
-  const teardownWhy = !admin ? VIEWER : (blockedWhy(t, "teardown") ?? undefined);
+  const teardownWhy = view.teardownBlocked ?? undefined;
   const exportIt = async (): Promise<void> => {
     const text = await exportYaml(t.name);
     if (text !== null) download(`${t.name}.yml`, text, "application/yaml");
@@ -80,7 +78,7 @@ export function Toolbar({ view }: { view: EditorView }) {
       <h1 data-testid="topology-name">{t.name}</h1>
       <StatusPill status={t.status} />
       <span className="meta">
-        v{t.version} · {t.host} · {t.lans.length} LANs · {t.deckies.length} deckies
+        v{t.version} · {t.host} · {plural(t.lans.length, "LAN")} · {plural(t.deckies.length, "decky")}
       </span>
       <span className={`stream stream-${stream}`} title="event stream" data-testid="stream">
         {stream === "open" ? "live" : stream}

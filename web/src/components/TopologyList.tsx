@@ -69,7 +69,7 @@ function Row({ t, admin, onDelete }: { t: TopologySummary; admin: boolean; onDel
 export function TopologyList() {
   const topologies = useStore((s) => s.topologies);
   const loaded = useStore((s) => s.listLoaded);
-  const message = useStore((s) => s.listMessage);
+  const message = useStore((s) => s.notice);
   const stream = useStore((s) => s.listStream);
   const admin = useStore((s) => s.principal?.role === "admin");
   const connect = useStore((s) => s.connectList);

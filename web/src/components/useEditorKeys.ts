@@ -1,5 +1,6 @@
 import { useEffect } from "react";
 import * as build from "../model/builders";
+import { parseKey } from "../model/elementKey";
 import { keyAction } from "../model/keys";
 import { useStore } from "../store";
 import { editorView } from "../store/view";
@@ -26,13 +27,11 @@ export function useEditorKeys(): void {
       else if (action === "save") {
         // Opens the review; only its own button applies what it shows.
         if (view.live && s.stage.entries.length && !s.reviewOpen) void s.review();
-      } else if (action === "delete" && s.selected && view.editable) {
-        const [kind, name] = s.selected.split(":");
-        if (kind === "lan" || kind === "decky") void s.edit(build.remove(view.projection.topology, kind, name ?? ""));
-        if (kind === "service") {
-          const [, decky, service] = s.selected.split(":");
-          void s.edit(build.removeService(view.projection.topology, decky ?? "", service ?? ""));
-        }
+      } else if (action === "delete" && view.editable) {
+        const ref = parseKey(s.selected);
+        const t = view.projection.topology;
+        if (ref?.kind === "service") void s.edit(build.removeService(t, ref.decky, ref.service));
+        else if (ref) void s.edit(build.remove(t, ref.kind, ref.name));
       }
     };
     window.addEventListener("keydown", onKey);

@@ -4,11 +4,11 @@
 // (1,000-decky topologies stay smooth).
 import { type Edge, type Node, Position } from "@xyflow/react";
 import type { Decky, Lan, TopologyView } from "../api/types";
+import { deckyKey, lanKey, serviceKey } from "./elementKey";
 import type { PlacedIssue } from "./issues";
-import { serviceKey } from "./issues";
 import { CARD_H, CARD_W, type Layout } from "./layout";
-import { deckyKey, lanKey, type Mark } from "./project";
-import type { DeckyState } from "./status";
+import type { Mark } from "./project";
+import type { DeckyStatus } from "./status";
 
 export interface LanData extends Record<string, unknown> {
   /** What the node shows, as one string: equal signatures render the same (see reuseNodes). */
@@ -32,7 +32,7 @@ export interface DeckyData extends Record<string, unknown> {
   issues: PlacedIssue[];
   chips: ServiceChip[];
   badges: string[];
-  state: DeckyState | null;
+  state: DeckyStatus | null;
   editable: boolean;
 }
 
@@ -45,7 +45,7 @@ export interface GraphInput {
   layout: Layout;
   marks: Map<string, Mark>;
   issues: Map<string, PlacedIssue[]>;
-  states: Map<string, DeckyState>;
+  states: Map<string, DeckyStatus>;
   editable: boolean;
   selected: string | null;
 }
@@ -119,7 +119,7 @@ function deckyNode(d: Decky, g: GraphInput, dmz: string | null): DeckyNode {
     draggable: g.editable,
     data: {
       sig: JSON.stringify([
-        d.name, d.archetype, mark, codes(issues), chips.map((c) => [c.name, codes(c.issues)]), tags, state, g.editable,
+        d.name, d.archetype, mark, codes(issues), chips.map((c) => [c.name, codes(c.issues)]), tags, state?.state, state?.why, g.editable,
       ]),
       decky: d,
       mark,

@@ -4,6 +4,7 @@ import { conflictMessage, describeChanges } from "./diff";
 import { decky, topology } from "./fixtures";
 import { defaultGeneratorForm, generatorSpec } from "./forms";
 import { keyAction, type KeyInput } from "./keys";
+import { deckiesTouched } from "./ops";
 import { parseRoute, routeHash } from "./route";
 import { groupServices, kindOf, portsLabel } from "./serviceKinds";
 import { catalog } from "./fixtures";
@@ -78,5 +79,14 @@ describe("service kinds", () => {
       ["files", ["smb"]],
     ]);
     expect(catalog.services.ssh && portsLabel(catalog.services.ssh)).toBe("22/tcp");
+  });
+});
+
+describe("deckiesTouched", () => {
+  it("names the deckies ops change, and every decky on a LAN changed or removed", () => {
+    const t = topology();
+    expect(deckiesTouched([{ op: "update_decky", name: "a", services: [] }, { op: "attach_decky", decky: "gw", lan: "lan-1" }], t).sort()).toEqual(["a", "gw"]);
+    expect(deckiesTouched([{ op: "remove_lan", name: "dmz" }], t).sort()).toEqual(["br", "gw"]);
+    expect(deckiesTouched([{ op: "add_lan", name: "new" }], t)).toEqual([]);
   });
 });

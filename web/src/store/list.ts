@@ -5,6 +5,7 @@ import type { Api } from "../api/client";
 import { explain } from "../api/errors";
 import type { Event, GenerateSpec, GlobalSnapshot, TopologySummary } from "../api/types";
 import { blankDocument } from "../model/builders";
+import { plural } from "../model/words";
 import { EventStream, type StreamStatus } from "../stream/eventStream";
 import type { AppState } from "./index";
 
@@ -20,7 +21,6 @@ export interface ListSlice {
   lastRuns: Record<string, LastRun>;
   inFlight: Record<string, number>;
   listStream: StreamStatus;
-  listMessage: { kind: "info" | "error"; text: string } | null;
   loadList(): Promise<void>;
   connectList(): void;
   disconnectList(): void;
@@ -31,7 +31,6 @@ export interface ListSlice {
   teardown(name: string): Promise<void>;
   deleteTopology(name: string, version: number): Promise<void>;
   exportYaml(name: string): Promise<string | null>;
-  say(kind: "info" | "error", text: string): void;
 }
 
 const LIST_EVENTS = /^(topology\.(created|updated|deleted)|mutation\.)/;
@@ -96,7 +95,6 @@ export const listSlice =
       lastRuns: {},
       inFlight: {},
       listStream: "stopped",
-      listMessage: null,
 
       async loadList() {
         const page = await guarded("Could not list the topologies", () => api.listTopologies());
@@ -125,7 +123,7 @@ export const listSlice =
 
       async createGenerated(spec) {
         const made = await guarded("Could not generate the topology", () => api.generate(spec));
-        if (made) get().say("info", `Generated ${made.name}: ${made.lans.length} LANs, ${made.deckies.length} deckies.`);
+        if (made) get().say("info", `Generated ${made.name}: ${plural(made.lans.length, "LAN")}, ${plural(made.deckies.length, "decky")}.`);
         return made?.name ?? null;
       },
 
@@ -160,9 +158,5 @@ export const listSlice =
       },
 
       exportYaml: (name) => guarded(`Could not export ${name}`, () => api.exportYaml(name)),
-
-      say(kind, text) {
-        set({ listMessage: { kind, text } });
-      },
     };
   };
