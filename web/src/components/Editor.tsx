@@ -68,7 +68,7 @@ export function Editor({ name }: { name: string }) {
         <Toolbar view={view} />
         <Notice />
         <div className="editor-body">
-          <Palette readOnly={view.readOnly} />
+          <Palette readOnly={view.readOnly} hasDmz={view.hasDmz} />
           <Canvas view={view} />
           <aside className="side">
             <Inspector view={view} />

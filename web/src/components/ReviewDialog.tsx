@@ -1,3 +1,4 @@
+import { sessionWarnings } from "../model/review";
 import { useStore } from "../store";
 import { currentPlan } from "../store/editor";
 
@@ -8,6 +9,7 @@ export function ReviewDialog() {
   const busy = useStore((s) => s.busy);
   const { apply, closeReview } = useStore.getState();
   const p = plan?.plan;
+  const warnings = sessionWarnings(p);
   return (
     <div className="modal-backdrop" onClick={closeReview}>
       <div className="modal wide" role="dialog" aria-label="Review the change" onClick={(e) => e.stopPropagation()} data-testid="review-dialog">
@@ -19,12 +21,24 @@ export function ReviewDialog() {
         </ol>
         {!plan && <p>Computing the plan…</p>}
         {plan && !plan.valid && (
-          <div className="notice notice-error">
+          <div className="notice notice-error stacked">
             The change is invalid; nothing can be applied:
             <ul>
               {plan.issues.map((i, n) => (
-                <li key={n}>
-                  <b>{i.code}</b> <code>{i.path}</code> {i.message}
+                <li key={n} title={`${i.code} at ${i.path}`}>
+                  {i.message}
+                </li>
+              ))}
+            </ul>
+          </div>
+        )}
+        {warnings.length > 0 && (
+          <div className="notice notice-warning stacked" data-testid="session-warning">
+            <b>Intruders' sessions drop:</b>
+            <ul>
+              {warnings.map((w) => (
+                <li key={w.decky} data-decky={w.decky}>
+                  {w.text}
                 </li>
               ))}
             </ul>

@@ -111,16 +111,33 @@ function preferEdited(target: IssueTarget, t: TopologyView, touched: Set<string>
   return edited ? { ...target, name: edited } : target;
 }
 
+/** A problem as the problems panel lists it: where, in words, and the element to select. */
+export interface Problem extends PlacedIssue {
+  where: string;
+  key: string | null;
+}
+
+/** Every issue with the element it is about (in `t`, the projection of the stage). */
+export function problemsOf(issues: readonly Issue[], t: TopologyView, stage: Stage | null): Problem[] {
+  const touched = touchedDeckies(stage);
+  return issues.map((issue) => {
+    const target = preferEdited(targetOf(issue.path, t, stage), t, touched);
+    return { issue, target, where: whereInWords(target, stage), key: keyOfTarget(target) };
+  });
+}
+
 /** Issues by element key (model/elementKey.ts, or `topology`); a service's issue is also its
  * decky's, so the card shows it even when the chip is hidden. */
 export function placeIssues(issues: readonly Issue[], t: TopologyView, stage: Stage | null): Map<string, PlacedIssue[]> {
+  return placeProblems(problemsOf(issues, t, stage));
+}
+
+export function placeProblems(problems: readonly Problem[]): Map<string, PlacedIssue[]> {
   const out = new Map<string, PlacedIssue[]>();
-  const touched = touchedDeckies(stage);
   const add = (key: string, placed: PlacedIssue): void => {
     out.set(key, [...(out.get(key) ?? []), placed]);
   };
-  for (const issue of issues) {
-    const target = preferEdited(targetOf(issue.path, t, stage), t, touched);
+  for (const { issue, target } of problems) {
     const placed = { issue, target };
     if (target.kind === "lan" && target.name) add(lanKey(target.name), placed);
     else if (target.kind === "decky" && target.name) {

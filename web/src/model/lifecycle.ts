@@ -21,3 +21,7 @@ export function blockedWhy(t: HasActions, action: Action): string | null {
   const verdict = t.actions[action];
   return verdict.allowed ? null : (verdict.reason ?? `${action} is not possible now`);
 }
+
+/** A torn-down topology is deployed again as a copy under a new name (the server refuses its
+ * own deploy and says so): the editor offers that instead of a dead Deploy button. */
+export const offersCopy = (t: HasActions & { status: string }): boolean => t.status === "torn_down" && !allows(t, "deploy");

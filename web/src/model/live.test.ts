@@ -45,6 +45,12 @@ describe("the stream's events", () => {
     expect(kinds(step.effects)).toEqual(["refetch"]);
   });
 
+  it("deploying from a live status is a live round at once (the dots of unchanged deckies stay)", () => {
+    const status = (from: "active" | "pending") => ev({ topic: "topology", type: "topology.status", payload: { from, to: "deploying", reason: "r", actions: ALL_ALLOWED } });
+    expect(onEvent(state(), status("active")).patch.topology?.live_round).toBe(true);
+    expect(onEvent(state({ topology: topology() }), status("pending")).patch.topology?.live_round).toBe(false);
+  });
+
   it("an error on screen is not replaced by a status change", () => {
     const error = { kind: "error" as const, text: "The change failed" };
     const step = onEvent(state({ notice: error }), ev({ topic: "topology", type: "topology.status", payload: { from: "deploying", to: "active", reason: "r", actions: ALL_ALLOWED } }));

@@ -8,7 +8,7 @@ import { type Activity, addAttack, isAttack } from "./activity";
 import { deckiesTouched, type Op } from "./ops";
 import type { Stage, StageEntry } from "./stage";
 import type { DriftFinding } from "./status";
-import { transition } from "./words";
+import { phaseWords, transition } from "./words";
 
 export interface Notice {
   kind: "info" | "error" | "warning";
@@ -134,9 +134,10 @@ export function onMutationNews(s: LiveState, news: MutationNews): Step {
 
 function onStatus(s: LiveState, t: TopologyView, ev: Extract<Event, { type: "topology.status" }>): Step {
   const p = ev.payload;
-  // live_round comes with the re-read; until then a deploy that started from a live status
-  // keeps the flag the view had.
-  const topology = { ...t, status: p.to, actions: p.actions, status_changed_at: ev.at, live_round: p.to === "deploying" && t.live_round };
+  // A live round is `deploying` entered from active or degraded (docs/api.md): the re-read
+  // says so too, this keeps the dots of unchanged deckies steady until it comes.
+  const liveRound = p.to === "deploying" && (t.live_round || p.from === "active" || p.from === "degraded");
+  const topology = { ...t, status: p.to, actions: p.actions, status_changed_at: ev.at, live_round: liveRound };
   const notice = s.notice?.kind === "error" ? s.notice : { kind: "info" as const, text: transition(t.name, p.from, p.to, p.reason) };
   return { patch: { topology, notice, progress: null }, effects: [{ kind: "refetch" }] };
 }
@@ -240,4 +241,24 @@ export function planDeckies(plan: PlanView | null, ops: readonly Op[], t: Topolo
   const out = new Set(deckiesTouched(ops, t));
   for (const c of plan?.plan?.containers ?? []) out.add(c.decky);
   return [...out];
+}
+
+/** What is being done to the topology now, in words, with the host's progress when it has
+ * reported some: the toolbar shows this instead of buttons nobody pressed. */
+export interface Work {
+  what: string;
+  phase: string | null;
+  done: number | null;
+  total: number | null;
+}
+
+export function workNow(t: TopologyView, applying: Applying | null, mutations: Record<string, InFlight>, progress: Progress | null): Work | null {
+  let what: string | null = null;
+  if (inFlight(applying)) what = applying?.state === "pending" ? "Your change is queued" : "Applying your change";
+  else if (Object.values(mutations).some((m) => m.state === "applying")) what = "Applying a change";
+  else if (t.status === "deploying") what = t.live_round ? "Applying live changes" : "Deploying";
+  else if (t.status === "tearing_down") what = "Tearing down";
+  if (!what) return null;
+  const counted = progress !== null && progress.total > 0;
+  return { what, phase: progress ? phaseWords(progress.phase) : null, done: counted ? progress.done : null, total: counted ? progress.total : null };
 }

@@ -3,7 +3,7 @@
 // allocates addresses, and validates; an op that does not resolve here is skipped, and the
 // server's issue list says why.
 import type { Catalog, Decky, Lan, TopologyView } from "../api/types";
-import { deckyKey, lanKey, nameOf, serviceKey } from "./elementKey";
+import { deckyKey, lanKey, nameOf, parseKey, serviceKey } from "./elementKey";
 import type { DeckyCanvas, LanCanvas, Op } from "./ops";
 
 export type Mark = "added" | "changed" | "removed";
@@ -206,4 +206,23 @@ export function project(base: TopologyView, ops: readonly Op[], catalog: Catalog
     deckies: keepRemoved(base.deckies, w.deckies, removed("decky")),
   };
   return { topology, marks: w.marks };
+}
+
+export interface Counts {
+  lans: number;
+  deckies: number;
+  /** Elements the stage adds, changes or removes. */
+  staged: number;
+}
+
+/** What the canvas draws, counted as the header says it: removed elements (still drawn, struck
+ * out) no longer count; staged additions do. */
+export function countsOf(p: Projection): Counts {
+  const gone = (key: string): boolean => p.marks.get(key) === "removed";
+  const staged = [...p.marks.keys()].filter((key) => parseKey(key)?.kind !== "service").length;
+  return {
+    lans: p.topology.lans.filter((l) => !gone(lanKey(l.name))).length,
+    deckies: p.topology.deckies.filter((d) => !gone(deckyKey(d.name))).length,
+    staged,
+  };
 }

@@ -161,6 +161,45 @@ describe("editing a pending topology", () => {
     store.getState().closeEditor();
   });
 
+  it("undoes a sent edit with its inverse, and redoes it, each on the version the last left", async () => {
+    const { f, store } = await opened(topology());
+    await store.getState().edit(build.dropService(store.getState().topology as TopologyView, "a", "ssh"));
+    store.getState().undo();
+    await vi.advanceTimersByTimeAsync(10);
+    await settle();
+    expect(f.submitted[1]).toEqual({ ops: [{ op: "update_decky", name: "a", services: ["http"] }], version: 4 });
+    expect(store.getState().history.undone).toHaveLength(1);
+    expect(store.getState().notice?.text).toBe("Undone: add ssh to a.");
+    store.getState().redo();
+    await vi.advanceTimersByTimeAsync(10);
+    await settle();
+    expect(f.submitted[2]).toEqual({ ops: [{ op: "update_decky", name: "a", services: ["http", "ssh"] }], version: 5 });
+    expect(store.getState().history).toMatchObject({ done: [{ version: 6 }], undone: [] });
+    store.getState().closeEditor();
+  });
+
+  it("an undo waits for the version its edit left: another editor's change makes it stale", async () => {
+    const { f, store } = await opened(topology());
+    await store.getState().edit(build.dropService(store.getState().topology as TopologyView, "a", "ssh"));
+    store.setState({ topology: { ...(store.getState().topology as TopologyView), version: 9 } });
+    store.getState().undo();
+    await vi.advanceTimersByTimeAsync(10);
+    expect(f.submitted).toHaveLength(1);
+    expect(store.getState().notice?.text).toMatch(/^Cannot undo add ssh to a: the topology changed since/);
+    store.getState().closeEditor();
+  });
+
+  it("Ctrl+A selects every element; copy and paste a decky into its LAN", async () => {
+    const { f, store } = await opened(topology());
+    store.getState().selectAll();
+    expect(store.getState().selection).toEqual(["lan:dmz", "lan:lan-1", "decky:gw", "decky:br", "decky:a"]);
+    store.getState().select("decky:a");
+    store.getState().copySelection();
+    await store.getState().pasteClipboard();
+    expect(f.submitted.at(-1)?.ops).toMatchObject([{ op: "add_decky", name: "a-1", lan: "lan-1", services: ["http"] }]);
+    store.getState().closeEditor();
+  });
+
   it("a viewer's edit is refused in the editor, before any request", async () => {
     const { f, store } = await opened(topology());
     store.setState({ principal: { token_id: "2", name: "v", role: "viewer" } });

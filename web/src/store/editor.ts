@@ -7,18 +7,23 @@
 import type { StateCreator } from "zustand";
 import type { Api } from "../api/client";
 import { ApiError, explain } from "../api/errors";
-import type { Catalog, Issue, TopologySnapshot, TopologyView } from "../api/types";
+import type { Catalog, Decky, Issue, TopologySnapshot, TopologyView } from "../api/types";
 import { emptyActivity } from "../model/activity";
 import type { Edit } from "../model/builders";
 import { conflictMessage } from "../model/diff";
-import { keyOf } from "../model/elementKey";
+import * as build from "../model/builders";
+import { deckyKey, keyOf, lanKey, nameOf } from "../model/elementKey";
+import { emptyHistory, type History, inverseOf, recorded, redoBlocked, redoneTo, undoBlocked, undoneTo } from "../model/history";
+import { freeSpots } from "../model/layout";
 import { type Effect, inFlight, isNews, type LiveState, onEvent, onMutationNews, onSnapshot, onSubmitted, planDeckies, type Step } from "../model/live";
 import { deckiesTouched, type DeckyCanvas, type LanCanvas, type Op, opTarget } from "../model/ops";
 import { isLive } from "../model/lifecycle";
 import * as stage from "../model/stage";
 import { type HostReport, hostReports } from "../model/status";
+import { plural } from "../model/words";
 import { EventStream, type StreamStatus } from "../stream/eventStream";
 import type { AppState } from "./index";
+import { editorView } from "./view";
 
 /** The plan of the stage on screen, computed on the topology's current version, or null: the
  * review shows only this, and Apply sends only what it shows. */
@@ -37,7 +42,12 @@ export interface EditorSlice extends Omit<LiveState, "notice"> {
   /** host → its last fact report (`GET /drift`). */
   hosts: Record<string, HostReport>;
   reviewOpen: boolean;
-  selected: string | null;
+  /** Selected element keys (model/elementKey.ts); the last one is the inspector's. */
+  selection: string[];
+  /** A pending topology's edits, to undo and redo (model/history.ts). */
+  history: History;
+  /** Deckies copied with Ctrl+C, as they were then. */
+  clipboard: Decky[];
   editorStream: StreamStatus;
   busy: boolean;
   openEditor(name: string): Promise<void>;
@@ -51,6 +61,10 @@ export interface EditorSlice extends Omit<LiveState, "notice"> {
   closeReview(): void;
   apply(): Promise<void>;
   select(key: string | null): void;
+  selectAll(): void;
+  copySelection(): void;
+  pasteClipboard(): Promise<void>;
+  checkDrift(): Promise<void>;
   moveElement(kind: "lan" | "decky", name: string, canvas: LanCanvas | DeckyCanvas): Promise<void>;
   saveLayout(body: { lans?: Record<string, LanCanvas>; deckies?: Record<string, DeckyCanvas> }): Promise<void>;
   deployCurrent(): Promise<void>;
@@ -71,9 +85,14 @@ const empty = {
   storedIssues: [],
   hosts: {},
   reviewOpen: false,
-  selected: null,
+  selection: [],
+  history: emptyHistory,
+  clipboard: [],
   busy: false,
 };
+
+/** The selected element the inspector shows (the last one selected), or null. */
+export const selectedKey = (s: Pick<EditorSlice, "selection">): string | null => s.selection.at(-1) ?? null;
 
 export const editorSlice =
   (api: Api): StateCreator<AppState, [], [], EditorSlice> =>
@@ -207,28 +226,72 @@ export const editorSlice =
       if (keep.length !== s.entries.length) set({ stage: { ...s, entries: keep } });
     };
 
+    /** What a sent pending batch was: an edit (recorded to undo), or an undo or redo. */
+    type Sent = "edit" | "undo" | "redo";
+
+    const remember = (how: Sent, change: Edit, before: TopologyView, version: number): void => {
+      const h = get().history;
+      if (how === "edit") set({ history: recorded(h, { label: change.label, ops: change.ops, inverse: inverseOf(change.ops, before), version }) });
+      else if (how === "undo") set({ history: undoneTo(h, version) });
+      else set({ history: redoneTo(h, version, inverseOf(change.ops, before)) });
+    };
+
     /** A pending edit is planned first (200 with the issue list), then sent: a refused edit
-     * becomes a draft without an error response, and the server still checks the batch. */
-    const sendPending = async (change: Edit): Promise<void> => {
+     * becomes a draft without an error response, and the server still checks the batch. An
+     * undo or redo the server refuses is said, never staged. */
+    const sendPending = async (change: Edit, how: Sent = "edit"): Promise<void> => {
       const before = get().topology;
       if (!before) return;
       set({ busy: true });
       try {
         const plan = await api.planOps(before.name, change.ops, before.version);
         if (!plan.valid) {
-          await draft(change, plan.issues);
+          if (how === "edit") await draft(change, plan.issues);
+          else say("error", `Cannot ${how} ${change.label}: ${plan.issues[0]?.message ?? "the server refuses it"}`);
           return;
         }
-        await api.submitOps(before.name, change.ops, before.version);
-        dropSuperseded(change);
+        const result = await api.submitOps(before.name, change.ops, before.version);
+        remember(how, change, before, result.version);
+        if (how === "edit") dropSuperseded(change);
         await reload();
-        get().setNotice(null);
+        if (how === "edit") get().setNotice(null);
+        else say("info", `${how === "undo" ? "Undone" : "Redone"}: ${change.label}.`);
         await replan();
       } catch (err) {
-        await refused(before, change, err);
+        if (how === "edit") await refused(before, change, err);
+        else if (err instanceof ApiError && err.versionConflict) await conflict(before);
+        else say("error", `Cannot ${how} ${change.label}: ${explain(err)}`);
       } finally {
         set({ busy: false });
       }
+    };
+
+    const queued = async (change: Edit, how: Sent): Promise<void> => {
+      queue = queue.then(() => sendPending(change, how));
+      await queue;
+    };
+
+    /** Pending: a refused draft is dropped first, then the last sent edit is undone. */
+    const undoPending = async (): Promise<void> => {
+      const t = get().topology;
+      const last = get().history.done.at(-1);
+      const why = t ? undoBlocked(get().history, t.version) : "nothing is open";
+      if (why || !last || typeof last.inverse === "string") {
+        if (last) say("warning", `Cannot undo ${last.label}: ${why}`);
+        return;
+      }
+      await queued({ label: last.label, ops: last.inverse }, "undo");
+    };
+
+    const redoPending = async (): Promise<void> => {
+      const t = get().topology;
+      const next = get().history.undone.at(-1);
+      const why = t ? redoBlocked(get().history, t.version) : "nothing is open";
+      if (why || !next) {
+        if (next) say("warning", `Cannot redo ${next.label}: ${why}`);
+        return;
+      }
+      await queued({ label: next.label, ops: next.ops }, "redo");
     };
 
     /** The events of our mutation may never reach us (they came before we knew its id, or a
@@ -345,16 +408,23 @@ export const editorSlice =
           schedulePlan();
           return;
         }
-        queue = queue.then(() => sendPending(change));
-        await queue;
+        await queued(change, "edit");
       },
 
       undo() {
+        if (!isLive(get().topology) && !stage.canUndo(get().stage)) {
+          void undoPending();
+          return;
+        }
         set({ stage: stage.undo(get().stage) });
         schedulePlan();
       },
 
       redo() {
+        if (!isLive(get().topology) && !stage.canRedo(get().stage)) {
+          void redoPending();
+          return;
+        }
         set({ stage: stage.redo(get().stage) });
         schedulePlan();
       },
@@ -397,7 +467,44 @@ export const editorSlice =
       },
 
       select(key) {
-        set({ selected: key });
+        set({ selection: key ? [key] : [] });
+      },
+
+      selectAll() {
+        const t = get().topology;
+        if (t) set({ selection: [...t.lans.map((l) => lanKey(l.name)), ...t.deckies.map((d) => deckyKey(d.name))] });
+      },
+
+      copySelection() {
+        const t = get().topology;
+        const names = new Set(get().selection.map((k) => nameOf(k, "decky")));
+        const copied = t?.deckies.filter((d) => names.has(d.name)) ?? [];
+        if (copied.length) {
+          set({ clipboard: copied });
+          say("info", `Copied ${copied.length === 1 ? copied[0]?.name : plural(copied.length, "decky")}: Ctrl+V pastes into the selected LAN.`);
+        }
+      },
+
+      async pasteClipboard() {
+        const view = editorView(get());
+        const copied = get().clipboard;
+        if (!view || !copied.length) return;
+        const t = view.projection.topology;
+        const lan = build.pasteTarget(t, selectedKey(get()), copied);
+        if (!lan) return;
+        const spots = freeSpots(view.layout, t, lan, copied.length);
+        await get().edit(build.paste(t, copied, lan, (_name, i) => spots[i] ?? { x: 0, y: 0 }));
+      },
+
+      async checkDrift() {
+        const t = get().topology;
+        if (!t) return;
+        try {
+          await api.gatherDrift();
+          say("info", `Checking what runs on ${t.host}: the dots follow the finding.`);
+        } catch (err) {
+          say("error", `Could not check ${t.host}: ${explain(err)}`);
+        }
       },
 
       async moveElement(kind, name, canvas) {

@@ -3,11 +3,12 @@
 // Memoised on the identity of the inputs, so a 1,000-decky topology is projected once per
 // change, not once per render.
 import type { Catalog, Issue, TopologyView } from "../api/types";
-import { hasErrors, type PlacedIssue, placeIssues } from "../model/issues";
+import { lanKey } from "../model/elementKey";
+import { hasErrors, type PlacedIssue, placeProblems, type Problem, problemsOf } from "../model/issues";
 import { blockedWhy, isLive } from "../model/lifecycle";
 import { type Applying, changingDeckies, type Check, type InFlight, inFlight } from "../model/live";
 import { autoLayout, type Layout } from "../model/layout";
-import { project, type Projection } from "../model/project";
+import { type Counts, countsOf, project, type Projection } from "../model/project";
 import { batchOf, type Stage, type StageEntry } from "../model/stage";
 import { type DeckyStatus, type DriftFinding, deckyStates, type HostReport } from "../model/status";
 import type { AppState } from "./index";
@@ -17,6 +18,14 @@ export interface EditorView {
   layout: Layout;
   issues: Map<string, PlacedIssue[]>;
   allIssues: Issue[];
+  /** The issues as the problems panel lists them: where, in words, and what to select. */
+  problems: Problem[];
+  /** What the header counts: the canvas as drawn. */
+  counts: Counts;
+  /** The drawn topology has a DMZ (the palette's DMZ is then not offered). */
+  hasDmz: boolean;
+  /** Why what runs is not known (the host's cause and the fix), when it is not. */
+  unknown: string | null;
   states: Map<string, DeckyStatus>;
   live: boolean;
   editable: boolean;
@@ -80,12 +89,18 @@ function compute(i: Inputs): EditorView {
   // pending topology with drafts the check's list is the whole picture.
   const allIssues = i.stage.entries.length ? (i.check?.issues ?? []) : i.storedIssues;
   const readOnly = readOnlyWhy(i.role, i.topology);
+  const problems = problemsOf(allIssues, projection.topology, i.stage);
+  const states = deckyStates({ topology: i.topology, finding: i.finding, host: i.hosts[i.topology.host] ?? null, changing: changingDeckies(i.mutations) });
   return {
     projection,
     layout,
-    issues: placeIssues(allIssues, projection.topology, i.stage),
+    issues: placeProblems(problems),
     allIssues,
-    states: deckyStates({ topology: i.topology, finding: i.finding, host: i.hosts[i.topology.host] ?? null, changing: changingDeckies(i.mutations) }),
+    problems,
+    counts: countsOf(projection),
+    hasDmz: projection.topology.lans.some((l) => l.is_dmz && projection.marks.get(lanKey(l.name)) !== "removed"),
+    unknown: [...states.values()].find((s) => s.state === "unknown")?.why ?? null,
+    states,
     live: isLive(i.topology),
     editable: readOnly === null,
     readOnly,
