@@ -58,6 +58,12 @@ class CreateBody(Body):
         return self
 
 
+class CopyBody(Body):
+    """`POST /topologies/{name}/copy`: the name of the copy."""
+
+    name: str = Field(max_length=63, description="The copy's name (pattern of every name).")
+
+
 class ValidateBody(Body):
     document: str | dict[str, Any]
 

@@ -1,4 +1,4 @@
-"""`decnet topology …`: generate, create, list, show, validate, export, graph, delete.
+"""`decnet topology …`: generate, create, copy, list, show, validate, export, graph, delete.
 
 Each command parses its input, calls one function of `decnet.engine.topologies`, and formats
 the result. Errors are reported by `decnet.cli.errors`.
@@ -151,6 +151,19 @@ def create(
     stored = engine.create_topology(
         common.open_store(ctx, create=True), parsed, catalog=common.catalog()
     )
+    _created(stored, json_out)
+
+
+@app.command()
+def copy(
+    ctx: typer.Context,
+    name: str = NAME,
+    new_name: str = typer.Argument(..., metavar="NEW_NAME", help="The copy's name."),
+    json_out: bool = common.JSON_OPTION,
+) -> None:
+    """Copy a topology (any status) to a new pending one: the same design, secrets included;
+    how a torn-down topology is deployed again."""
+    stored = engine.copy_topology(common.open_store(ctx), name, new_name, catalog=common.catalog())
     _created(stored, json_out)
 
 

@@ -37,7 +37,9 @@ def _lan_count(depth: int, branching: int) -> int:
 
 
 def _usage(fld: str, value: object, problem: str, fix: str) -> UsageError:
-    return UsageError(f"generator parameter {fld}={value!r}: {problem}", hint=fix)
+    err = UsageError(f"generator parameter {fld}={value!r}: {problem}", hint=fix)
+    err.field = fld  # an API error body names the parameter, so a form can point at it
+    return err
 
 
 def _check_bounds(params: GeneratorParams) -> None:

@@ -384,11 +384,12 @@ def check_ips(t: Topology, _c: Catalog, _x: HostContext, i: _Index) -> Iterator[
             # A decky attached twice to one LAN is MEMBERSHIP_DUPLICATE, not an IP clash.
             first = first_user[m.lan].setdefault(value, decky) if value is not None else decky
             if first is not decky:
+                # Worded for either decky: an editor shows it on the one being edited.
                 yield _issue(
                     "IP_DUPLICATE",
                     path,
-                    f"IP {m.ip} on LAN {m.lan!r} is also used "
-                    f"by decky {first.name!r}; give one of them another address",
+                    f"IP {m.ip} on LAN {m.lan!r} is used by both {first.name!r} and "
+                    f"{decky.name!r}; give one of them another address",
                 )
 
 

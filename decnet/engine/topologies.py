@@ -156,6 +156,25 @@ def create_topology(
         return store.insert_topology(shaped)
 
 
+def copy_topology(store: Store, name: str, new_name: str, *, catalog: Catalog) -> Topology:
+    """A pending copy of the stored topology `name` under `new_name`: the same design (LANs,
+    deckies, services and their settings, secrets included, canvas positions), none of the
+    original's deployment. Checked against its host as `create` is: the copy keeps the
+    original's subnets and addresses, which the original holds until it is torn down (any
+    other status refuses them as overlapping). The secrets are copied inside the database:
+    unlike an export, a copy needs none of them typed in again, and none leaves the server."""
+    source = store.get_topology(check_name(name))
+    copy = source.model_copy(
+        update={
+            "name": check_name(new_name, "name of the copy"),
+            "needs_resync": False,
+            "created_at": None,
+            "status_changed_at": None,
+        }
+    )
+    return create_topology(store, copy, catalog=catalog)
+
+
 def validate_topology(
     store: Store | None,
     topology: Topology,

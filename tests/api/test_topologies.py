@@ -9,6 +9,7 @@ import uuid
 from api_support import ApiEnv, document
 
 from decnet.api.config import API_PREFIX
+from decnet.models import Status
 
 
 def fresh(prefix: str = "t") -> str:
@@ -192,3 +193,65 @@ def test_catalogue_routes(api: ApiEnv) -> None:
     assert {"ssh", "http"} <= set(services) and "linux-server" in archetypes
     password = next(p for p in services["ssh"]["params"] if p["key"] == "password")
     assert password["secret"] is True and password["type"] == "str"
+
+
+def _walk(api: ApiEnv, name: str, *path: Status) -> None:
+    with api.store() as store:
+        for status in path:
+            store.transition(name, status, reason="test")
+
+
+def test_a_copy_is_a_pending_twin_with_the_secrets_kept_inside(api: ApiEnv) -> None:
+    name, twin = fresh(), fresh()
+    with api.client() as c:
+        assert (
+            c.post(
+                "/topologies", json={"document": document(name, password="s3cret-pw")}
+            ).status_code
+            == 201
+        )
+        _walk(api, name, Status.DEPLOYING, Status.ACTIVE, Status.TEARING_DOWN, Status.TORN_DOWN)
+        r = c.post(f"/topologies/{name}/copy", json={"name": twin})
+        assert r.status_code == 201, r.text
+        assert r.headers["location"] == f"{API_PREFIX}/topologies/{twin}"
+        copy, original = r.json(), c.get(f"/topologies/{name}").json()
+    assert copy["status"] == "pending" and copy["version"] == 1
+    assert copy["actions"]["deploy"]["allowed"] is True
+    assert copy["lans"] == original["lans"] and copy["deckies"] == original["deckies"]
+    assert copy["deckies"][0]["service_config"]["ssh"]["password"] == "********"  # masked out
+    with api.store() as store:  # … and the real value copied inside the database
+        assert store.get_topology(twin).deckies[0].service_config["ssh"]["password"] == "s3cret-pw"
+        assert store.get_topology(name).status is Status.TORN_DOWN  # the original is untouched
+
+
+def test_a_copy_is_checked_against_its_host_and_its_name(api: ApiEnv) -> None:
+    name = fresh()
+    with api.client() as c:
+        assert c.post("/topologies", json={"document": document(name)}).status_code == 201
+        # its pinned subnets are claimed until it is torn down (a pending one's too)
+        clash = c.post(f"/topologies/{name}/copy", json={"name": fresh()})
+        assert clash.status_code == 400, clash.text
+        assert clash.json()["error"]["code"] == "invalid_topology"
+        taken = c.post(f"/topologies/{name}/copy", json={"name": name})
+        assert taken.status_code == 409 and taken.json()["error"]["code"] == "already_exists"
+        bad = c.post(f"/topologies/{name}/copy", json={"name": "Not A Name"})
+        assert bad.status_code == 400 and "NAME_INVALID" in bad.json()["error"]["message"]
+        gone = c.post("/topologies/no-such-thing/copy", json={"name": fresh()})
+        assert gone.status_code == 404
+    with api.client("viewer") as v:
+        assert v.post(f"/topologies/{name}/copy", json={"name": fresh()}).status_code == 403
+
+
+def test_the_cli_copies_too(api: ApiEnv) -> None:
+    name, twin = fresh(), fresh()
+    with api.client() as c:
+        assert c.post("/topologies", json={"document": document(name)}).status_code == 201
+    _walk(api, name, Status.DEPLOYING, Status.ACTIVE, Status.TEARING_DOWN, Status.TORN_DOWN)
+    out = api.cli("topology", "copy", name, twin, "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {
+        "name": twin, "version": 1, "status": "pending", "host": "localhost",
+        "lans": 2, "deckies": 3,
+    }  # fmt: skip
+    again = api.cli("topology", "copy", name, twin)
+    assert again.returncode != 0 and again.stderr.startswith("error:") and "hint:" in again.stderr

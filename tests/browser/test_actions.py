@@ -1,6 +1,7 @@
 """The editor offers exactly what the server's verdicts allow (decnet/policy.py, served as
 `actions`): per status, the list's buttons are enabled or disabled with the server's reason, and
-the canvas is editable or read-only with it."""
+the canvas is editable or read-only with it. A torn-down topology, which the server will not
+deploy again, is offered as a copy instead."""
 
 from __future__ import annotations
 
@@ -43,7 +44,13 @@ def test_the_list_and_the_canvas_offer_exactly_what_the_server_allows(
         actions = server.topology(name)["actions"]
         row = ui.get_by_test_id(f"row-{name}")
         for action, label in BUTTONS.items():
-            button = row.get_by_role("button", name=label)
+            if action == "deploy" and where == "torn-down":  # refused: a copy is offered instead
+                offer = row.get_by_test_id(f"deploy-copy-{name}")
+                expect(offer).to_be_enabled()
+                expect(offer).to_have_attribute("title", actions["deploy"]["reason"])
+                expect(row.get_by_role("button", name=label, exact=True)).to_have_count(0)
+                continue
+            button = row.get_by_role("button", name=label, exact=True)
             if actions[action]["allowed"]:
                 expect(button, f"{where}: {action}").to_be_enabled()
             else:

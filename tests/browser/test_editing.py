@@ -25,6 +25,8 @@ def test_create_a_topology_from_the_generator(ui: Page, server: Server) -> None:
     stored = server.topology(name)
     assert stored["status"] == "pending"
     assert stored["config"]["seed"] == 7 and stored["config"]["branching"] == 3
+    # it opens readable on the DMZ; fitted, every LAN and card is drawn
+    ui.locator(".react-flow__controls-fitview").click()
     expect(ui.locator("[data-testid^='lan-']")).to_have_count(len(stored["lans"]))
     expect(ui.locator("[data-testid^='decky-']")).to_have_count(len(stored["deckies"]))
     expect(ui.get_by_test_id("lan-dmz")).to_have_class("lan-box dmz")

@@ -86,6 +86,7 @@ def test_two_staged_live_edits_are_planned_and_applied_as_one_batch(
     expect(card).to_have_class(re.compile(r"\bstaged-added\b"))
     drag_to(ui, ui.get_by_test_id("palette-service-telnet"), card, 40, 20)
     expect(ui.get_by_test_id("stage-count")).to_have_text("2 staged")
+    expect(ui.get_by_test_id("counts")).to_contain_text("4 deckies (1 staged)")  # as drawn
     expect(card.locator(".chip")).to_have_text(["ssh", "http", "telnet"])
     assert server.topology(maze)["version"] == version  # staged: nothing sent yet
 
@@ -105,8 +106,18 @@ def test_two_staged_live_edits_are_planned_and_applied_as_one_batch(
     expect(dialog.get_by_test_id("plan-unchanged")).to_contain_text(
         f"{len(before)} containers unchanged"
     )
+    expect(dialog.get_by_test_id("session-warning")).to_have_count(0)  # only new containers
     shot(ui, "editor-review", doc=True)
     dialog.get_by_test_id("review-apply").click()
+
+    # applying: said in words; only the new decky's dot changes, the others keep theirs
+    expect(ui.get_by_test_id("work")).to_contain_text(re.compile("your change", re.IGNORECASE))
+    expect(ui.get_by_test_id("dot-linux-server-1")).to_have_class(
+        "dot dot-applying", timeout=60_000
+    )
+    for other in ("gw", "br", "a"):
+        expect(ui.get_by_test_id(f"dot-{other}")).to_have_class("dot dot-running")
+    shot(ui, "editor-applying", doc=True)
 
     expect(ui.get_by_test_id("notice")).to_contain_text("Applied", timeout=DEPLOY_TIMEOUT * 1000)
     expect(ui.get_by_test_id("stage-count")).to_have_text("0 staged")
@@ -128,3 +139,36 @@ def test_two_staged_live_edits_are_planned_and_applied_as_one_batch(
         "telnet",
     ]
     shot(ui, "editor-applied", doc=True)
+
+
+@pytest.mark.usefixtures("needs_ops")
+def test_the_review_warns_when_intruders_sessions_drop_and_a_staged_removal_shows(
+    ui: Page, server: Server, maze: str
+) -> None:
+    _active(server, maze)
+    version = server.topology(maze)["version"]
+    sign_in(ui, f"{server.url}/#/t/{maze}", server.admin)
+    expect(ui.get_by_test_id("editor")).to_have_attribute("data-live", "true")
+    ui.get_by_test_id("chip-a-http").click()
+    expect(ui.get_by_test_id("inspector-service")).to_contain_text("http on a")
+    ui.keyboard.press("Delete")  # staged: the chip stays, struck out, until it is applied
+    chip = ui.get_by_test_id("chip-a-http")
+    expect(chip).to_have_class(re.compile(r"\bremoved\b"))
+    expect(chip).to_have_attribute("title", "http: to remove (staged)")
+    expect(ui.get_by_test_id("inspector-decky")).to_contain_text("Decky a")  # not the service
+
+    ui.get_by_test_id("decky-br").locator(".decky-name").click()
+    ui.get_by_test_id("decky-forwards").click()  # off: recreates br's base container
+    ui.get_by_test_id("confirm").click()
+    expect(ui.get_by_test_id("stage-count")).to_have_text("2 staged")
+    ui.get_by_test_id("review").click()
+    warning = ui.get_by_test_id("review-dialog").get_by_test_id("session-warning")
+    expect(warning).to_contain_text(
+        "br is recreated (its IP stack restarts): every intruder session on it drops."
+    )
+    expect(warning).to_contain_text("On a, http is removed: intruder sessions on it end.")
+    shot(ui, "editor-review-sessions-drop", doc=True)
+    ui.keyboard.press("Escape")
+    ui.get_by_test_id("discard").click()
+    expect(chip).not_to_have_class(re.compile(r"\bremoved\b"))  # back as it was
+    assert server.topology(maze)["version"] == version  # reviewed, never applied

@@ -184,6 +184,7 @@ def test_unbounded_or_inconsistent_parameters_are_usage_errors(
     with pytest.raises(UsageError, match=field) as err:
         generate(params, CATALOG)
     assert err.value.hint
+    assert err.value.field == field.split("=")[0]  # the API's error body names the parameter
 
 
 def test_the_largest_allowed_lan_count_allocates() -> None:

@@ -1,5 +1,5 @@
-"""Topologies: list, get (the `show --json` shape), create, validate, export, graph, delete,
-and the cosmetic canvas layout."""
+"""Topologies: list, get (the `show --json` shape), create, copy, validate, export, graph,
+delete, and the cosmetic canvas layout."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from decnet.api.config import API_PREFIX
 from decnet.api.deps import Admin, Viewer
 from decnet.api.schemas import (
+    CopyBody,
     CreateBody,
     LayoutBody,
     ValidateBody,
@@ -112,6 +113,18 @@ def validate_stored(state: State, _who: Viewer, name: Name) -> Validation:
     """Every problem of the stored topology, against the other topologies on its host."""
     ctx = state.context()
     return _validation(engine.validate_stored(ctx.store, name, catalog=ctx.catalog))
+
+
+@router.post("/{name}/copy", status_code=status.HTTP_201_CREATED)
+def copy_topology(
+    state: State, _who: Admin, name: Name, body: CopyBody, response: Response
+) -> engine.TopologyView:
+    """A pending copy of the topology under a new name (any status: a torn-down topology is
+    deployed again this way), secrets included without them leaving the server → 201."""
+    ctx = state.context()
+    stored = engine.copy_topology(ctx.store, name, body.name, catalog=ctx.catalog)
+    response.headers["Location"] = f"{API_PREFIX}/topologies/{stored.name}"
+    return _show(state, stored.name)
 
 
 @router.get("/{name}/export", response_class=PlainTextResponse)

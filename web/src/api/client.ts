@@ -91,6 +91,9 @@ export function createApi(options: ApiOptions) {
       unwrap(client.PUT("/api/v1/topologies/{name}/layout", { ...named(name), body })),
     deploy: (name: string): Promise<JobView> =>
       unwrap(client.POST("/api/v1/topologies/{name}/deploy", { ...named(name), body: { dry_run: false, force: false } })),
+    copy: (name: string, newName: string): Promise<TopologyView> =>
+      unwrap(client.POST("/api/v1/topologies/{name}/copy", { ...named(name), body: { name: newName } })),
+    gatherDrift: (): Promise<JobView> => unwrap(client.POST("/api/v1/drift")),
     teardown: (name: string): Promise<JobView> =>
       unwrap(client.POST("/api/v1/topologies/{name}/teardown", { ...named(name), body: { force: false } })),
     drift: (): Promise<DriftOut> => unwrap(client.GET("/api/v1/drift")),

@@ -3,39 +3,58 @@ import {
   type Connection,
   Controls,
   type Edge,
+  type EdgeTypes,
+  type FinalConnectionState,
   MiniMap,
   type NodeChange,
   type NodeTypes,
+  Panel,
   ReactFlow,
+  type ReactFlowInstance,
   useReactFlow,
 } from "@xyflow/react";
-import { type DragEvent, useMemo, useState } from "react";
+import { type DragEvent, useMemo, useRef, useState } from "react";
 import * as build from "../model/builders";
 import { applyOverrides, type Drag, type DragStop, dragStop, overridesFrom } from "../model/canvasDrag";
-import { decodeItem, dropEdit, MIME } from "../model/drop";
-import { type FlowNode, stableFlow } from "../model/graph";
+import { attachTarget, decodeItem, dropEdit, MIME } from "../model/drop";
+import { nameOf } from "../model/elementKey";
+import { type FlowNode, type MemberEdge as MemberEdgeType, stableFlow } from "../model/graph";
+import { openingViewport } from "../model/viewport";
 import { useStore } from "../store";
 import type { EditorView } from "../store/view";
 import { Confirm } from "./Confirm";
 import { DeckyNode } from "./DeckyNode";
 import { LanNode } from "./LanNode";
+import { MemberEdge } from "./MemberEdge";
+import { SearchBox } from "./SearchBox";
 
 const nodeTypes: NodeTypes = { lan: LanNode, decky: DeckyNode };
-const LARGE = 300;
+const edgeTypes: EdgeTypes = { member: MemberEdge };
 // Cards never rendered (off screen) have no measured size: fit by their declared one.
-const FIT = { maxZoom: 1, padding: 0.1, includeHiddenNodes: true };
+const FIT = { maxZoom: 1.25, padding: 0.05, includeHiddenNodes: true };
+
+/** Where a mouse or touch gesture ended, on screen. */
+function pointOf(e: MouseEvent | TouchEvent): { x: number; y: number } | null {
+  if ("changedTouches" in e) {
+    const touch = e.changedTouches[0];
+    return touch ? { x: touch.clientX, y: touch.clientY } : null;
+  }
+  return { x: e.clientX, y: e.clientY };
+}
 
 export function Canvas({ view }: { view: EditorView }) {
-  const selected = useStore((s) => s.selected);
+  const selection = useStore((s) => s.selection);
   const select = useStore((s) => s.select);
   const edit = useStore((s) => s.edit);
   const moveElement = useStore((s) => s.moveElement);
-  const setNotice = useStore((s) => s.setNotice);
+  const say = useStore((s) => s.say);
   const { screenToFlowPosition } = useReactFlow();
+  const box = useRef<HTMLDivElement>(null);
   const [flowOf] = useState(stableFlow);
   const [drag, setDrag] = useState<Drag | null>(null);
   const [asking, setAsking] = useState<Extract<DragStop, { kind: "home" }> | null>(null);
   const t = view.projection.topology;
+  const selected = useMemo(() => new Set(selection), [selection]);
 
   const flow = useMemo(
     () =>
@@ -46,18 +65,18 @@ export function Canvas({ view }: { view: EditorView }) {
         issues: view.issues,
         states: view.states,
         editable: view.editable,
-        selected,
+        selection: selected,
       }),
     [flowOf, t, view, selected],
   );
   const nodes = applyOverrides(flow.nodes, drag);
-  // A large maze opens at full size on its DMZ (rendering only the cards on screen); a small
-  // one is fitted. fitView would first render every card to measure it.
-  const [opening] = useState(() => {
-    const dmz = t.lans.find((l) => l.is_dmz);
-    const box = dmz ? view.layout.lans.get(dmz.name) : undefined;
-    return t.deckies.length > LARGE && box ? { x: 40 - box.x, y: 40 - box.y, zoom: 1 } : null;
-  });
+
+  // The whole maze when it reads at that zoom, else a readable zoom on its top left (the DMZ);
+  // set once the canvas has its size, without rendering every card first to fit them.
+  const onInit = (rf: ReactFlowInstance<FlowNode, MemberEdgeType>): void => {
+    const size = box.current?.getBoundingClientRect();
+    if (size) void rf.setViewport(openingViewport(view.layout, { width: size.width, height: size.height }));
+  };
 
   const onNodesChange = (changes: NodeChange<FlowNode>[]): void => {
     const over = overridesFrom(changes, drag?.base === flow.nodes ? drag.over : {});
@@ -80,29 +99,44 @@ export function Canvas({ view }: { view: EditorView }) {
     const item = decodeItem(e.dataTransfer.getData(MIME));
     if (!item || !view.editable) return;
     const result = dropEdit(item, screenToFlowPosition({ x: e.clientX, y: e.clientY }), t, view.layout);
-    if ("error" in result) setNotice({ kind: "warning", text: result.error });
+    if ("error" in result) say("warning", result.error);
     else void edit(result.edit);
   };
 
   const onConnect = (c: Connection): void => {
-    if (!c.source.startsWith("decky:") || !c.target.startsWith("lan:")) return;
-    void edit(build.attach(t, c.source.slice(6), c.target.slice(4)));
+    const decky = nameOf(c.source, "decky");
+    const lan = nameOf(c.target, "lan");
+    if (decky && lan) void edit(build.attach(t, decky, lan));
+  };
+
+  // A handle let go anywhere over another LAN's box (not only on its small target handle).
+  const onConnectEnd = (e: MouseEvent | TouchEvent, state: FinalConnectionState): void => {
+    const decky = nameOf(state.fromNode?.id, "decky");
+    const at = pointOf(e);
+    if (state.isValid || !decky || !at) return;
+    const lan = attachTarget(t, view.layout, decky, screenToFlowPosition(at));
+    if (lan) void edit(build.attach(t, decky, lan));
   };
 
   const isValidConnection = (c: Connection | Edge): boolean => {
-    const d = t.deckies.find((x) => `decky:${x.name}` === c.source);
-    return !!d && c.target.startsWith("lan:") && !d.memberships.some((m) => `lan:${m.lan}` === c.target);
+    const lan = nameOf(c.target, "lan");
+    const d = t.deckies.find((x) => x.name === nameOf(c.source, "decky"));
+    return !!d && lan !== null && !d.memberships.some((m) => m.lan === lan);
   };
 
   return (
-    <div className="canvas" data-testid="canvas" onDragOver={(e) => e.preventDefault()}>
-      <ReactFlow<FlowNode, Edge>
+    <div className="canvas" ref={box} data-testid="canvas" onDragOver={(e) => e.preventDefault()}>
+      <ReactFlow<FlowNode, MemberEdgeType>
         nodes={nodes}
         edges={flow.edges}
         nodeTypes={nodeTypes}
+        edgeTypes={edgeTypes}
+        zIndexMode="manual"
+        onInit={onInit}
         onNodesChange={onNodesChange}
         onNodeDragStop={onNodeDragStop}
         onConnect={onConnect}
+        onConnectEnd={onConnectEnd}
         isValidConnection={isValidConnection}
         onPaneClick={() => select(null)}
         onDrop={onDrop}
@@ -116,13 +150,13 @@ export function Canvas({ view }: { view: EditorView }) {
         selectionKeyCode={null}
         multiSelectionKeyCode={null}
         onlyRenderVisibleElements
-        fitView={opening === null}
-        fitViewOptions={FIT}
-        defaultViewport={opening ?? undefined}
         minZoom={0.05}
         maxZoom={2}
       >
         <Background gap={24} />
+        <Panel position="top-right">
+          <SearchBox view={view} />
+        </Panel>
         <MiniMap pannable zoomable nodeStrokeWidth={2} nodeColor={(n) => (n.type === "lan" ? "#c9d4ee" : "#8d98b3")} />
         <Controls showInteractive={false} fitViewOptions={FIT} />
       </ReactFlow>

@@ -1,38 +1,46 @@
 import { type FormEvent, useState } from "react";
-import { defaultGeneratorForm, type GeneratorForm, generatorSpec } from "../model/forms";
+import { ApiError } from "../api/errors";
+import { defaultGeneratorForm, formField, GENERATOR_FIELDS, type GeneratorForm, generatorSpec } from "../model/forms";
 import { routeHash } from "../model/route";
 import { useStore } from "../store";
 
 type Mode = "generate" | "blank" | "upload";
 
-const FIELDS: { key: keyof GeneratorForm; label: string; hint?: string }[] = [
-  { key: "name", label: "name", hint: "lowercase, digits, '-'" },
-  { key: "host", label: "host", hint: "inventory host" },
-  { key: "depth", label: "depth", hint: "1–16 levels of LANs" },
-  { key: "branching", label: "branching", hint: "1–8 child LANs each" },
-  { key: "deckies_min", label: "deckies per LAN, min" },
-  { key: "deckies_max", label: "deckies per LAN, max" },
-  { key: "forward_p", label: "forwarding probability", hint: "0–1" },
-  { key: "cross_p", label: "cross-edge probability", hint: "0–1" },
-  { key: "services", label: "services", hint: "comma-separated; empty: archetypes" },
-  { key: "publish", label: "publish on the gateway", hint: "e.g. 2222:22" },
-  { key: "seed", label: "seed" },
-];
+/** A field error: which generator field, and what is wrong with it. */
+interface FieldError {
+  field: keyof GeneratorForm;
+  error: string;
+}
 
-function GenerateForm({ form, setForm }: { form: GeneratorForm; setForm(f: GeneratorForm): void }) {
+function GenerateForm({ form, setForm, wrong }: { form: GeneratorForm; setForm(f: GeneratorForm): void; wrong: FieldError | null }) {
   return (
     <div className="form-grid">
-      {FIELDS.map((f) => (
-        <label key={f.key}>
-          {f.label}
-          <input
-            value={form[f.key]}
-            placeholder={f.hint}
-            onChange={(e) => setForm({ ...form, [f.key]: e.target.value })}
-            data-testid={`gen-${f.key}`}
-          />
-        </label>
-      ))}
+      {GENERATOR_FIELDS.map((f) => {
+        const error = wrong?.field === f.key ? wrong.error : null;
+        return (
+          <label key={f.key} className={error ? "field invalid" : "field"}>
+            {f.label}
+            <input
+              type={f.number ? "number" : "text"}
+              min={f.number?.min}
+              max={f.number?.max}
+              step={f.number?.step}
+              value={form[f.key]}
+              placeholder={f.placeholder}
+              aria-invalid={error !== null}
+              onChange={(e) => setForm({ ...form, [f.key]: e.target.value })}
+              data-testid={`gen-${f.key}`}
+            />
+            {error ? (
+              <small className="field-error" role="alert" data-testid={`gen-error-${f.key}`}>
+                {error}
+              </small>
+            ) : (
+              <small className="field-help">{f.help}</small>
+            )}
+          </label>
+        );
+      })}
     </div>
   );
 }
@@ -43,8 +51,9 @@ export function CreateDialog({ onClose }: { onClose(): void }) {
   const [blank, setBlank] = useState({ name: "", host: "localhost" });
   const [file, setFile] = useState<File | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [wrong, setWrong] = useState<FieldError | null>(null);
   const [busy, setBusy] = useState(false);
-  const createGenerated = useStore((s) => s.createGenerated);
+  const generate = useStore((s) => s.generate);
   const createBlank = useStore((s) => s.createBlank);
   const createFromFile = useStore((s) => s.createFromFile);
 
@@ -52,10 +61,14 @@ export function CreateDialog({ onClose }: { onClose(): void }) {
     if (mode === "generate") {
       const result = generatorSpec(form);
       if ("error" in result) {
-        setError(result.error);
+        setWrong(result);
         return null;
       }
-      return createGenerated(result.spec);
+      const made = await generate(result.spec);
+      const field = made instanceof ApiError ? formField(made.field) : null;
+      if (made instanceof ApiError && field) setWrong({ field, error: made.message });
+      else if (made instanceof ApiError) setError(made.message);
+      return typeof made === "string" ? made : null;
     }
     if (mode === "blank") return createBlank(blank.name, blank.host);
     if (!file) {
@@ -68,20 +81,21 @@ export function CreateDialog({ onClose }: { onClose(): void }) {
   const submit = async (e: FormEvent): Promise<void> => {
     e.preventDefault();
     setError(null);
+    setWrong(null);
     setBusy(true);
     const name = await create();
     setBusy(false);
     if (name) {
       onClose();
       window.location.hash = routeHash({ page: "topology", name });
-    } else {
-      setError((prev) => prev ?? useStore.getState().listMessage?.text ?? "not created");
+    } else if (mode !== "generate") {
+      setError((prev) => prev ?? useStore.getState().notice?.text ?? "not created");
     }
   };
 
   return (
     <div className="modal-backdrop">
-      <form className="modal wide" role="dialog" aria-label="New topology" onSubmit={(e) => void submit(e)} data-testid="create-dialog">
+      <form className="modal wide" role="dialog" aria-label="New topology" onSubmit={(e) => void submit(e)} noValidate data-testid="create-dialog">
         <h2>New topology</h2>
         <div className="tabs" role="tablist">
           {(["generate", "blank", "upload"] as Mode[]).map((m) => (
@@ -90,7 +104,7 @@ export function CreateDialog({ onClose }: { onClose(): void }) {
             </button>
           ))}
         </div>
-        {mode === "generate" && <GenerateForm form={form} setForm={setForm} />}
+        {mode === "generate" && <GenerateForm form={form} setForm={setForm} wrong={wrong} />}
         {mode === "blank" && (
           <div className="form-grid">
             <label>

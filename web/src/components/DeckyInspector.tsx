@@ -1,6 +1,7 @@
 import { type FormEvent, useState } from "react";
 import type { Decky, TopologyView } from "../api/types";
 import * as build from "../model/builders";
+import { deckyKey } from "../model/elementKey";
 import { useStore } from "../store";
 import type { EditorView } from "../store/view";
 import { Confirm } from "./Confirm";
@@ -34,6 +35,24 @@ function Memberships({ d, t, view }: { d: Decky; t: TopologyView; view: EditorVi
   );
 }
 
+/** What runs, why the dot says so, and — when the host's report leaves it unknown — a new check. */
+function StateLine({ d, view }: { d: Decky; view: EditorView }) {
+  const status = view.states.get(d.name);
+  const admin = useStore((s) => s.principal?.role === "admin");
+  const checkDrift = useStore((s) => s.checkDrift);
+  if (!status) return null;
+  return (
+    <p className={`state-line state-${status.state}`} data-testid="decky-state">
+      <span className={`dot dot-${status.state}`} /> {status.why}
+      {admin && (status.state === "unknown" || status.state === "drift") && (
+        <button type="button" className="link" onClick={() => void checkDrift()} data-testid="check-drift">
+          check again
+        </button>
+      )}
+    </p>
+  );
+}
+
 export function DeckyInspector({ d, t, view }: { d: Decky; t: TopologyView; view: EditorView }) {
   const edit = useStore((s) => s.edit);
   const ro = !view.editable;
@@ -53,7 +72,8 @@ export function DeckyInspector({ d, t, view }: { d: Decky; t: TopologyView; view
   return (
     <section className="inspector" data-testid="inspector-decky">
       <h2>Decky {d.name}</h2>
-      <Issues view={view} keyName={`decky:${d.name}`} />
+      <StateLine d={d} view={view} />
+      <Issues view={view} keyName={deckyKey(d.name)} />
       <p>
         home LAN <b>{d.home_lan}</b>
         {d.archetype ? ` · archetype ${d.archetype}` : ""}

@@ -1,5 +1,6 @@
 import { ReactFlowProvider } from "@xyflow/react";
 import { useEffect } from "react";
+import { deckyKey, lanKey } from "../model/elementKey";
 import { layoutBody } from "../model/layout";
 import { useStore } from "../store";
 import { editorView } from "../store/view";
@@ -34,8 +35,8 @@ function usePersistLayout(): void {
     if (!view?.editable) return;
     const body = layoutBody(view.layout);
     const stored = (key: string): boolean => !view.projection.marks.has(key);
-    const lans = Object.fromEntries(Object.entries(body.lans).filter(([n]) => stored(`lan:${n}`)));
-    const deckies = Object.fromEntries(Object.entries(body.deckies).filter(([n]) => stored(`decky:${n}`)));
+    const lans = Object.fromEntries(Object.entries(body.lans).filter(([n]) => stored(lanKey(n))));
+    const deckies = Object.fromEntries(Object.entries(body.deckies).filter(([n]) => stored(deckyKey(n))));
     if (Object.keys(lans).length || Object.keys(deckies).length) void saveLayout({ lans, deckies });
   }, [view, saveLayout]);
 }
@@ -67,7 +68,7 @@ export function Editor({ name }: { name: string }) {
         <Toolbar view={view} />
         <Notice />
         <div className="editor-body">
-          <Palette readOnly={view.readOnly} />
+          <Palette readOnly={view.readOnly} hasDmz={view.hasDmz} />
           <Canvas view={view} />
           <aside className="side">
             <Inspector view={view} />

@@ -1,5 +1,7 @@
 import type { Lan, TopologyView } from "../api/types";
 import * as build from "../model/builders";
+import { lanKey } from "../model/elementKey";
+import { plural } from "../model/words";
 import { useStore } from "../store";
 import type { EditorView } from "../store/view";
 import { Field, Issues } from "./InspectorParts";
@@ -15,7 +17,7 @@ export function LanInspector({ lan, t, view }: { lan: Lan; t: TopologyView; view
       <h2>
         LAN {lan.name} {lan.is_dmz && <span className="tag dmz-tag">DMZ</span>}
       </h2>
-      <Issues view={view} keyName={`lan:${lan.name}`} />
+      <Issues view={view} keyName={lanKey(lan.name)} />
       <Field label="name" value={lan.name} disabled={ro} why={why} onCommit={(v) => void edit(build.updateLan(t, lan.name, { rename: v }))} testid="lan-rename" />
       <Field
         label="subnet"
@@ -37,7 +39,7 @@ export function LanInspector({ lan, t, view }: { lan: Lan; t: TopologyView; view
         DMZ (faces the outside; exactly one per topology)
       </label>
       <p>
-        {members.length} deckies on this LAN: {members.map((d) => d.name).join(", ") || "none"}
+        {plural(members.length, "decky")} on this LAN: {members.map((d) => d.name).join(", ") || "none"}
       </p>
       <button type="button" className="danger" disabled={ro} title={ro ? why : "Delete"} onClick={() => void edit(build.remove(t, "lan", lan.name))}>
         Remove LAN

@@ -3,6 +3,7 @@ import { encodeItem, MIME, type PaletteItem } from "../model/drop";
 import { groupServices, portsLabel } from "../model/serviceKinds";
 import { useStore } from "../store";
 
+/** One draggable palette entry; `readOnly` says why it cannot be dragged now (null: it can). */
 function Item({ item, label, detail, readOnly }: { item: PaletteItem; label: string; detail?: string; readOnly: string | null }) {
   const editable = readOnly === null;
   const onDragStart = (e: DragEvent): void => {
@@ -23,7 +24,9 @@ function Item({ item, label, detail, readOnly }: { item: PaletteItem; label: str
   );
 }
 
-export function Palette({ readOnly }: { readOnly: string | null }) {
+const ONE_DMZ = "the topology has its DMZ: there is exactly one";
+
+export function Palette({ readOnly, hasDmz }: { readOnly: string | null; hasDmz: boolean }) {
   const catalog = useStore((s) => s.catalog);
   const services = catalog ? groupServices(Object.values(catalog.services)) : [];
   const archetypes = catalog ? Object.values(catalog.archetypes) : [];
@@ -36,7 +39,7 @@ export function Palette({ readOnly }: { readOnly: string | null }) {
       )}
       <h3>Networks</h3>
       <Item item={{ kind: "lan", name: "lan" }} label="LAN" detail="drop on empty canvas" readOnly={readOnly} />
-      <Item item={{ kind: "dmz", name: "dmz" }} label="DMZ" detail="the one LAN facing outside" readOnly={readOnly} />
+      <Item item={{ kind: "dmz", name: "dmz" }} label="DMZ" detail="the one LAN facing outside" readOnly={readOnly ?? (hasDmz ? ONE_DMZ : null)} />
       <h3>Archetypes</h3>
       <p className="palette-hint">drop onto a LAN</p>
       {archetypes.map((a) => (

@@ -1,13 +1,15 @@
+import { sessionWarnings } from "../model/review";
 import { useStore } from "../store";
-import { planIsCurrent } from "../store/editor";
+import { currentPlan } from "../store/editor";
 
 export function ReviewDialog() {
   // A plan of an earlier stage (an undo or a new edit since) is not shown: it is being redone.
-  const plan = useStore((s) => (planIsCurrent(s) ? s.plan : null));
+  const plan = useStore(currentPlan);
   const stage = useStore((s) => s.stage);
   const busy = useStore((s) => s.busy);
   const { apply, closeReview } = useStore.getState();
   const p = plan?.plan;
+  const warnings = sessionWarnings(p);
   return (
     <div className="modal-backdrop" onClick={closeReview}>
       <div className="modal wide" role="dialog" aria-label="Review the change" onClick={(e) => e.stopPropagation()} data-testid="review-dialog">
@@ -19,12 +21,24 @@ export function ReviewDialog() {
         </ol>
         {!plan && <p>Computing the plan…</p>}
         {plan && !plan.valid && (
-          <div className="notice notice-error">
+          <div className="notice notice-error stacked">
             The change is invalid; nothing can be applied:
             <ul>
               {plan.issues.map((i, n) => (
-                <li key={n}>
-                  <b>{i.code}</b> <code>{i.path}</code> {i.message}
+                <li key={n} title={`${i.code} at ${i.path}`}>
+                  {i.message}
+                </li>
+              ))}
+            </ul>
+          </div>
+        )}
+        {warnings.length > 0 && (
+          <div className="notice notice-warning stacked" data-testid="session-warning">
+            <b>Intruders' sessions drop:</b>
+            <ul>
+              {warnings.map((w) => (
+                <li key={w.decky} data-decky={w.decky}>
+                  {w.text}
                 </li>
               ))}
             </ul>

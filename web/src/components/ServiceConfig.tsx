@@ -1,7 +1,7 @@
 import { useState } from "react";
 import type { ConfigParam, Decky, TopologyView } from "../api/types";
 import * as build from "../model/builders";
-import { serviceKey } from "../model/issues";
+import { serviceKey } from "../model/elementKey";
 import { portsLabel } from "../model/serviceKinds";
 import { useStore } from "../store";
 import type { EditorView } from "../store/view";

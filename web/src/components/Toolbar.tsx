@@ -1,31 +1,27 @@
 import { useState } from "react";
-import { blockedWhy } from "../model/lifecycle";
+import { canRedoDone, canUndoDone, redoBlocked, undoBlocked } from "../model/history";
+import { offersCopy } from "../model/lifecycle";
+import { workNow } from "../model/live";
 import { canRedo, canUndo } from "../model/stage";
+import { plural } from "../model/words";
 import { useStore } from "../store";
-import { type EditorView, VIEWER } from "../store/view";
+import type { EditorView } from "../store/view";
 import { Confirm } from "./Confirm";
+import { CopyDialog } from "./CopyDialog";
 import { download } from "./download";
 import { StatusPill } from "./StatusPill";
 
 function StageBar({ view }: { view: EditorView }) {
   const stage = useStore((s) => s.stage);
-  const sent = useStore((s) => s.sent);
-  const applying = useStore((s) => s.applying);
   const { undo, redo, review, discard } = useStore.getState();
   const count = stage.entries.length;
-  const inFlight = applying && (applying.state === "pending" || applying.state === "applying");
   // Apply lives only in the review: nothing is sent without its plan on screen.
-  const blocked = !view.editable ? view.readOnly : count === 0 ? "stage an edit first" : inFlight ? "a change is being applied" : undefined;
+  const blocked = view.reviewBlocked ?? undefined;
   return (
     <div className="stagebar" data-testid="stagebar">
       <span className={count ? "tag amber" : "tag"} data-testid="stage-count">
         {count} staged
       </span>
-      {inFlight && (
-        <span className="tag amber" data-testid="applying">
-          {applying.state} {sent.length} edit{sent.length === 1 ? "" : "s"}…
-        </span>
-      )}
       <button type="button" disabled={!canUndo(stage)} onClick={undo} title="Ctrl+Z" data-testid="undo">
         Undo
       </button>
@@ -42,57 +38,104 @@ function StageBar({ view }: { view: EditorView }) {
   );
 }
 
-function Drafts() {
+/** A pending topology: each edit was sent at once; Undo sends its inverse. Refused drafts are
+ * undone (dropped) first. */
+function PendingBar({ version }: { version: number }) {
   const stage = useStore((s) => s.stage);
-  const { undo, discard } = useStore.getState();
-  if (!stage.entries.length) return null;
+  const history = useStore((s) => s.history);
+  const { undo, redo, discard } = useStore.getState();
+  const drafts = stage.entries.length;
+  const undoWhy = drafts ? null : undoBlocked(history, version);
+  const redoWhy = canRedo(stage) ? null : redoBlocked(history, version);
   return (
-    <div className="stagebar drafts" data-testid="drafts">
-      <span className="tag red">{stage.entries.length} refused edit{stage.entries.length > 1 ? "s" : ""}</span>
-      <button type="button" onClick={undo}>
+    <div className={drafts ? "stagebar drafts" : "stagebar pending"} data-testid={drafts ? "drafts" : "history"}>
+      {drafts > 0 && <span className="tag red">{plural(drafts, "refused edit")}</span>}
+      <button type="button" disabled={!!undoWhy} onClick={undo} title={undoWhy ?? `undo ${drafts ? "the refused edit" : history.done.at(-1)?.label} (Ctrl+Z)`} data-testid="undo">
         Undo
       </button>
-      <button type="button" onClick={discard} data-testid="discard">
-        Discard
+      <button type="button" disabled={!!redoWhy} onClick={redo} title={redoWhy ?? `redo ${history.undone.at(-1)?.label ?? ""} (Ctrl+Shift+Z)`} data-testid="redo">
+        Redo
       </button>
+      {drafts > 0 && (
+        <button type="button" onClick={discard} data-testid="discard">
+          Discard
+        </button>
+      )}
+      {!drafts && !canUndoDone(history) && !canRedoDone(history) && <span className="tag">edits are saved as you make them</span>}
     </div>
   );
 }
 
-export function Toolbar({ view }: { view: EditorView }) {
+/** What is being done to the topology now, with the host's progress. */
+function WorkLine() {
   const t = useStore((s) => s.topology);
-  const stream = useStore((s) => s.editorStream);
+  const applying = useStore((s) => s.applying);
+  const mutations = useStore((s) => s.mutations);
+  const progress = useStore((s) => s.progress);
+  const work = t ? workNow(t, applying, mutations, progress) : null;
+  if (!work) return null;
+  return (
+    <span className="work" data-testid="work" role="status">
+      <span>
+        <b>{work.what}</b>
+        {work.phase ? `: ${work.phase}` : ""}
+      </span>
+      {work.total !== null && (
+        <>
+          <progress max={work.total} value={work.done ?? 0} data-testid="work-progress" />
+          <span data-testid="work-count">
+            {work.done} of {work.total}
+          </span>
+        </>
+      )}
+    </span>
+  );
+}
+
+/** The host is not reporting (what runs is unknown): the cause, and a new check. */
+function Health({ view }: { view: EditorView }) {
+  const checkDrift = useStore((s) => s.checkDrift);
+  const admin = useStore((s) => s.principal?.role === "admin");
+  if (!view.unknown) return null;
+  return (
+    <span className="health" data-testid="health" title={view.unknown}>
+      ⚠ {view.unknown}
+      {admin && (
+        <button type="button" className="link" onClick={() => void checkDrift()} data-testid="health-check">
+          check again
+        </button>
+      )}
+    </span>
+  );
+}
+
+function Lifecycle({ view, busy }: { view: EditorView; busy: boolean }) {
+  const t = useStore((s) => s.topology);
+  const admin = useStore((s) => s.principal?.role === "admin");
   const { deployCurrent, teardownCurrent, exportYaml } = useStore.getState();
   const [confirmTeardown, setConfirmTeardown] = useState(false);
+  const [copying, setCopying] = useState(false);
   if (!t) return null;
   const deployWhy = view.deployBlocked ?? undefined;
-  const admin = view.readOnly !== VIEWER;
-  const teardownWhy = !admin ? VIEWER : (blockedWhy(t, "teardown") ?? undefined);
+  const teardownWhy = view.teardownBlocked ?? undefined;
+  const copy = admin && offersCopy(t);
   const exportIt = async (): Promise<void> => {
     const text = await exportYaml(t.name);
     if (text !== null) download(`${t.name}.yml`, text, "application/yaml");
   };
   return (
-    <div className="toolbar">
-      <a href="#/" className="back">
-        ← topologies
-      </a>
-      <h1 data-testid="topology-name">{t.name}</h1>
-      <StatusPill status={t.status} />
-      <span className="meta">
-        v{t.version} · {t.host} · {t.lans.length} LANs · {t.deckies.length} deckies
-      </span>
-      <span className={`stream stream-${stream}`} title="event stream" data-testid="stream">
-        {stream === "open" ? "live" : stream}
-      </span>
-      {view.live ? <StageBar view={view} /> : <Drafts />}
-      <span className="spacer" />
-      {!view.live && (
+    <>
+      {copy && (
+        <button type="button" className="primary" onClick={() => setCopying(true)} data-testid="deploy-copy" title={deployWhy}>
+          Deploy a copy…
+        </button>
+      )}
+      {!view.live && !busy && !copy && (
         <button type="button" className="primary" disabled={!!deployWhy} title={deployWhy} onClick={() => void deployCurrent()} data-testid="deploy">
           Deploy
         </button>
       )}
-      {deployWhy && !view.live && (
+      {deployWhy && !view.live && !busy && !copy && (
         <span className="why" data-testid="deploy-why">
           {deployWhy}
         </span>
@@ -103,6 +146,7 @@ export function Toolbar({ view }: { view: EditorView }) {
       <button type="button" onClick={() => void exportIt()}>
         Export YAML
       </button>
+      {copying && <CopyDialog name={t.name} onClose={() => setCopying(false)} />}
       {confirmTeardown && (
         <Confirm
           title={`Tear down ${t.name}?`}
@@ -114,9 +158,40 @@ export function Toolbar({ view }: { view: EditorView }) {
             void teardownCurrent();
           }}
         >
-          <p>Every container and network of {t.name} on {t.host} is removed.</p>
+          <p>
+            Every container and network of {t.name} on {t.host} is removed: intruders' sessions end. It can be deployed again as a copy.
+          </p>
         </Confirm>
       )}
+    </>
+  );
+}
+
+export function Toolbar({ view }: { view: EditorView }) {
+  const t = useStore((s) => s.topology);
+  const stream = useStore((s) => s.editorStream);
+  const busy = useStore((s) => (s.topology ? workNow(s.topology, s.applying, s.mutations, s.progress) !== null : false));
+  if (!t) return null;
+  const { lans, deckies, staged } = view.counts;
+  return (
+    <div className="toolbar">
+      <a href="#/" className="back">
+        ← topologies
+      </a>
+      <h1 data-testid="topology-name">{t.name}</h1>
+      <StatusPill status={t.status} />
+      <span className="meta" data-testid="counts">
+        v{t.version} · {t.host} · {plural(lans, "LAN")} · {plural(deckies, "decky")}
+        {staged > 0 && ` (${staged} staged)`}
+      </span>
+      <span className={`stream stream-${stream}`} title="event stream" data-testid="stream">
+        {stream === "open" ? "live" : stream}
+      </span>
+      {view.live ? <StageBar view={view} /> : view.editable && <PendingBar version={t.version} />}
+      <WorkLine />
+      <Health view={view} />
+      <span className="spacer" />
+      <Lifecycle view={view} busy={busy} />
     </div>
   );
 }

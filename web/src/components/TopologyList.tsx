@@ -1,16 +1,18 @@
 import { useEffect, useState } from "react";
 import type { TopologySummary } from "../api/types";
-import { allows, blockedWhy } from "../model/lifecycle";
+import { allows, blockedWhy, offersCopy } from "../model/lifecycle";
+import { plural, statusWords } from "../model/words";
 import { routeHash } from "../model/route";
 import { useStore } from "../store";
 import { Confirm } from "./Confirm";
+import { CopyDialog } from "./CopyDialog";
 import { CreateDialog } from "./CreateDialog";
 import { download } from "./download";
 import { StatusPill } from "./StatusPill";
 
 const VIEWER = "viewers cannot change anything: sign in with an admin token";
 
-function Row({ t, admin, onDelete }: { t: TopologySummary; admin: boolean; onDelete(t: TopologySummary): void }) {
+function Row({ t, admin, onDelete, onCopy }: { t: TopologySummary; admin: boolean; onDelete(t: TopologySummary): void; onCopy(name: string): void }) {
   const lastRun = useStore((s) => s.lastRuns[t.name]);
   const inFlight = useStore((s) => s.inFlight[t.name] ?? 0);
   const deploy = useStore((s) => s.deploy);
@@ -42,9 +44,15 @@ function Row({ t, admin, onDelete }: { t: TopologySummary; admin: boolean; onDel
       <td>{lastRun ? `${lastRun.kind} ${lastRun.state}${lastRun.at ? ` · ${lastRun.at.slice(0, 19).replace("T", " ")}` : ""}` : "—"}</td>
       <td>
         <div className="actions">
-        <button type="button" disabled={!admin || !allows(t, "deploy")} title={why("deploy")} onClick={() => void deploy(t.name)}>
-          Deploy
-        </button>
+        {admin && offersCopy(t) ? (
+          <button type="button" className="primary" title={why("deploy")} onClick={() => onCopy(t.name)} data-testid={`deploy-copy-${t.name}`}>
+            Deploy a copy…
+          </button>
+        ) : (
+          <button type="button" disabled={!admin || !allows(t, "deploy")} title={why("deploy")} onClick={() => void deploy(t.name)}>
+            Deploy
+          </button>
+        )}
         <button type="button" disabled={!admin || !allows(t, "teardown")} title={why("teardown")} onClick={() => void teardown(t.name)}>
           Tear down
         </button>
@@ -69,7 +77,7 @@ function Row({ t, admin, onDelete }: { t: TopologySummary; admin: boolean; onDel
 export function TopologyList() {
   const topologies = useStore((s) => s.topologies);
   const loaded = useStore((s) => s.listLoaded);
-  const message = useStore((s) => s.listMessage);
+  const message = useStore((s) => s.notice);
   const stream = useStore((s) => s.listStream);
   const admin = useStore((s) => s.principal?.role === "admin");
   const connect = useStore((s) => s.connectList);
@@ -79,6 +87,7 @@ export function TopologyList() {
   const loadCatalog = useStore((s) => s.loadCatalog);
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<TopologySummary | null>(null);
+  const [copying, setCopying] = useState<string | null>(null);
 
   useEffect(() => {
     void loadList();
@@ -117,12 +126,13 @@ export function TopologyList() {
         </thead>
         <tbody>
           {topologies.map((t) => (
-            <Row key={t.name} t={t} admin={admin} onDelete={setDeleting} />
+            <Row key={t.name} t={t} admin={admin} onDelete={setDeleting} onCopy={setCopying} />
           ))}
         </tbody>
       </table>
       {loaded && topologies.length === 0 && <p className="empty">No topologies yet. Create one: generate it, start blank, or upload a topology file.</p>}
       {creating && <CreateDialog onClose={() => setCreating(false)} />}
+      {copying && <CopyDialog name={copying} onClose={() => setCopying(null)} />}
       {deleting && (
         <Confirm
           title={`Delete ${deleting.name}?`}
@@ -135,8 +145,8 @@ export function TopologyList() {
           }}
         >
           <p>
-            This removes the topology, its {deleting.lans} LANs and {deleting.deckies} deckies from the database. It is{" "}
-            {deleting.status}: nothing runs on a host.
+            This removes the topology, its {plural(deleting.lans, "LAN")} and {plural(deleting.deckies, "decky")} from the database. It is {statusWords(deleting.status)}:
+            nothing of it runs on a host.
           </p>
         </Confirm>
       )}

@@ -2,7 +2,8 @@
 // topology as the user sees it (the projection, staged edits included) and return the ops and
 // a label for the stage, or null when the gesture changes nothing.
 import type { Catalog, ConfigValue, Decky, TopologyView } from "../api/types";
-import type { DeckyCanvas, LanCanvas, Op } from "./ops";
+import { parseKey } from "./elementKey";
+import type { AddDecky, DeckyCanvas, LanCanvas, Op } from "./ops";
 
 export interface Edit {
   label: string;
@@ -212,4 +213,46 @@ export function parseConfigValue(
     return { error: `${key} must be true or false` };
   }
   return { value: text };
+}
+
+/** Pasting copied deckies into `lan`: each one a new decky with the same services, settings,
+ * archetype and forwarding under a free name. Not copied: published host ports (they would
+ * clash), addresses and other memberships (allocated anew), and secret settings (the editor
+ * only ever sees them masked). `at` gives each copy's place in the LAN box. */
+export function paste(t: TopologyView, copied: readonly Decky[], lan: string, at: (name: string, i: number) => DeckyCanvas): Edit | null {
+  if (!copied.length || !t.lans.some((l) => l.name === lan)) return null;
+  const taken = new Set(deckyNames(t));
+  const ops = copied.map((d, i): AddDecky => {
+    const name = uniqueName(d.name.replace(/-\d+$/, ""), taken);
+    taken.add(name);
+    const config = Object.fromEntries(
+      Object.entries(d.service_config ?? {}).map(([s, values]) => [s, Object.fromEntries(Object.entries(values).filter(([, v]) => v !== "********"))]),
+    );
+    const op: AddDecky = { op: "add_decky", name, lan, services: [...(d.services ?? [])], config, forwards_l3: d.forwards_l3 ?? false, canvas: round(at(name, i)) };
+    if (d.archetype) op.archetype = d.archetype;
+    return op;
+  });
+  const names = ops.map((o) => o.name);
+  return { label: `paste ${names.length === 1 ? names[0] : `${names.length} deckies`} into ${lan}`, ops };
+}
+
+/** Removing several elements in one batch: deckies first, then the LANs (a LAN that still
+ * homes a decky cannot go). */
+export function removeAll(t: TopologyView, deckies: readonly string[], lans: readonly string[]): Edit | null {
+  const gone = deckies.filter((n) => findDecky(t, n));
+  const lanGone = lans.filter((n) => t.lans.some((l) => l.name === n));
+  const ops: Op[] = [...gone.map((name): Op => ({ op: "remove_decky", name })), ...lanGone.map((name): Op => ({ op: "remove_lan", name }))];
+  if (ops.length === 0) return null;
+  const one = gone[0] ?? lanGone[0] ?? "";
+  if (ops.length === 1) return remove(t, gone.length ? "decky" : "lan", one);
+  return { label: `remove ${ops.length} elements`, ops };
+}
+
+/** Where pasted deckies go: the selected LAN, or the selected decky's home, or the first
+ * copied decky's home (when it still exists). */
+export function pasteTarget(t: TopologyView, selected: string | null, copied: readonly Decky[]): string | null {
+  const ref = parseKey(selected);
+  const home = (name: string) => findDecky(t, name)?.home_lan ?? null;
+  const lan = ref?.kind === "lan" ? ref.name : ref ? home(ref.kind === "decky" ? ref.name : ref.decky) : (copied[0]?.home_lan ?? null);
+  return lan && t.lans.some((l) => l.name === lan) ? lan : null;
 }

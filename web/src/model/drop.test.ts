@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeItem, deckyDrag, dropEdit, encodeItem } from "./drop";
+import { attachTarget, decodeItem, deckyDrag, dropEdit, encodeItem } from "./drop";
 import { topology } from "./fixtures";
 import { autoLayout, CARD_H, CARD_W, cardBox } from "./layout";
 
@@ -66,5 +66,18 @@ describe("dragging a decky card", () => {
   it("outside every LAN stays a layout change of its home", () => {
     expect(deckyDrag(t, layout, "a", { x: -900, y: -900 })?.kind).toBe("layout");
     expect(deckyDrag(t, layout, "ghost", { x: 0, y: 0 })).toBeNull();
+  });
+
+  it("a card's handle let go anywhere over another LAN's box attaches it there", () => {
+    const t = topology();
+    const layout = autoLayout(t);
+    const dmz = layout.lans.get("dmz");
+    const lan1 = layout.lans.get("lan-1");
+    if (!dmz || !lan1) throw new Error("no layout");
+    const middle = (b: { x: number; y: number; w: number; h: number }) => ({ x: b.x + b.w / 2, y: b.y + b.h / 2 });
+    expect(attachTarget(t, layout, "a", middle(dmz))).toBe("dmz");
+    expect(attachTarget(t, layout, "br", middle(dmz))).toBeNull(); // already on it
+    expect(attachTarget(t, layout, "a", middle(lan1))).toBeNull(); // its home
+    expect(attachTarget(t, layout, "a", { x: -500, y: -500 })).toBeNull();
   });
 });

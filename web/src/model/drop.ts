@@ -68,3 +68,11 @@ export function deckyDrag(t: TopologyView, layout: Layout, decky: string, topLef
   const canvas = { x: Math.round(topLeft.x - box.x), y: Math.round(topLeft.y - box.y) };
   return into === d.home_lan ? { kind: "layout", canvas } : { kind: "home", lan: into, canvas };
 }
+
+/** The LAN a card's membership handle was let go over — anywhere in the box, not only on its
+ * handle — when the decky can be attached there (it is not on it yet), else null. */
+export function attachTarget(t: TopologyView, layout: Layout, decky: string, p: Point): string | null {
+  const d = t.deckies.find((x) => x.name === decky);
+  const lan = d ? lanAt(layout, p) : null;
+  return d && lan && !d.memberships.some((m) => m.lan === lan) ? lan : null;
+}

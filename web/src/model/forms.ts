@@ -30,20 +30,61 @@ export const defaultGeneratorForm: GeneratorForm = {
   seed: "0",
 };
 
+export interface FieldSpec {
+  key: keyof GeneratorForm;
+  label: string;
+  /** What the parameter does, in words (shown under the field). */
+  help: string;
+  /** A number input's bounds and step; absent: a text input. */
+  number?: { min: number; max: number; step: number };
+  placeholder?: string;
+}
+
+/** The generator's parameters (decnet/models.py GeneratorParams, decnet/core/generate.py). */
+export const GENERATOR_FIELDS: readonly FieldSpec[] = [
+  { key: "name", label: "name", help: "lowercase letters, digits and '-', starting with a letter", placeholder: "e.g. corp" },
+  { key: "host", label: "host", help: "the inventory host the maze runs on" },
+  { key: "depth", label: "depth", help: "levels of LANs, the internet-facing DMZ first (1: the DMZ alone)", number: { min: 1, max: 16, step: 1 } },
+  { key: "branching", label: "branching", help: "how many LANs hang below each LAN of the level above", number: { min: 1, max: 8, step: 1 } },
+  { key: "deckies_min", label: "deckies per LAN, min", help: "fewest ordinary deckies in a LAN (besides its bridge)", number: { min: 0, max: 64, step: 1 } },
+  { key: "deckies_max", label: "deckies per LAN, max", help: "most ordinary deckies in a LAN; each LAN draws a count between min and max", number: { min: 0, max: 64, step: 1 } },
+  {
+    key: "forward_p",
+    label: "forwarding probability",
+    help: "the chance (0–1) that a LAN's bridge decky forwards IP packets, letting an intruder route through it deeper instead of only logging in on it",
+    number: { min: 0, max: 1, step: 0.05 },
+  },
+  {
+    key: "cross_p",
+    label: "cross-edge probability",
+    help: "the chance (0–1) that a bridge is also attached to a second LAN of the level above: more than one way down, a maze instead of a tree",
+    number: { min: 0, max: 1, step: 0.05 },
+  },
+  { key: "services", label: "services", help: "comma-separated services every decky runs; empty: each decky gets a random archetype", placeholder: "e.g. ssh, http" },
+  { key: "publish", label: "publish on the gateway", help: "host:container ports the DMZ gateway publishes on the host, comma-separated", placeholder: "e.g. 2222:22" },
+  { key: "seed", label: "seed", help: "the same seed and parameters give the same maze", number: { min: 0, max: Number.MAX_SAFE_INTEGER, step: 1 } },
+];
+
+/** The form field an API error's `field` (`body.generate.depth`) is about, or null. */
+export function formField(apiField: string | null): keyof GeneratorForm | null {
+  const last = apiField?.split(".").at(-1);
+  return GENERATOR_FIELDS.find((f) => f.key === last)?.key ?? null;
+}
+
 const NAME_RE = /^[a-z][a-z0-9-]{0,62}$/;
 
 type Result = { spec: GenerateSpec } | { field: keyof GeneratorForm; error: string };
 
 function int(form: GeneratorForm, field: keyof GeneratorForm, min: number, max: number): number | string {
   const text = form[field].trim();
-  if (!/^\d+$/.test(text)) return `${field} must be a whole number`;
+  if (!/^\d+$/.test(text)) return "a whole number, please";
   const n = Number(text);
-  return n < min || n > max ? `${field} must be between ${min} and ${max}` : n;
+  return n < min || n > max ? `between ${min} and ${max}` : n;
 }
 
 function prob(form: GeneratorForm, field: keyof GeneratorForm): number | string {
   const n = Number(form[field].trim());
-  return form[field].trim() === "" || Number.isNaN(n) || n < 0 || n > 1 ? `${field} must be between 0 and 1` : n;
+  return form[field].trim() === "" || Number.isNaN(n) || n < 0 || n > 1 ? "a probability between 0 and 1" : n;
 }
 
 const list = (text: string): string[] =>
@@ -51,7 +92,7 @@ const list = (text: string): string[] =>
 
 export function generatorSpec(form: GeneratorForm): Result {
   if (!NAME_RE.test(form.name)) {
-    return { field: "name", error: "name: lowercase letters, digits and '-', starting with a letter" };
+    return { field: "name", error: "lowercase letters, digits and '-', starting with a letter" };
   }
   const numbers: [keyof GeneratorForm, number | string][] = [
     ["depth", int(form, "depth", 1, 16)],
@@ -65,7 +106,7 @@ export function generatorSpec(form: GeneratorForm): Result {
   for (const [field, value] of numbers) if (typeof value === "string") return { field, error: value };
   const v = Object.fromEntries(numbers) as Record<string, number>;
   if ((v.deckies_min ?? 0) > (v.deckies_max ?? 0)) {
-    return { field: "deckies_min", error: "deckies_min must not exceed deckies_max" };
+    return { field: "deckies_min", error: "not more than the max" };
   }
   const spec: GenerateSpec = {
     name: form.name,

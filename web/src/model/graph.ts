@@ -1,14 +1,16 @@
 // The topology as React Flow nodes and edges: LAN boxes (parents) holding decky cards, and a
-// membership line from each bridge decky to every other LAN it is on. Node objects are reused
+// membership line from each bridge decky to every other LAN it is on, drawn between the two
+// (above LAN boxes, below cards: z-index mode "manual"). Node objects are reused
 // when nothing about them changed, so React Flow and the memoised node components skip them
 // (1,000-decky topologies stay smooth).
 import { type Edge, type Node, Position } from "@xyflow/react";
 import type { Decky, Lan, TopologyView } from "../api/types";
+import { CLEAR, corridorOf, type MemberEdgeData, routeOf } from "./edgePath";
+import { deckyKey, lanKey, parseKey, serviceKey } from "./elementKey";
 import type { PlacedIssue } from "./issues";
-import { serviceKey } from "./issues";
-import { CARD_H, CARD_W, type Layout } from "./layout";
-import { deckyKey, lanKey, type Mark } from "./project";
-import type { DeckyState } from "./status";
+import { CARD_H, CARD_W, COL_GAP, type Layout } from "./layout";
+import type { Mark } from "./project";
+import type { DeckyStatus } from "./status";
 
 export interface LanData extends Record<string, unknown> {
   /** What the node shows, as one string: equal signatures render the same (see reuseNodes). */
@@ -23,16 +25,20 @@ export interface LanData extends Record<string, unknown> {
 export interface ServiceChip {
   name: string;
   issues: PlacedIssue[];
+  /** A staged removal: shown struck out as "to remove" until it is applied or undone. */
+  removed: boolean;
 }
 
 export interface DeckyData extends Record<string, unknown> {
   sig: string;
   decky: Decky;
+  /** Its address on its home LAN (null: allocated on save). */
+  ip: string | null;
   mark: Mark | null;
   issues: PlacedIssue[];
   chips: ServiceChip[];
   badges: string[];
-  state: DeckyState | null;
+  state: DeckyStatus | null;
   editable: boolean;
 }
 
@@ -45,9 +51,9 @@ export interface GraphInput {
   layout: Layout;
   marks: Map<string, Mark>;
   issues: Map<string, PlacedIssue[]>;
-  states: Map<string, DeckyState>;
+  states: Map<string, DeckyStatus>;
   editable: boolean;
-  selected: string | null;
+  selection: ReadonlySet<string>;
 }
 
 export function badges(d: Decky, dmz: string | null): string[] {
@@ -80,9 +86,10 @@ function lanNode(lan: Lan, g: GraphInput, count: number): LanNode {
     measured: { width: box.w, height: box.h },
     handles: [
       { id: "attach", type: "target", position: Position.Bottom, x: box.w / 2 - HANDLE / 2, y: box.h - HANDLE / 2, width: HANDLE, height: HANDLE },
+      { id: "attach-top", type: "target", position: Position.Top, x: box.w / 2 - HANDLE / 2, y: -HANDLE / 2, width: HANDLE, height: HANDLE },
     ],
-    zIndex: 0,
-    selected: g.selected === key,
+    zIndex: LAN_Z,
+    selected: g.selection.has(key),
     draggable: g.editable,
     data: {
       sig: JSON.stringify([lan.name, lan.subnet, lan.is_dmz, mark, codes(issues), count, g.editable]),
@@ -100,7 +107,8 @@ function deckyNode(d: Decky, g: GraphInput, dmz: string | null): DeckyNode {
   const at = g.layout.deckies.get(d.name) ?? { x: 16, y: 40 };
   const mark = g.marks.get(key) ?? null;
   const issues = g.issues.get(key) ?? [];
-  const chips = (d.services ?? []).map((name) => ({ name, issues: g.issues.get(serviceKey(d.name, name)) ?? [] }));
+  const chips = chipsOf(d, g);
+  const ip = d.memberships.find((m) => m.lan === d.home_lan)?.ip ?? null;
   const tags = badges(d, dmz);
   const state = g.states.get(d.name) ?? null;
   return {
@@ -114,14 +122,15 @@ function deckyNode(d: Decky, g: GraphInput, dmz: string | null): DeckyNode {
     handles: [
       { id: "member", type: "source", position: Position.Top, x: CARD_W / 2 - HANDLE / 2, y: -HANDLE / 2, width: HANDLE, height: HANDLE },
     ],
-    zIndex: 1,
-    selected: g.selected === key,
+    zIndex: CARD_Z,
+    selected: g.selection.has(key),
     draggable: g.editable,
     data: {
       sig: JSON.stringify([
-        d.name, d.archetype, mark, codes(issues), chips.map((c) => [c.name, codes(c.issues)]), tags, state, g.editable,
+        d.name, d.archetype, ip, mark, codes(issues), chips.map((c) => [c.name, c.removed, codes(c.issues)]), tags, state?.state, state?.why, g.editable,
       ]),
       decky: d,
+      ip,
       mark,
       issues,
       chips,
@@ -132,34 +141,64 @@ function deckyNode(d: Decky, g: GraphInput, dmz: string | null): DeckyNode {
   };
 }
 
-/** Above this many deckies membership lines carry no address label (measuring each label's
- * text costs a forced layout; the inspector shows the addresses). */
-export const LABEL_LIMIT = 300;
+// Stacking (ReactFlow zIndexMode="manual"): boxes, then membership lines, then cards.
+const LAN_Z = 0;
+const EDGE_Z = 1;
+const CARD_Z = 2;
 
-function memberEdges(t: TopologyView, marks: Map<string, Mark>): Edge[] {
-  const labelled = t.deckies.length <= LABEL_LIMIT;
-  const lans = new Set(t.lans.map((l) => l.name));
-  const edges: Edge[] = [];
+export type MemberEdge = Edge<MemberEdgeData, "member">;
+
+/** A card's chips: its services, then the ones the stage removes (struck out). */
+function chipsOf(d: Decky, g: GraphInput): ServiceChip[] {
+  const chip = (name: string, removed: boolean): ServiceChip => ({ name, issues: g.issues.get(serviceKey(d.name, name)) ?? [], removed });
+  const removed = [...g.marks].flatMap(([key, m]) => {
+    const ref = parseKey(key);
+    return m === "removed" && ref?.kind === "service" && ref.decky === d.name ? [ref.service] : [];
+  });
+  return [...(d.services ?? []).map((s) => chip(s, false)), ...removed.map((s) => chip(s, true))];
+}
+
+/** Lines leaving one LAN box run a few pixels apart (`LANES` lanes), so two of them never
+ * share a segment. */
+const LANES = 6;
+const LANE = 5;
+
+function memberEdges(t: TopologyView, g: GraphInput): MemberEdge[] {
+  const edges: MemberEdge[] = [];
+  const leaving = new Map<string, number>();
+  const boxes = [...g.layout.lans.values()];
   for (const d of t.deckies) {
+    const home = g.layout.lans.get(d.home_lan);
+    const at = g.layout.deckies.get(d.name);
+    if (!home || !at) continue;
+    let index = 0;
     for (const m of d.memberships) {
-      if (m.lan === d.home_lan || !lans.has(m.lan)) continue;
-      const staged = marks.has(deckyKey(d.name));
+      const other = g.layout.lans.get(m.lan);
+      if (m.lan === d.home_lan || !other) continue;
+      const route = routeOf(home, other);
+      const lane = ((leaving.get(d.home_lan) ?? 0) % LANES) * LANE;
+      leaving.set(d.home_lan, (leaving.get(d.home_lan) ?? 0) + 1);
+      const exitUp = HANDLE / 2 - at.y - CLEAR - lane;
+      const exitDown = home.h - at.y + HANDLE / 2 + CLEAR + lane;
+      const via = corridorOf(boxes, home, other, route === "down" ? home.y + home.h + CLEAR + lane : home.y - CLEAR - lane, route, COL_GAP);
       edges.push({
         id: `m:${d.name}:${m.lan}`,
+        type: "member",
         source: deckyKey(d.name),
         sourceHandle: "member",
         target: lanKey(m.lan),
-        targetHandle: "attach",
-        label: labelled ? (m.ip ?? undefined) : undefined,
-        className: staged ? "membership staged" : "membership",
-        zIndex: 2,
+        targetHandle: route === "up" ? "attach" : "attach-top",
+        className: g.marks.has(deckyKey(d.name)) ? "membership staged" : "membership",
+        zIndex: EDGE_Z,
+        data: { route, exitUp, exitDown, label: m.ip ?? null, index, corridor: via === null ? null : via - (home.x + at.x + CARD_W / 2) },
       });
+      index += 1;
     }
   }
   return edges;
 }
 
-export function toFlow(g: GraphInput): { nodes: FlowNode[]; edges: Edge[] } {
+export function toFlow(g: GraphInput): { nodes: FlowNode[]; edges: MemberEdge[] } {
   const t = g.topology;
   const dmz = t.lans.find((l) => l.is_dmz)?.name ?? null;
   const counts = new Map<string, number>();
@@ -170,7 +209,7 @@ export function toFlow(g: GraphInput): { nodes: FlowNode[]; edges: Edge[] } {
     ...t.lans.map((lan) => lanNode(lan, g, counts.get(lan.name) ?? 0)),
     ...t.deckies.filter((d) => lanNames.has(d.home_lan)).map((d) => deckyNode(d, g, dmz)),
   ];
-  return { nodes, edges: memberEdges(t, g.marks) };
+  return { nodes, edges: memberEdges(t, g) };
 }
 
 function sameNode(a: FlowNode, b: FlowNode): boolean {
@@ -190,7 +229,7 @@ export function reuseNodes(prev: ReadonlyMap<string, FlowNode>, next: FlowNode[]
 
 /** A `toFlow` that remembers what it returned last, so unchanged nodes keep their identity
  * from one call to the next (React Flow and the memoised node components then skip them). */
-export function stableFlow(): (g: GraphInput) => { nodes: FlowNode[]; edges: Edge[] } {
+export function stableFlow(): (g: GraphInput) => { nodes: FlowNode[]; edges: MemberEdge[] } {
   let last = new Map<string, FlowNode>();
   return (g) => {
     const flow = toFlow(g);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { Issue } from "../api/types";
 import { topology } from "./fixtures";
-import { hasErrors, parsePath, placeIssues, targetOf, tooltip } from "./issues";
+import { hasErrors, parsePath, placeIssues, targetOf, tooltip, whereInWords } from "./issues";
+import { project } from "./project";
 import * as stage from "./stage";
 
 const t = topology();
@@ -50,5 +51,27 @@ describe("issue paths", () => {
   it("tells errors from warnings", () => {
     expect(hasErrors([issue("X", "lans", "warning")])).toBe(false);
     expect(hasErrors([issue("X", "lans", "warning"), issue("Y", "lans")])).toBe(true);
+  });
+
+  it("an address clash lands on the decky being edited, not the one that held the address", () => {
+    // br takes gw's address on the DMZ; the validator names gw (the second it met)
+    const s = stage.stageOps(stage.emptyStage, [{ op: "detach_decky", decky: "br", lan: "dmz" }, { op: "attach_decky", decky: "br", lan: "dmz", ip: "10.192.0.2" }], "set br's address");
+    const seen = project(t, stage.batchOf(s), null).topology;
+    const placed = placeIssues([issue("IP_DUPLICATE", "deckies[gw].memberships[dmz].ip")], seen, s);
+    expect(placed.get("decky:br")?.[0]?.target).toMatchObject({ name: "br", lan: "dmz", field: "ip" });
+    expect(placed.has("decky:gw")).toBe(false);
+    // without a stage (the stored design) it stays where the validator put it
+    expect(placeIssues([issue("IP_DUPLICATE", "deckies[gw].memberships[dmz].ip")], seen, null).has("decky:gw")).toBe(true);
+  });
+
+  it("says where a problem is in words", () => {
+    const s = stage.stageOps(stage.emptyStage, [{ op: "add_lan", name: "v" }], "add LAN v");
+    expect(whereInWords(targetOf("deckies[br].memberships[dmz].ip", t, null), null)).toBe("decky br · address on dmz");
+    expect(whereInWords(targetOf("lans[lan-1].is_dmz", t, null), null)).toBe("LAN lan-1 · DMZ flag");
+    expect(whereInWords(targetOf("deckies[gw].services[0]", t, null), null)).toBe("decky gw · service ssh");
+    expect(whereInWords(targetOf("deckies[gw].service_config[ssh].password", t, null), null)).toBe("decky gw · ssh setting password");
+    expect(whereInWords(targetOf("deckies[a].forwards_l3", t, null), null)).toBe("decky a · IP forwarding");
+    expect(whereInWords(targetOf("ops[0].subnet", t, s), s)).toBe("LAN v · subnet · staged edit “add LAN v”");
+    expect(whereInWords(targetOf("lans", t, null), null)).toBe("the topology");
   });
 });

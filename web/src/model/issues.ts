@@ -2,8 +2,8 @@
 // `lans[dmz].subnet`, `deckies[web].memberships[dmz].ip`, `deckies[web].services[0]`, and for
 // a batch `ops[N].key` — the op N of the batch, i.e. of the stage.
 import type { Issue, TopologyView } from "../api/types";
+import { deckyKey, lanKey, serviceKey } from "./elementKey";
 import { opTarget } from "./ops";
-import { deckyKey, lanKey } from "./project";
 import { entryOfOp, type Stage } from "./stage";
 
 export interface IssueTarget {
@@ -81,22 +81,63 @@ export function targetOf(path: string, t: TopologyView, stage: Stage | null): Is
   return { kind: "topology" };
 }
 
-export const serviceKey = (decky: string, service: string): string => `service:${decky}:${service}`;
-
 export interface PlacedIssue {
   issue: Issue;
   target: IssueTarget;
 }
 
-/** Issues by element key (`lan:X`, `decky:X`, `service:D:S`, `topology`); a service's issue
- * is also its decky's, so the card shows it even when the chip is hidden. */
+/** The deckies the staged ops change (by name). */
+export function touchedDeckies(stage: Stage | null): Set<string> {
+  const out = new Set<string>();
+  for (const e of stage?.entries ?? []) {
+    for (const op of e.ops) {
+      const target = opTarget(op);
+      if (target.kind === "decky") out.add(target.name);
+    }
+  }
+  return out;
+}
+
+/** An address clash names whichever decky the validator met second, which may be the one
+ * that already held the address; the user is editing the other. Point at the decky the stage
+ * changes that holds the same address on that LAN (in `t`, the projection of the stage). */
+function preferEdited(target: IssueTarget, t: TopologyView, touched: Set<string>): IssueTarget {
+  if (target.kind !== "decky" || !target.name || !target.lan || target.field !== "ip" || touched.has(target.name)) return target;
+  const ipOn = (name: string): string | null | undefined =>
+    t.deckies.find((d) => d.name === name)?.memberships.find((m) => m.lan === target.lan)?.ip;
+  const ip = ipOn(target.name);
+  if (!ip) return target;
+  const edited = [...touched].find((name) => ipOn(name) === ip);
+  return edited ? { ...target, name: edited } : target;
+}
+
+/** A problem as the problems panel lists it: where, in words, and the element to select. */
+export interface Problem extends PlacedIssue {
+  where: string;
+  key: string | null;
+}
+
+/** Every issue with the element it is about (in `t`, the projection of the stage). */
+export function problemsOf(issues: readonly Issue[], t: TopologyView, stage: Stage | null): Problem[] {
+  const touched = touchedDeckies(stage);
+  return issues.map((issue) => {
+    const target = preferEdited(targetOf(issue.path, t, stage), t, touched);
+    return { issue, target, where: whereInWords(target, stage), key: keyOfTarget(target) };
+  });
+}
+
+/** Issues by element key (model/elementKey.ts, or `topology`); a service's issue is also its
+ * decky's, so the card shows it even when the chip is hidden. */
 export function placeIssues(issues: readonly Issue[], t: TopologyView, stage: Stage | null): Map<string, PlacedIssue[]> {
+  return placeProblems(problemsOf(issues, t, stage));
+}
+
+export function placeProblems(problems: readonly Problem[]): Map<string, PlacedIssue[]> {
   const out = new Map<string, PlacedIssue[]>();
   const add = (key: string, placed: PlacedIssue): void => {
     out.set(key, [...(out.get(key) ?? []), placed]);
   };
-  for (const issue of issues) {
-    const target = targetOf(issue.path, t, stage);
+  for (const { issue, target } of problems) {
     const placed = { issue, target };
     if (target.kind === "lan" && target.name) add(lanKey(target.name), placed);
     else if (target.kind === "decky" && target.name) {
@@ -105,6 +146,45 @@ export function placeIssues(issues: readonly Issue[], t: TopologyView, stage: St
     } else add("topology", placed);
   }
   return out;
+}
+
+/** The key of the element an issue is placed on, or null for the topology as a whole. */
+export function keyOfTarget(target: IssueTarget): string | null {
+  if (target.kind === "lan" && target.name) return lanKey(target.name);
+  if (target.kind === "decky" && target.name) return target.service ? serviceKey(target.name, target.service) : deckyKey(target.name);
+  return null;
+}
+
+const FIELD_WORDS: Record<string, string> = {
+  subnet: "subnet",
+  is_dmz: "DMZ flag",
+  dmz: "DMZ flag",
+  allow_public: "public access",
+  ip: "address",
+  home: "home LAN",
+  home_lan: "home LAN",
+  lan: "LAN",
+  publish: "published ports",
+  forwards_l3: "IP forwarding",
+  services: "services",
+  archetype: "archetype",
+  name: "name",
+  rename: "new name",
+  host: "host",
+};
+
+const fieldWords = (field: string): string => FIELD_WORDS[field] ?? field.replace(/_/g, " ");
+
+/** Where an issue is, in words ("decky br · address on dmz"), for the problems panel. */
+export function whereInWords(target: IssueTarget, stage: Stage | null): string {
+  if (target.kind === "topology" || !target.name) return "the topology";
+  const parts = [`${target.kind === "lan" ? "LAN" : "decky"} ${target.name}`];
+  if (target.service) parts.push(target.field && target.field !== "services" ? `${target.service} setting ${target.field}` : `service ${target.service}`);
+  else if (target.lan) parts.push(target.field === "ip" ? `address on ${target.lan}` : `membership of ${target.lan}`);
+  else if (target.field) parts.push(fieldWords(target.field));
+  const entry = target.entry !== undefined ? stage?.entries.find((e) => e.id === target.entry) : undefined;
+  if (entry) parts.push(`staged edit “${entry.label}”`);
+  return parts.join(" · ");
 }
 
 export const hasErrors = (issues: readonly Issue[]): boolean =>

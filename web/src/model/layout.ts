@@ -12,8 +12,10 @@ export const HEADER = 40;
 const MIN_LAN_W = 280;
 const MIN_LAN_H = 150;
 const ROW_GAP = 80;
-const COL_GAP = 60;
-const PER_ROW = 8;
+export const COL_GAP = 60;
+/** A row of LAN boxes wraps past this width: the maze stays about as wide as it is tall, so
+ * it opens at a readable zoom (model/viewport.ts). */
+const ROW_WIDTH = 2000;
 
 export interface Box {
   x: number;
@@ -104,20 +106,23 @@ function placeLans(t: TopologyView, members: Map<string, Decky[]>, layout: Layou
     else rows.set(level, [...(rows.get(level) ?? []), lan]);
   }
   for (const level of [...rows.keys()].sort((a, b) => a - b)) {
-    const lans = rows.get(level) ?? [];
-    for (let start = 0; start < lans.length; start += PER_ROW) {
-      let left = 40;
-      let tallest = 0;
-      for (const lan of lans.slice(start, start + PER_ROW)) {
-        const size = boxSizeFor((members.get(lan.name) ?? []).length);
-        const box = { x: lan.x ?? left, y: lan.y ?? top, w: lan.w ?? size.w, h: lan.h ?? size.h };
-        layout.lans.set(lan.name, box);
-        layout.placed.lans.push(lan.name);
-        left += box.w + COL_GAP;
-        tallest = Math.max(tallest, box.h);
+    let left = 40;
+    let tallest = 0;
+    for (const lan of rows.get(level) ?? []) {
+      const size = boxSizeFor((members.get(lan.name) ?? []).length);
+      const w = lan.w ?? size.w;
+      if (left > 40 && left + w > 40 + ROW_WIDTH) {
+        top += tallest + ROW_GAP;
+        left = 40;
+        tallest = 0;
       }
-      top += tallest + ROW_GAP;
+      const box = { x: lan.x ?? left, y: lan.y ?? top, w, h: lan.h ?? size.h };
+      layout.lans.set(lan.name, box);
+      layout.placed.lans.push(lan.name);
+      left += box.w + COL_GAP;
+      tallest = Math.max(tallest, box.h);
     }
+    top += tallest + ROW_GAP;
   }
 }
 
@@ -242,4 +247,23 @@ export function freeSpot(layout: Layout, t: TopologyView, lan: string, at: Point
     const spot = slot(i, columns);
     if (!taken.some((p) => overlaps(p, spot))) return spot;
   }
+}
+
+/** `n` free grid slots of a LAN box, in order (for cards added together, e.g. pasted). */
+export function freeSpots(layout: Layout, t: TopologyView, lan: string, n: number): Point[] {
+  const taken = t.deckies
+    .filter((d) => d.home_lan === lan)
+    .map((d) => layout.deckies.get(d.name))
+    .filter((p): p is Point => p !== undefined);
+  const box = layout.lans.get(lan);
+  const columns = box ? Math.max(1, Math.floor((box.w - 2 * PAD + GAP) / (CARD_W + GAP))) : 1;
+  const out: Point[] = [];
+  for (let i = 0; out.length < n; i += 1) {
+    const spot = slot(i, columns);
+    if (!taken.some((p) => overlaps(p, spot))) {
+      out.push(spot);
+      taken.push(spot);
+    }
+  }
+  return out;
 }

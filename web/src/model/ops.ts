@@ -70,3 +70,17 @@ export function describeOp(op: Op): string {
       return `detach ${op.decky} from ${op.lan}`;
   }
 }
+
+/** The deckies applying `ops` to `t` changes on the host: the deckies the ops name, and every
+ * decky on a LAN an op changes or removes. */
+export function deckiesTouched(ops: readonly Op[], t: { deckies: readonly { name: string; memberships: readonly { lan: string }[] }[] }): string[] {
+  const out = new Set<string>();
+  for (const op of ops) {
+    const target = opTarget(op);
+    if (target.kind === "decky") out.add(target.name);
+    else if (op.op !== "add_lan") {
+      for (const d of t.deckies) if (d.memberships.some((m) => m.lan === target.name)) out.add(d.name);
+    }
+  }
+  return [...out];
+}

@@ -101,4 +101,14 @@ describe("project", () => {
     const { topology: p } = project(t, [{ op: "update_lan", name: "lan-1", dmz: true, subnet: "10.5.0.0/24", canvas: { x: 9 } }], catalog);
     expect(p.lans[1]).toMatchObject({ is_dmz: true, subnet: "10.5.0.0/24", x: 9, w: null });
   });
+
+  it("marks a staged service removal and addition on the service, and a round trip as nothing", () => {
+    const removed = project(t, [{ op: "update_decky", name: "gw", services: ["http"] }], catalog);
+    expect(removed.topology.deckies[0]?.services).toEqual(["http"]);
+    expect(removed.marks.get("service:gw:ssh")).toBe("removed");
+    const added = project(t, [{ op: "update_decky", name: "a", services: ["http", "smb"] }], catalog);
+    expect(added.marks.get("service:a:smb")).toBe("added");
+    const back = project(t, [{ op: "update_decky", name: "gw", services: ["http"] }, { op: "update_decky", name: "gw", services: ["http", "ssh"] }], catalog);
+    expect(back.marks.has("service:gw:ssh")).toBe(false);
+  });
 });

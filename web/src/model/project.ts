@@ -3,18 +3,17 @@
 // allocates addresses, and validates; an op that does not resolve here is skipped, and the
 // server's issue list says why.
 import type { Catalog, Decky, Lan, TopologyView } from "../api/types";
+import { deckyKey, lanKey, nameOf, parseKey, serviceKey } from "./elementKey";
 import type { DeckyCanvas, LanCanvas, Op } from "./ops";
 
 export type Mark = "added" | "changed" | "removed";
 
 export interface Projection {
   topology: TopologyView;
-  /** `lan:NAME` / `decky:NAME` → how staged ops touch the element (absent: untouched). */
+  /** Element key (model/elementKey.ts) → how staged ops touch the element (absent:
+   * untouched). A service the stage removes is marked `removed` on its key. */
   marks: Map<string, Mark>;
 }
-
-export const lanKey = (name: string): string => `lan:${name}`;
-export const deckyKey = (name: string): string => `decky:${name}`;
 
 interface Work {
   lans: Lan[];
@@ -45,8 +44,19 @@ function findDecky(w: Work, name: string): Decky | undefined {
 }
 
 function replaceDecky(w: Work, next: Decky): void {
+  const before = findDecky(w, next.name)?.services ?? [];
+  const after = next.services ?? [];
+  for (const s of before) if (!after.includes(s)) markService(w, serviceKey(next.name, s), "removed");
+  for (const s of after) if (!before.includes(s)) markService(w, serviceKey(next.name, s), "added");
   w.deckies = w.deckies.map((d) => (d.name === next.name ? next : d));
   mark(w, deckyKey(next.name), "changed");
+}
+
+/** A service removed and added back within the stage (or the reverse) is untouched. */
+function markService(w: Work, key: string, how: "added" | "removed"): void {
+  const before = w.marks.get(key);
+  if ((before === "added" && how === "removed") || (before === "removed" && how === "added")) w.marks.delete(key);
+  else w.marks.set(key, how);
 }
 
 function servicesOf(w: Work, services?: string[] | null, archetype?: string | null): string[] {
@@ -188,14 +198,31 @@ export function project(base: TopologyView, ops: readonly Op[], catalog: Catalog
     if (op.op === "add_lan" || op.op === "remove_lan" || op.op === "update_lan") applyLanOp(w, op);
     else applyDeckyOp(w, op);
   }
-  const removed = (prefix: string): Set<string> =>
-    new Set(
-      [...w.marks].filter(([k, m]) => m === "removed" && k.startsWith(prefix)).map(([k]) => k.slice(prefix.length)),
-    );
+  const removed = (kind: "lan" | "decky"): Set<string> =>
+    new Set([...w.marks].filter(([, m]) => m === "removed").map(([k]) => nameOf(k, kind)).filter((n): n is string => n !== null));
   const topology: TopologyView = {
     ...base,
-    lans: keepRemoved(base.lans, w.lans, removed("lan:")),
-    deckies: keepRemoved(base.deckies, w.deckies, removed("decky:")),
+    lans: keepRemoved(base.lans, w.lans, removed("lan")),
+    deckies: keepRemoved(base.deckies, w.deckies, removed("decky")),
   };
   return { topology, marks: w.marks };
+}
+
+export interface Counts {
+  lans: number;
+  deckies: number;
+  /** Elements the stage adds, changes or removes. */
+  staged: number;
+}
+
+/** What the canvas draws, counted as the header says it: removed elements (still drawn, struck
+ * out) no longer count; staged additions do. */
+export function countsOf(p: Projection): Counts {
+  const gone = (key: string): boolean => p.marks.get(key) === "removed";
+  const staged = [...p.marks.keys()].filter((key) => parseKey(key)?.kind !== "service").length;
+  return {
+    lans: p.topology.lans.filter((l) => !gone(lanKey(l.name))).length,
+    deckies: p.topology.deckies.filter((d) => !gone(deckyKey(d.name))).length,
+    staged,
+  };
 }

@@ -4,11 +4,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Api } from "../api/client";
 import { ApiError } from "../api/errors";
 import type { MutationView, PlanView, SubmitResult } from "../api/liveTypes";
-import type { Event, Issue, TopologyView } from "../api/types";
+import type { Event, Issue, TopologySnapshot, TopologyView } from "../api/types";
 import * as build from "../model/builders";
 import { ALL_ALLOWED, catalog, topology } from "../model/fixtures";
 import type { Op } from "../model/ops";
 import { batchOf } from "../model/stage";
+import { currentPlan } from "./editor";
 import { createAppStore } from "./index";
 
 interface Fake {
@@ -22,6 +23,19 @@ interface Fake {
   mutations: Map<string, MutationView>;
   push(frame: string): void;
 }
+
+/** A topology stream's snapshot, as the server sends it. */
+const snap = (t: TopologyView, latest: number): TopologySnapshot => ({
+  latest_event_id: latest,
+  status: t.status,
+  version: t.version,
+  desired_hash: "h",
+  applied_hash: null,
+  needs_resync: false,
+  last_run: null,
+  in_flight: [],
+  topology: t,
+});
 
 const frame = (event: string, data: unknown, id?: number): string =>
   `${id !== undefined ? `id: ${id}\n` : ""}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
@@ -97,7 +111,7 @@ async function opened(t: TopologyView) {
   const f = fake(t);
   const store = createAppStore(() => f.api);
   store.setState({ principal: { token_id: "1", name: "ops", role: "admin" }, phase: "signed-in" });
-  f.push(frame("snapshot", { latest_event_id: 10, topology: t }));
+  f.push(frame("snapshot", snap(t, 10)));
   await store.getState().openEditor(t.name);
   return { f, store };
 }
@@ -129,10 +143,10 @@ describe("editing a pending topology", () => {
     await store.getState().edit(build.updateLan(store.getState().topology as TopologyView, "lan-1", { dmz: true }));
     expect(f.submitted).toEqual([]);
     expect(batchOf(store.getState().stage)).toEqual([{ op: "update_lan", name: "lan-1", dmz: true }]);
-    expect(store.getState().batchIssues.map((i) => i.code)).toEqual(["DMZ_MULTIPLE"]);
+    expect(store.getState().check?.issues.map((i) => i.code)).toEqual(["DMZ_MULTIPLE"]);
     store.getState().discard();
     expect(store.getState().stage.entries).toEqual([]);
-    expect(store.getState().batchIssues).toEqual([]);
+    expect(store.getState().check).toBeNull();
     store.getState().closeEditor();
   });
 
@@ -144,6 +158,45 @@ describe("editing a pending topology", () => {
     expect(store.getState().topology?.version).toBe(5);
     expect(store.getState().notice?.text).toContain("version 3 → 5");
     expect(store.getState().notice?.text).toContain("removed decky a");
+    store.getState().closeEditor();
+  });
+
+  it("undoes a sent edit with its inverse, and redoes it, each on the version the last left", async () => {
+    const { f, store } = await opened(topology());
+    await store.getState().edit(build.dropService(store.getState().topology as TopologyView, "a", "ssh"));
+    store.getState().undo();
+    await vi.advanceTimersByTimeAsync(10);
+    await settle();
+    expect(f.submitted[1]).toEqual({ ops: [{ op: "update_decky", name: "a", services: ["http"] }], version: 4 });
+    expect(store.getState().history.undone).toHaveLength(1);
+    expect(store.getState().notice?.text).toBe("Undone: add ssh to a.");
+    store.getState().redo();
+    await vi.advanceTimersByTimeAsync(10);
+    await settle();
+    expect(f.submitted[2]).toEqual({ ops: [{ op: "update_decky", name: "a", services: ["http", "ssh"] }], version: 5 });
+    expect(store.getState().history).toMatchObject({ done: [{ version: 6 }], undone: [] });
+    store.getState().closeEditor();
+  });
+
+  it("an undo waits for the version its edit left: another editor's change makes it stale", async () => {
+    const { f, store } = await opened(topology());
+    await store.getState().edit(build.dropService(store.getState().topology as TopologyView, "a", "ssh"));
+    store.setState({ topology: { ...(store.getState().topology as TopologyView), version: 9 } });
+    store.getState().undo();
+    await vi.advanceTimersByTimeAsync(10);
+    expect(f.submitted).toHaveLength(1);
+    expect(store.getState().notice?.text).toMatch(/^Cannot undo add ssh to a: the topology changed since/);
+    store.getState().closeEditor();
+  });
+
+  it("Ctrl+A selects every element; copy and paste a decky into its LAN", async () => {
+    const { f, store } = await opened(topology());
+    store.getState().selectAll();
+    expect(store.getState().selection).toEqual(["lan:dmz", "lan:lan-1", "decky:gw", "decky:br", "decky:a"]);
+    store.getState().select("decky:a");
+    store.getState().copySelection();
+    await store.getState().pasteClipboard();
+    expect(f.submitted.at(-1)?.ops).toMatchObject([{ op: "add_decky", name: "a-1", lan: "lan-1", services: ["http"] }]);
     store.getState().closeEditor();
   });
 
@@ -228,7 +281,7 @@ describe("following the applied mutation", () => {
     await vi.advanceTimersByTimeAsync(10);
     expect(store.getState().applying?.state).toBe("pending");
     f.mutations.set("m1", mutation("failed", "host said no"));
-    f.push(frame("snapshot", { latest_event_id: 20, topology: f.server.topology }));
+    f.push(frame("snapshot", snap(f.server.topology, 20)));
     await vi.advanceTimersByTimeAsync(10);
     expect(store.getState().applying?.state).toBe("failed");
     expect(store.getState().stage.entries).toHaveLength(1); // staged again
@@ -238,7 +291,7 @@ describe("following the applied mutation", () => {
   it("after a reset the kept stage is planned again", async () => {
     const { f, store } = await staged();
     const before = f.planned.length;
-    f.push(frame("reset", { since: 10, reason: "older than the kept history" }) + frame("snapshot", { latest_event_id: 90, topology: f.server.topology }));
+    f.push(frame("reset", { since: 10, reason: "older than the kept history" }) + frame("snapshot", snap(f.server.topology, 90)));
     await vi.advanceTimersByTimeAsync(300);
     expect(f.planned.length).toBe(before + 1);
     expect(store.getState().notice?.text).toContain("reset");
@@ -250,15 +303,15 @@ describe("the review", () => {
   it("an edit or an undo while it is open drops its plan; Apply waits for the plan of what is staged", async () => {
     const { f, store } = await staged();
     await store.getState().review();
-    expect(store.getState().plan).not.toBeNull();
+    expect(currentPlan(store.getState())).not.toBeNull();
     await store.getState().edit(build.dropService(store.getState().topology as TopologyView, "gw", "smb"));
-    expect(store.getState().plan).toBeNull();
+    expect(currentPlan(store.getState())).toBeNull();
     await store.getState().apply(); // the shown plan was of one edit: nothing is sent
     expect(f.submitted).toEqual([]);
     await vi.advanceTimersByTimeAsync(300);
-    expect(store.getState().plan).not.toBeNull();
+    expect(currentPlan(store.getState())).not.toBeNull();
     store.getState().undo();
-    expect(store.getState().plan).toBeNull();
+    expect(currentPlan(store.getState())).toBeNull();
     await vi.advanceTimersByTimeAsync(300);
     await store.getState().apply();
     expect(f.submitted.map((x) => x.ops.length)).toEqual([1]);

@@ -1,67 +1,53 @@
-// The editor of one topology. Pending topology: every edit is a batch sent at once with
-// `expected_version`; a refused one stays staged as a draft with its issues. Live topology:
-// edits are staged (undo/redo), reviewed as a plan, and applied as one atomic batch whose
-// progress arrives over the topology's event stream. A 409 re-reads the topology and says what
-// changed on the server.
+// The editor of one topology: the imperative shell around model/live.ts. Pending topology:
+// every edit is a batch sent at once with `expected_version`; a refused one stays staged as a
+// draft with its issues. Live topology: edits are staged (undo/redo), reviewed as a plan, and
+// applied as one atomic batch whose progress arrives over the topology's event stream. A 409
+// re-reads the topology and says what changed on the server. What an event means for the state
+// is decided in model/live.ts; here are the requests, the timers and the stream.
 import type { StateCreator } from "zustand";
 import type { Api } from "../api/client";
 import { ApiError, explain } from "../api/errors";
-import type { MutationState, PlanView } from "../api/liveTypes";
-import type { Catalog, Event, Issue, TopologySnapshot, TopologyView } from "../api/types";
+import type { Catalog, Decky, Issue, TopologySnapshot, TopologyView } from "../api/types";
+import { emptyActivity } from "../model/activity";
 import type { Edit } from "../model/builders";
 import { conflictMessage } from "../model/diff";
-import type { DeckyCanvas, LanCanvas } from "../model/ops";
-import { opTarget } from "../model/ops";
+import * as build from "../model/builders";
+import { deckyKey, keyOf, lanKey, nameOf } from "../model/elementKey";
+import { emptyHistory, type History, inverseOf, recorded, redoBlocked, redoneTo, undoBlocked, undoneTo } from "../model/history";
+import { freeSpots } from "../model/layout";
+import { type Effect, inFlight, isNews, type LiveState, onEvent, onMutationNews, onSnapshot, onSubmitted, planDeckies, type Step } from "../model/live";
+import { deckiesTouched, type DeckyCanvas, type LanCanvas, type Op, opTarget } from "../model/ops";
+import { isLive } from "../model/lifecycle";
 import * as stage from "../model/stage";
-import type { DriftFinding } from "../model/status";
+import { type HostReport, hostReports } from "../model/status";
+import { plural } from "../model/words";
 import { EventStream, type StreamStatus } from "../stream/eventStream";
 import type { AppState } from "./index";
+import { editorView } from "./view";
 
-/** Edits of a deployed topology are staged and applied as live changes (the server allows
- * editing it now, and it is past pending). */
-export const isLive = (t: TopologyView | null): boolean => t !== null && t.status !== "pending" && t.actions.edit.allowed;
-
-/** A mutation's news, from its event or from asking for its state. */
-interface MutationNews {
-  mutation: string;
-  state: MutationState;
-  reason: string | null;
-  issues: Issue[];
+/** The plan of the stage on screen, computed on the topology's current version, or null: the
+ * review shows only this, and Apply sends only what it shows. */
+export function currentPlan(s: Pick<EditorSlice, "check" | "stage" | "topology">) {
+  const c = s.check;
+  if (!c?.plan || c.stage !== s.stage || !s.topology) return null;
+  const version = c.plan.plan?.version;
+  return version === undefined || version === s.topology.version ? c.plan : null;
 }
 
-/** The plan shown is the plan of the current stage (not of one before an undo or a new edit). */
-export const planIsCurrent = (s: Pick<EditorSlice, "plan" | "planStage" | "stage">): boolean =>
-  s.plan !== null && s.planStage === s.stage;
-
-export interface Notice {
-  kind: "info" | "error" | "warning";
-  text: string;
-}
-
-export interface Applying {
-  mutation: string;
-  state: MutationState;
-  reason: string | null;
-}
-
-export interface EditorSlice {
+export interface EditorSlice extends Omit<LiveState, "notice"> {
   /** The open topology's name (set before it is loaded). */
   name: string | null;
-  topology: TopologyView | null;
   catalog: Catalog | null;
-  stage: stage.Stage;
-  /** Entries sent with Apply, shown until the mutation is applied or failed. */
-  sent: stage.StageEntry[];
   storedIssues: Issue[];
-  batchIssues: Issue[];
-  plan: PlanView | null;
-  /** The stage `plan` was computed for: Apply sends only a plan of what is staged now. */
-  planStage: stage.Stage | null;
+  /** host → its last fact report (`GET /drift`). */
+  hosts: Record<string, HostReport>;
   reviewOpen: boolean;
-  applying: Applying | null;
-  selected: string | null;
-  notice: Notice | null;
-  finding: DriftFinding | null;
+  /** Selected element keys (model/elementKey.ts); the last one is the inspector's. */
+  selection: string[];
+  /** A pending topology's edits, to undo and redo (model/history.ts). */
+  history: History;
+  /** Deckies copied with Ctrl+C, as they were then. */
+  clipboard: Decky[];
   editorStream: StreamStatus;
   busy: boolean;
   openEditor(name: string): Promise<void>;
@@ -75,11 +61,14 @@ export interface EditorSlice {
   closeReview(): void;
   apply(): Promise<void>;
   select(key: string | null): void;
+  selectAll(): void;
+  copySelection(): void;
+  pasteClipboard(): Promise<void>;
+  checkDrift(): Promise<void>;
   moveElement(kind: "lan" | "decky", name: string, canvas: LanCanvas | DeckyCanvas): Promise<void>;
   saveLayout(body: { lans?: Record<string, LanCanvas>; deckies?: Record<string, DeckyCanvas> }): Promise<void>;
   deployCurrent(): Promise<void>;
   teardownCurrent(): Promise<void>;
-  setNotice(notice: Notice | null): void;
 }
 
 const empty = {
@@ -87,17 +76,23 @@ const empty = {
   topology: null,
   stage: stage.emptyStage,
   sent: [],
-  storedIssues: [],
-  batchIssues: [],
-  plan: null,
-  planStage: null,
-  reviewOpen: false,
+  check: null,
   applying: null,
-  selected: null,
-  notice: null,
+  mutations: {},
+  progress: null,
   finding: null,
+  activity: emptyActivity,
+  storedIssues: [],
+  hosts: {},
+  reviewOpen: false,
+  selection: [],
+  history: emptyHistory,
+  clipboard: [],
   busy: false,
 };
+
+/** The selected element the inspector shows (the last one selected), or null. */
+export const selectedKey = (s: Pick<EditorSlice, "selection">): string | null => s.selection.at(-1) ?? null;
 
 export const editorSlice =
   (api: Api): StateCreator<AppState, [], [], EditorSlice> =>
@@ -109,17 +104,52 @@ export const editorSlice =
     let queue: Promise<void> = Promise.resolve();
     let planSeq = 0;
 
-    const current = (): TopologyView => {
-      const t = get().topology;
-      if (!t) throw new Error("no topology is open");
-      return t;
+    const say = (kind: "info" | "error" | "warning", text: string): void => get().say(kind, text);
+    const isOpen = (name: string): boolean => get().topology?.name === name;
+
+    /** A step of model/live.ts: its patch now, then its effects in order. */
+    const step = (s: Step): void => {
+      const { notice, ...rest } = s.patch;
+      set(rest);
+      if ("notice" in s.patch) get().setNotice(notice ?? null);
+      void run(s.effects);
+    };
+
+    const run = async (effects: Effect[]): Promise<void> => {
+      for (const e of effects) await perform(e);
+    };
+
+    const perform = async (e: Effect): Promise<void> => {
+      switch (e.kind) {
+        case "refetch":
+          if (refetchTimer) clearTimeout(refetchTimer);
+          refetchTimer = setTimeout(() => void reload(), 200);
+          return;
+        case "reload":
+          await reload();
+          return;
+        case "plan":
+          schedulePlan();
+          return;
+        case "recheck":
+          await recheckMutation();
+          return;
+        case "storedIssues":
+          await refreshStored();
+          return;
+        case "mutationOps":
+          await learnMutation(e.id);
+          return;
+        case "hosts":
+          await loadHosts();
+      }
     };
 
     const refreshStored = async (): Promise<void> => {
       const t = get().topology;
       if (!t) return;
       const v = await api.validateStored(t.name).catch(() => null);
-      if (v && get().topology?.name === t.name) set({ storedIssues: v.issues });
+      if (v && isOpen(t.name)) set({ storedIssues: v.issues });
     };
 
     const reload = async (): Promise<TopologyView | null> => {
@@ -127,21 +157,14 @@ export const editorSlice =
       if (!t) return null;
       try {
         const fresh = await api.getTopology(t.name);
-        if (get().topology?.name !== t.name) return null;
+        if (!isOpen(t.name)) return null;
         set({ topology: fresh });
         void refreshStored();
         return fresh;
       } catch (err) {
-        if (err instanceof ApiError && err.status === 404) {
-          set({ notice: { kind: "error", text: `${t.name} no longer exists.` } });
-        }
+        if (err instanceof ApiError && err.status === 404) say("error", `${t.name} no longer exists.`);
         return null;
       }
-    };
-
-    const scheduleRefetch = (): void => {
-      if (refetchTimer) clearTimeout(refetchTimer);
-      refetchTimer = setTimeout(() => void reload(), 200);
     };
 
     /** The plan (and so the issue list) of what is staged; live: debounced as you draw. */
@@ -151,168 +174,152 @@ export const editorSlice =
       const ops = stage.batchOf(planned);
       const seq = ++planSeq;
       if (!t || ops.length === 0) {
-        set({ plan: null, planStage: null, batchIssues: [] });
+        set({ check: null });
         return;
       }
       try {
         const plan = await api.planOps(t.name, ops, t.version);
-        if (seq === planSeq) set({ plan, planStage: planned, batchIssues: plan.issues });
+        if (seq === planSeq) set({ check: { stage: planned, plan, issues: plan.issues } });
       } catch (err) {
         if (seq !== planSeq) return;
         if (err instanceof ApiError && err.versionConflict) await conflict(t);
-        else set({ plan: null, batchIssues: err instanceof ApiError ? err.issues : [], notice: { kind: "error", text: explain(err) } });
+        else {
+          set({ check: { stage: planned, plan: null, issues: err instanceof ApiError ? err.issues : [] } });
+          say("error", explain(err));
+        }
       }
     };
 
     const schedulePlan = (): void => {
-      // An open review must never show (and Apply must never send) the plan of another stage.
-      if (get().reviewOpen) set({ plan: null, planStage: null });
       if (planTimer) clearTimeout(planTimer);
       planTimer = setTimeout(() => void replan(), 250);
     };
 
     const conflict = async (before: TopologyView): Promise<void> => {
       const after = await reload();
-      if (after) set({ notice: { kind: "warning", text: conflictMessage(before, after) } });
+      if (after) say("warning", conflictMessage(before, after));
       schedulePlan();
     };
 
+    /** A draft: the refused edit stays staged with the server's issues, planned with the rest. */
+    const draft = async (change: Edit, issues: Issue[]): Promise<void> => {
+      const staged = stage.stageOps(get().stage, change.ops, change.label);
+      set({ stage: staged, check: { stage: staged, plan: null, issues } });
+      say("error", `Not applied: ${change.label}. ${issues[0]?.message ?? ""}`);
+      await replan();
+    };
+
     const refused = async (before: TopologyView, change: Edit, err: unknown): Promise<void> => {
-      if (err instanceof ApiError && err.versionConflict) {
-        await conflict(before);
-      } else if (err instanceof ApiError && err.status === 400 && err.issues.length) {
-        set({ stage: stage.stageOps(get().stage, change.ops, change.label), batchIssues: err.issues });
-        set({ notice: { kind: "error", text: `Not applied: ${change.label}. ${err.issues[0]?.message ?? ""}` } });
-        void replan();
-      } else if (err instanceof ApiError && err.status === 409) {
+      if (err instanceof ApiError && err.versionConflict) await conflict(before);
+      else if (err instanceof ApiError && err.status === 400 && err.issues.length) await draft(change, err.issues);
+      else if (err instanceof ApiError && err.status === 409) {
         await reload();
-        set({ notice: { kind: "error", text: explain(err) } });
-      } else {
-        set({ notice: { kind: "error", text: `${change.label}: ${explain(err)}` } });
-      }
+        say("error", explain(err));
+      } else say("error", `${change.label}: ${explain(err)}`);
     };
 
     /** Drafts about the element an accepted edit just changed are superseded by it. */
     const dropSuperseded = (change: Edit): void => {
-      const touched = new Set(change.ops.map((op) => `${opTarget(op).kind}:${opTarget(op).name}`));
+      const touched = new Set(change.ops.map((op) => keyOf(opTarget(op))));
       const s = get().stage;
-      const keep = s.entries.filter((e) => !e.ops.some((op) => touched.has(`${opTarget(op).kind}:${opTarget(op).name}`)));
+      const keep = s.entries.filter((e) => !e.ops.some((op) => touched.has(keyOf(opTarget(op)))));
       if (keep.length !== s.entries.length) set({ stage: { ...s, entries: keep } });
     };
 
+    /** What a sent pending batch was: an edit (recorded to undo), or an undo or redo. */
+    type Sent = "edit" | "undo" | "redo";
+
+    const remember = (how: Sent, change: Edit, before: TopologyView, version: number): void => {
+      const h = get().history;
+      if (how === "edit") set({ history: recorded(h, { label: change.label, ops: change.ops, inverse: inverseOf(change.ops, before), version }) });
+      else if (how === "undo") set({ history: undoneTo(h, version) });
+      else set({ history: redoneTo(h, version, inverseOf(change.ops, before)) });
+    };
+
     /** A pending edit is planned first (200 with the issue list), then sent: a refused edit
-     * becomes a draft without an error response, and the server still checks the batch. */
-    const sendPending = async (change: Edit): Promise<void> => {
-      const before = current();
+     * becomes a draft without an error response, and the server still checks the batch. An
+     * undo or redo the server refuses is said, never staged. */
+    const sendPending = async (change: Edit, how: Sent = "edit"): Promise<void> => {
+      const before = get().topology;
+      if (!before) return;
       set({ busy: true });
       try {
         const plan = await api.planOps(before.name, change.ops, before.version);
         if (!plan.valid) {
-          set({ stage: stage.stageOps(get().stage, change.ops, change.label) });
-          set({ notice: { kind: "error", text: `Not applied: ${change.label}. ${plan.issues[0]?.message ?? ""}` } });
-          await replan();
+          if (how === "edit") await draft(change, plan.issues);
+          else say("error", `Cannot ${how} ${change.label}: ${plan.issues[0]?.message ?? "the server refuses it"}`);
           return;
         }
-        await api.submitOps(before.name, change.ops, before.version);
-        dropSuperseded(change);
+        const result = await api.submitOps(before.name, change.ops, before.version);
+        remember(how, change, before, result.version);
+        if (how === "edit") dropSuperseded(change);
         await reload();
-        set({ notice: null });
+        if (how === "edit") get().setNotice(null);
+        else say("info", `${how === "undo" ? "Undone" : "Redone"}: ${change.label}.`);
         await replan();
       } catch (err) {
-        await refused(before, change, err);
+        if (how === "edit") await refused(before, change, err);
+        else if (err instanceof ApiError && err.versionConflict) await conflict(before);
+        else say("error", `Cannot ${how} ${change.label}: ${explain(err)}`);
       } finally {
         set({ busy: false });
       }
     };
 
-    const onMutation = (news: MutationNews): void => {
-      const { state, reason } = news;
-      const mine = get().applying;
-      if (!mine || news.mutation !== mine.mutation) {
-        if (state === "applied" || state === "failed") scheduleRefetch();
-        return;
-      }
-      if (state === "applied") {
-        set({ applying: { ...mine, state, reason }, sent: [], notice: { kind: "info", text: "Applied: the change is live." } });
-        void reload();
-      } else if (state === "failed" || state === "cancelled") {
-        const issues = news.issues;
-        const restored = { ...get().stage, entries: [...get().sent, ...get().stage.entries] };
-        set({
-          applying: { ...mine, state, reason },
-          sent: [],
-          stage: restored,
-          batchIssues: issues,
-          notice: { kind: "error", text: `The change ${state}${reason ? `: ${reason}` : ""}. Nothing was changed; your edits are staged again.` },
-        });
-        void reload().then(() => schedulePlan());
-      } else {
-        set({ applying: { ...mine, state, reason } });
-      }
+    const queued = async (change: Edit, how: Sent): Promise<void> => {
+      queue = queue.then(() => sendPending(change, how));
+      await queue;
     };
 
-    const onEvent = (ev: Event): void => {
+    /** Pending: a refused draft is dropped first, then the last sent edit is undone. */
+    const undoPending = async (): Promise<void> => {
       const t = get().topology;
-      if (!t || ev.topology !== t.name) return;
-      switch (ev.type) {
-        case "topology.status": {
-          const p = ev.payload;
-          set({ topology: { ...t, status: p.to, actions: p.actions, status_changed_at: ev.at } });
-          if (get().notice?.kind !== "error") {
-            set({ notice: { kind: "info", text: `${t.name}: ${p.from} → ${p.to} (${p.reason})` } });
-          }
-          scheduleRefetch();
-          break;
-        }
-        case "topology.updated":
-          if (ev.payload.version !== t.version) scheduleRefetch();
-          break;
-        case "topology.layout":
-        case "topology.deleted":
-          scheduleRefetch();
-          break;
-        case "drift.finding":
-          set({ finding: { state: ev.payload.state, details: ev.payload.details, at: ev.at } });
-          break;
-        case "mutation.applying":
-          onMutation({ mutation: ev.payload.mutation, state: "applying", reason: null, issues: [] });
-          break;
-        case "mutation.applied":
-        case "mutation.failed":
-        case "mutation.cancelled": {
-          const { mutation, state, reason, issues } = ev.payload;
-          onMutation({ mutation, state, reason: reason ?? null, issues: issues ?? [] });
-          break;
-        }
+      const last = get().history.done.at(-1);
+      const why = t ? undoBlocked(get().history, t.version) : "nothing is open";
+      if (why || !last || typeof last.inverse === "string") {
+        if (last) say("warning", `Cannot undo ${last.label}: ${why}`);
+        return;
       }
+      await queued({ label: last.label, ops: last.inverse }, "undo");
+    };
+
+    const redoPending = async (): Promise<void> => {
+      const t = get().topology;
+      const next = get().history.undone.at(-1);
+      const why = t ? redoBlocked(get().history, t.version) : "nothing is open";
+      if (why || !next) {
+        if (next) say("warning", `Cannot redo ${next.label}: ${why}`);
+        return;
+      }
+      await queued({ label: next.label, ops: next.ops }, "redo");
     };
 
     /** The events of our mutation may never reach us (they came before we knew its id, or a
      * reset pruned them): ask for its state instead. */
     const recheckMutation = async (): Promise<void> => {
       const mine = get().applying;
-      if (!mine || (mine.state !== "pending" && mine.state !== "applying")) return;
+      if (!mine || !inFlight(mine)) return;
       const m = await api.mutation(mine.mutation).catch(() => null);
-      const now = get().applying;
       // An event may have moved it on meanwhile: apply only what is news.
-      if (!m || now?.mutation !== m.id || m.state === now.state || now.state === "applied" || now.state === "failed" || now.state === "cancelled") return;
-      onMutation({ mutation: m.id, state: m.state, reason: m.reason ?? null, issues: m.issues ?? [] });
+      if (m && isNews(get().applying, m.id, m.state)) {
+        step(onMutationNews(get(), { mutation: m.id, state: m.state, reason: m.reason ?? null, issues: m.issues ?? [] }));
+      }
     };
 
-    const onSnapshot = (data: TopologySnapshot, afterReset: boolean): void => {
-      const fresh = data.topology;
-      const open = get().topology;
-      if (fresh.name !== get().name) return;
-      // The same state again (a reconnect, or the GET came first) would recompute the canvas.
-      if (!open || JSON.stringify(open) !== JSON.stringify(fresh)) set({ topology: fresh });
-      // Any snapshot (a resume too) may follow a gap in which our mutation finished.
-      void recheckMutation();
-      if (afterReset) {
-        set({ notice: { kind: "warning", text: "The event stream was reset (history pruned); the editor re-read the topology." } });
-        void refreshStored();
-        // The stage is kept, but its plan was computed on the state before the reset.
-        schedulePlan();
-      }
+    /** Which deckies another editor's (or tool's) mutation changes: from its ops. */
+    const learnMutation = async (id: string): Promise<void> => {
+      const m = await api.mutation(id).catch(() => null);
+      const t = get().topology;
+      const known = get().mutations[id];
+      if (!m || !t || !known || known.deckies) return;
+      // Stored ops are the op vocabulary as plain data (secret values masked, not needed here).
+      const ops = m.ops as unknown as Op[];
+      set({ mutations: { ...get().mutations, [id]: { ...known, deckies: deckiesTouched(ops, t) } } });
+    };
+
+    const loadHosts = async (): Promise<void> => {
+      const drift = await api.drift().catch(() => null);
+      if (drift) set({ hosts: hostReports(drift.hosts) });
     };
 
     const connect = (name: string): void => {
@@ -321,8 +328,10 @@ export const editorSlice =
         url: api.streamUrl(name),
         token: api.token,
         handlers: {
-          snapshot: onSnapshot,
-          event: onEvent,
+          snapshot: (data, afterReset) => {
+            if (data.topology.name === get().name) step(onSnapshot(get(), data, afterReset));
+          },
+          event: (ev) => step(onEvent(get(), ev)),
           status: (s) => set({ editorStream: s }),
           unauthorized: () => get().sessionExpired(),
         },
@@ -330,10 +339,20 @@ export const editorSlice =
       stream.start();
     };
 
+    /** The newest finding about the topology and the hosts' reports, before any event. */
     const lastFinding = async (name: string): Promise<void> => {
       const drift = await api.drift().catch(() => null);
-      const f = drift?.findings.filter((x) => x.topology === name).at(-1);
-      if (f && get().topology?.name === name) set({ finding: { state: f.state, details: f.details, at: f.at } });
+      if (!drift || !isOpen(name)) return;
+      const f = drift.findings.filter((x) => x.topology === name).at(-1);
+      set({ hosts: hostReports(drift.hosts), ...(f ? { finding: { state: f.state, details: f.details, at: f.at } } : {}) });
+    };
+
+    const stop = (): void => {
+      stream?.stop();
+      stream = null;
+      if (planTimer) clearTimeout(planTimer);
+      if (refetchTimer) clearTimeout(refetchTimer);
+      planSeq += 1;
     };
 
     return {
@@ -348,7 +367,7 @@ export const editorSlice =
           set({ catalog });
           return catalog;
         } catch (err) {
-          set({ notice: { kind: "error", text: `Could not load the catalogue: ${explain(err)}` } });
+          say("error", `Could not load the catalogue: ${explain(err)}`);
           return null;
         }
       },
@@ -357,7 +376,7 @@ export const editorSlice =
         get().closeEditor();
         try {
           // The stream starts at once: its snapshot and the GET race, whichever comes first
-          // shows the topology (onSnapshot applies only to the open one).
+          // shows the topology (a snapshot applies only to the open one).
           set({ ...empty, name });
           connect(name);
           const [topology] = await Promise.all([api.getTopology(name), get().loadCatalog()]);
@@ -366,25 +385,22 @@ export const editorSlice =
           void refreshStored();
           void lastFinding(name);
         } catch (err) {
-          stream?.stop();
-          stream = null;
-          set({ ...empty, notice: { kind: "error", text: `Could not open ${name}: ${explain(err)}` } });
+          stop();
+          set({ ...empty });
+          say("error", `Could not open ${name}: ${explain(err)}`);
         }
       },
 
       closeEditor() {
-        stream?.stop();
-        stream = null;
-        if (planTimer) clearTimeout(planTimer);
-        if (refetchTimer) clearTimeout(refetchTimer);
-        planSeq += 1;
+        stop();
         set({ ...empty });
+        get().setNotice(null);
       },
 
       async edit(change) {
         if (!change || !get().topology) return;
         if (get().principal?.role !== "admin") {
-          set({ notice: { kind: "error", text: "A viewer cannot change anything: sign in with an admin token." } });
+          say("error", "A viewer cannot change anything: sign in with an admin token.");
           return;
         }
         if (isLive(get().topology)) {
@@ -392,29 +408,36 @@ export const editorSlice =
           schedulePlan();
           return;
         }
-        queue = queue.then(() => sendPending(change));
-        await queue;
+        await queued(change, "edit");
       },
 
       undo() {
+        if (!isLive(get().topology) && !stage.canUndo(get().stage)) {
+          void undoPending();
+          return;
+        }
         set({ stage: stage.undo(get().stage) });
         schedulePlan();
       },
 
       redo() {
+        if (!isLive(get().topology) && !stage.canRedo(get().stage)) {
+          void redoPending();
+          return;
+        }
         set({ stage: stage.redo(get().stage) });
         schedulePlan();
       },
 
       discard() {
-        set({ stage: stage.discard(get().stage), plan: null, planStage: null, batchIssues: [], reviewOpen: false });
+        set({ stage: stage.discard(get().stage), check: null, reviewOpen: false });
         planSeq += 1;
       },
 
       async review() {
         if (stage.batchOf(get().stage).length === 0) return;
-        set({ reviewOpen: true, plan: null, planStage: null });
-        await replan();
+        set({ reviewOpen: true });
+        if (!currentPlan(get())) await replan();
       },
 
       closeReview() {
@@ -424,37 +447,64 @@ export const editorSlice =
       async apply() {
         const t = get().topology;
         const ops = stage.batchOf(get().stage);
-        if (!t || ops.length === 0 || get().applying?.state === "pending" || get().applying?.state === "applying") return;
         // Only what the user reviewed is sent: a valid plan of exactly this stage.
-        if (!planIsCurrent(get()) || !get().plan?.valid) return;
+        const plan = currentPlan(get());
+        if (!t || ops.length === 0 || inFlight(get().applying) || !plan?.valid) return;
         set({ busy: true });
         try {
-          const result = await api.submitOps(t.name, ops, get().plan?.plan?.version ?? t.version);
-          const id = result.mutation?.id;
-          set({
-            sent: get().stage.entries,
-            stage: stage.discard(get().stage),
-            reviewOpen: false,
-            plan: null,
-            planStage: null,
-            batchIssues: [],
-            topology: { ...t, version: result.version },
-            applying: id ? { mutation: id, state: "pending", reason: null } : null,
-            notice: { kind: "info", text: `Sent ${ops.length} op${ops.length > 1 ? "s" : ""} as one batch; applying…` },
-          });
-          // Its outcome may have come over the stream before we knew its id: ask once.
-          if (id) void recheckMutation();
-          else void reload();
+          const result = await api.submitOps(t.name, ops, plan.plan?.version ?? t.version);
+          set({ reviewOpen: false });
+          step(onSubmitted(get(), result.mutation?.id ?? null, result.version, planDeckies(plan, ops, t), ops.length));
         } catch (err) {
           if (err instanceof ApiError && err.versionConflict) await conflict(t);
-          else set({ batchIssues: err instanceof ApiError ? err.issues : [], notice: { kind: "error", text: explain(err) } });
+          else {
+            set({ check: { stage: get().stage, plan: null, issues: err instanceof ApiError ? err.issues : [] } });
+            say("error", explain(err));
+          }
         } finally {
           set({ busy: false });
         }
       },
 
       select(key) {
-        set({ selected: key });
+        set({ selection: key ? [key] : [] });
+      },
+
+      selectAll() {
+        const t = get().topology;
+        if (t) set({ selection: [...t.lans.map((l) => lanKey(l.name)), ...t.deckies.map((d) => deckyKey(d.name))] });
+      },
+
+      copySelection() {
+        const t = get().topology;
+        const names = new Set(get().selection.map((k) => nameOf(k, "decky")));
+        const copied = t?.deckies.filter((d) => names.has(d.name)) ?? [];
+        if (copied.length) {
+          set({ clipboard: copied });
+          say("info", `Copied ${copied.length === 1 ? copied[0]?.name : plural(copied.length, "decky")}: Ctrl+V pastes into the selected LAN.`);
+        }
+      },
+
+      async pasteClipboard() {
+        const view = editorView(get());
+        const copied = get().clipboard;
+        if (!view || !copied.length) return;
+        const t = view.projection.topology;
+        const lan = build.pasteTarget(t, selectedKey(get()), copied);
+        if (!lan) return;
+        const spots = freeSpots(view.layout, t, lan, copied.length);
+        await get().edit(build.paste(t, copied, lan, (_name, i) => spots[i] ?? { x: 0, y: 0 }));
+      },
+
+      async checkDrift() {
+        const t = get().topology;
+        if (!t) return;
+        try {
+          await api.gatherDrift();
+          say("info", `Checking what runs on ${t.host}: the dots follow the finding.`);
+        } catch (err) {
+          say("error", `Could not check ${t.host}: ${explain(err)}`);
+        }
       },
 
       async moveElement(kind, name, canvas) {
@@ -479,24 +529,18 @@ export const editorSlice =
         try {
           await api.putLayout(t.name, { lans: body.lans ?? {}, deckies: body.deckies ?? {} });
         } catch (err) {
-          set({ notice: { kind: "error", text: `Could not save the layout: ${explain(err)}` } });
+          say("error", `Could not save the layout: ${explain(err)}`);
         }
       },
 
       async deployCurrent() {
         const t = get().topology;
         if (t) await get().deploy(t.name);
-        set({ notice: get().listMessage });
       },
 
       async teardownCurrent() {
         const t = get().topology;
         if (t) await get().teardown(t.name);
-        set({ notice: get().listMessage });
-      },
-
-      setNotice(notice) {
-        set({ notice });
       },
     };
   };

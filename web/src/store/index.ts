@@ -1,16 +1,18 @@
-// The one store of the editor (zustand): session, topology list, and the open topology.
+// The one store of the editor (zustand): session, the notice line, topology list, and the open
+// topology.
 import { create, type StoreApi, type UseBoundStore } from "zustand";
 import { type Api, createApi } from "../api/client";
 import { type EditorSlice, editorSlice } from "./editor";
 import { type ListSlice, listSlice } from "./list";
+import { type NoticeSlice, noticeSlice } from "./notice";
 import { type SessionSlice, sessionSlice } from "./session";
 
-export type AppState = SessionSlice & ListSlice & EditorSlice;
+export type AppState = SessionSlice & NoticeSlice & ListSlice & EditorSlice;
 
 export function createAppStore(makeApi: (get: () => AppState) => Api): UseBoundStore<StoreApi<AppState>> {
   return create<AppState>()((...args) => {
     const api = makeApi(args[1]);
-    return { ...sessionSlice(api)(...args), ...listSlice(api)(...args), ...editorSlice(api)(...args) };
+    return { ...sessionSlice(api)(...args), ...noticeSlice(...args), ...listSlice(api)(...args), ...editorSlice(api)(...args) };
   });
 }
 

@@ -2,9 +2,10 @@
 // changes, runs, creations and deletions), and the lifecycle actions.
 import type { StateCreator } from "zustand";
 import type { Api } from "../api/client";
-import { explain } from "../api/errors";
+import { ApiError, explain } from "../api/errors";
 import type { Event, GenerateSpec, GlobalSnapshot, TopologySummary } from "../api/types";
 import { blankDocument } from "../model/builders";
+import { plural } from "../model/words";
 import { EventStream, type StreamStatus } from "../stream/eventStream";
 import type { AppState } from "./index";
 
@@ -20,18 +21,19 @@ export interface ListSlice {
   lastRuns: Record<string, LastRun>;
   inFlight: Record<string, number>;
   listStream: StreamStatus;
-  listMessage: { kind: "info" | "error"; text: string } | null;
   loadList(): Promise<void>;
   connectList(): void;
   disconnectList(): void;
-  createGenerated(spec: GenerateSpec): Promise<string | null>;
+  /** Generate, and say what failed as the API's error (its `field` names the parameter). */
+  generate(spec: GenerateSpec): Promise<string | ApiError>;
   createBlank(name: string, host: string): Promise<string | null>;
   createFromFile(text: string): Promise<string | null>;
   deploy(name: string): Promise<void>;
+  /** A pending copy under `newName` (deployed at once when `deploy`); its name, or null. */
+  copyTopology(name: string, newName: string, deploy: boolean): Promise<string | null>;
   teardown(name: string): Promise<void>;
   deleteTopology(name: string, version: number): Promise<void>;
   exportYaml(name: string): Promise<string | null>;
-  say(kind: "info" | "error", text: string): void;
 }
 
 const LIST_EVENTS = /^(topology\.(created|updated|deleted)|mutation\.)/;
@@ -96,7 +98,6 @@ export const listSlice =
       lastRuns: {},
       inFlight: {},
       listStream: "stopped",
-      listMessage: null,
 
       async loadList() {
         const page = await guarded("Could not list the topologies", () => api.listTopologies());
@@ -123,10 +124,14 @@ export const listSlice =
         stream = null;
       },
 
-      async createGenerated(spec) {
-        const made = await guarded("Could not generate the topology", () => api.generate(spec));
-        if (made) get().say("info", `Generated ${made.name}: ${made.lans.length} LANs, ${made.deckies.length} deckies.`);
-        return made?.name ?? null;
+      async generate(spec) {
+        try {
+          const made = await api.generate(spec);
+          get().say("info", `Generated ${made.name}: ${plural(made.lans.length, "LAN")}, ${plural(made.deckies.length, "decky")}.`);
+          return made.name;
+        } catch (err) {
+          return err instanceof ApiError ? err : new ApiError(0, { error: { code: "network", message: explain(err) } });
+        }
       },
 
       async createBlank(name, host) {
@@ -146,6 +151,14 @@ export const listSlice =
         if (run) get().say("info", `Deploy of ${name} queued (run ${run.id}).`);
       },
 
+      async copyTopology(name, newName, deploy) {
+        const made = await guarded(`Could not copy ${name}`, () => api.copy(name, newName));
+        if (!made) return null;
+        get().say("info", `Created ${made.name}, a copy of ${name}.`);
+        if (deploy) await get().deploy(made.name);
+        return made.name;
+      },
+
       async teardown(name) {
         const run = await guarded(`Could not tear down ${name}`, () => api.teardown(name));
         if (run) get().say("info", `Teardown of ${name} queued (run ${run.id}).`);
@@ -160,9 +173,5 @@ export const listSlice =
       },
 
       exportYaml: (name) => guarded(`Could not export ${name}`, () => api.exportYaml(name)),
-
-      say(kind, text) {
-        set({ listMessage: { kind, text } });
-      },
     };
   };

@@ -12,8 +12,11 @@ const state = (status: Status, role = "admin", actions: Actions = ALL_ALLOWED): 
     stage: emptyStage,
     sent: [],
     storedIssues: [],
-    batchIssues: [],
+    check: null,
     finding: null,
+    hosts: {},
+    mutations: {},
+    applying: null,
     principal: { token_id: "1", name: "ops", role },
   }) as unknown as AppState;
 

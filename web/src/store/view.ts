@@ -1,28 +1,42 @@
 // What the canvas and panels show, derived from the store: the projection of staged edits,
-// the issues placed on elements, the layout, the status dots, and whether deploy is allowed.
+// the issues placed on elements, the layout, the status dots, and what may be done now.
 // Memoised on the identity of the inputs, so a 1,000-decky topology is projected once per
 // change, not once per render.
 import type { Catalog, Issue, TopologyView } from "../api/types";
-import { hasErrors, type PlacedIssue, placeIssues } from "../model/issues";
-import { blockedWhy } from "../model/lifecycle";
+import { lanKey } from "../model/elementKey";
+import { hasErrors, type PlacedIssue, placeProblems, type Problem, problemsOf } from "../model/issues";
+import { blockedWhy, isLive } from "../model/lifecycle";
+import { type Applying, changingDeckies, type Check, type InFlight, inFlight } from "../model/live";
 import { autoLayout, type Layout } from "../model/layout";
-import { project, type Projection } from "../model/project";
+import { type Counts, countsOf, project, type Projection } from "../model/project";
 import { batchOf, type Stage, type StageEntry } from "../model/stage";
-import { type DeckyState, type DriftFinding, deckyStates } from "../model/status";
+import { type DeckyStatus, type DriftFinding, deckyStates, type HostReport } from "../model/status";
 import type { AppState } from "./index";
-import { isLive } from "./editor";
 
 export interface EditorView {
   projection: Projection;
   layout: Layout;
   issues: Map<string, PlacedIssue[]>;
   allIssues: Issue[];
-  states: Map<string, DeckyState>;
+  /** The issues as the problems panel lists them: where, in words, and what to select. */
+  problems: Problem[];
+  /** What the header counts: the canvas as drawn. */
+  counts: Counts;
+  /** The drawn topology has a DMZ (the palette's DMZ is then not offered). */
+  hasDmz: boolean;
+  /** Why what runs is not known (the host's cause and the fix), when it is not. */
+  unknown: string | null;
+  states: Map<string, DeckyStatus>;
   live: boolean;
   editable: boolean;
   /** Why nothing can be edited (a viewer, or a status where the design is fixed), or null. */
   readOnly: string | null;
   deployBlocked: string | null;
+  teardownBlocked: string | null;
+  /** Why the stage cannot be reviewed now, or null. */
+  reviewBlocked: string | null;
+  /** Our applied change is not finished yet. */
+  applying: boolean;
 }
 
 interface Inputs {
@@ -31,8 +45,11 @@ interface Inputs {
   stage: Stage;
   sent: StageEntry[];
   storedIssues: Issue[];
-  batchIssues: Issue[];
+  check: Check | null;
   finding: DriftFinding | null;
+  hosts: Record<string, HostReport>;
+  mutations: Record<string, InFlight>;
+  applying: Applying | null;
   role: string | undefined;
 }
 
@@ -58,24 +75,39 @@ function deployBlockedBy(i: Inputs, issues: Issue[]): string | null {
   return null;
 }
 
+function reviewBlockedBy(i: Inputs, readOnly: string | null): string | null {
+  if (readOnly) return readOnly;
+  if (!i.stage.entries.length) return "stage an edit first";
+  return inFlight(i.applying) ? "a change is being applied" : null;
+}
+
 function compute(i: Inputs): EditorView {
   const staged: Stage = { ...i.stage, entries: [...i.sent, ...i.stage.entries] };
   const projection = project(i.topology, batchOf(staged), i.catalog);
   const layout = autoLayout(projection.topology);
-  // Batch issues describe the state the stage produces; stored issues the saved design. On a
-  // pending topology with drafts the batch's list is the whole picture.
-  const allIssues = i.stage.entries.length ? i.batchIssues : i.storedIssues;
+  // The check describes the state the stage produces; stored issues the saved design. On a
+  // pending topology with drafts the check's list is the whole picture.
+  const allIssues = i.stage.entries.length ? (i.check?.issues ?? []) : i.storedIssues;
   const readOnly = readOnlyWhy(i.role, i.topology);
+  const problems = problemsOf(allIssues, projection.topology, i.stage);
+  const states = deckyStates({ topology: i.topology, finding: i.finding, host: i.hosts[i.topology.host] ?? null, changing: changingDeckies(i.mutations) });
   return {
     projection,
     layout,
-    issues: placeIssues(allIssues, projection.topology, i.stage),
+    issues: placeProblems(problems),
     allIssues,
-    states: deckyStates(i.topology, i.finding),
+    problems,
+    counts: countsOf(projection),
+    hasDmz: projection.topology.lans.some((l) => l.is_dmz && projection.marks.get(lanKey(l.name)) !== "removed"),
+    unknown: [...states.values()].find((s) => s.state === "unknown")?.why ?? null,
+    states,
     live: isLive(i.topology),
     editable: readOnly === null,
     readOnly,
     deployBlocked: deployBlockedBy(i, allIssues),
+    teardownBlocked: i.role !== "admin" ? VIEWER : blockedWhy(i.topology, "teardown"),
+    reviewBlocked: reviewBlockedBy(i, readOnly),
+    applying: inFlight(i.applying),
   };
 }
 
@@ -87,8 +119,11 @@ export function editorView(s: AppState): EditorView | null {
     stage: s.stage,
     sent: s.sent,
     storedIssues: s.storedIssues,
-    batchIssues: s.batchIssues,
+    check: s.check,
     finding: s.finding,
+    hosts: s.hosts,
+    mutations: s.mutations,
+    applying: s.applying,
     role: s.principal?.role,
   };
   if (lastInputs && lastView && sameInputs(lastInputs, inputs)) return lastView;
