@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from ansible_support import FACT_SCRIPT, REPO
 
+from decnet.core import render
 from decnet.core.catalog import load_catalog
 from decnet.core.render import compose_model
 from decnet.engine import drift
@@ -75,6 +76,7 @@ def test_module_utils_match_the_contract() -> None:
     labels = contract["labels"]
     assert contract["fact_format"] == utils.FACT_FORMAT
     assert contract["base_dir"] == utils.BASE_DIR
+    assert contract["sensor_dir"] == utils.SENSOR_DIR
     assert ".".join(map(str, utils.MIN_COMPOSE)) == contract["compose_min_version"]
     assert contract["project_prefix"] == utils.PROJECT_PREFIX
     assert contract["mask"] == utils.MASK == module_utils("decnet_scrub").MASK
@@ -168,6 +170,7 @@ def test_both_roles_build_the_host_files_from_the_contract() -> None:
 
 def test_controller_matches_the_contract() -> None:
     assert contract["fact_format"] == drift.FACT_FORMAT
+    assert contract["sensor_dir"] == render.SENSOR_DIR
     t = Topology(
         name="ct",
         host="h",

@@ -112,3 +112,34 @@ def test_an_unwritable_place_fails_with_the_path_and_the_cause(tmp_path: Path) -
     (tmp_path / "facts.d").write_text("a file where the directory should be")
     with pytest.raises(Failure, match=r"cannot install .*/facts\.d/decnet\.fact on the host \("):
         files.install_host_files(host_files(tmp_path / "facts.d"), str(tmp_path / "t"), False)
+
+
+def test_sensor_directories_are_made_for_the_sensor_user_and_kept(tmp_path: Path) -> None:
+    """Only bind sources under the sensor dir of a service with a numeric user; each is owned
+    by that user; an existing one (lines not collected yet) is left as it is."""
+    import shutil
+    import uuid
+
+    topology = f"t{uuid.uuid4().hex[:8]}"
+    root = Path(files.SENSOR_DIR) / topology
+    mounted = f"{root}/gw/sensor:/var/lib/decnet-sensor"
+    config = {
+        "services": {
+            "gw": {"image": "lure"},
+            "gw.sensor": {"user": "999:999", "volumes": [mounted]},
+            "rogue": {"user": "999:999", "volumes": [f"{root}/../../etc:/x", "/etc:/y"]},
+            "rootless": {"volumes": [f"{root}/other/sensor:/z"]},
+        }
+    }
+    try:
+        assert files.sensor_mounts(config) == [(f"{root}/gw/sensor", 999, 999)]
+        created = files.prepare_sensor_dirs(config)
+        assert created[-1] == f"{root}/gw/sensor" and f"{root}" in created
+        leaf = root / "gw" / "sensor"
+        assert (leaf.stat().st_uid, leaf.stat().st_gid, mode(leaf)) == (999, 999, 0o750)
+        assert mode(root) == 0o700 and not (root / "other").exists()
+        (leaf / "events.jsonl").write_text("kept\n")
+        assert files.prepare_sensor_dirs(config) == []
+        assert (leaf / "events.jsonl").read_text() == "kept\n"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

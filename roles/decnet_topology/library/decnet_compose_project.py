@@ -214,6 +214,7 @@ from ansible.module_utils.decnet_files import (
     host_lock,
     install_host_files,
     no_lock,
+    prepare_sensor_dirs,
     read_applied,
     read_text,
 )
@@ -300,6 +301,7 @@ def present(module: AnsibleModule, topo: Topology, scrub: Scrubber) -> Doc:
     try:
         if not same_file:
             atomic_write(topo.compose_file, content)
+        prepare_sensor_dirs(config)
         apply(topo, config)
     except Failure as exc:
         existed = {c["Id"] for c in containers} | {n["Id"] for n in networks}

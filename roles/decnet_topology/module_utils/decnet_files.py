@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ansible.module_utils.decnet_failure import Failure
-from ansible.module_utils.decnet_host import LOCK_FILE, Progress, atomic_write, make_dir
+from ansible.module_utils.decnet_host import (
+    LOCK_FILE,
+    SENSOR_DIR,
+    Progress,
+    atomic_write,
+    make_dir,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -30,6 +36,12 @@ BASE_DIR_MODE = 0o700
 FILE_DIR_MODE = 0o755
 """A directory created for a host file (the facts dir is read by Ansible's setup)."""
 MODE = re.compile(r"0?[0-7]{3}")
+SENSOR_ROOT_MODE = 0o700
+"""The sensors directory and the topology/decky levels under it: only root (and dockerd) go
+there; a sensor sees its own directory, bind-mounted."""
+SENSOR_MODE = 0o750
+"""A sensor's own directory, owned by the user its container runs as (it writes its lines)."""
+USER = re.compile(r"([0-9]+):([0-9]+)")
 
 
 def read_text(path: str) -> str | None:
@@ -144,3 +156,40 @@ def install_host_files(files: Sequence[HostFile], base_dir: str, check: bool) ->
             f"decnet_base_dir / decnet_facts_dir"
         ) from exc
     return changed
+
+
+def sensor_mounts(config: Mapping[str, object]) -> list[tuple[str, int, int]]:
+    """(host directory, uid, gid) of each sensor directory the compose document bind-mounts:
+    a volume source under SENSOR_DIR of a service that runs as a numeric `uid:gid`."""
+    out: list[tuple[str, int, int]] = []
+    services = config.get("services") or {}
+    for svc in services.values() if isinstance(services, dict) else []:
+        user = USER.fullmatch(str(svc.get("user", "")))
+        for volume in svc.get("volumes") or []:
+            source = str(volume).split(":", 1)[0]
+            inside = os.path.normpath(source) == source and source.startswith(SENSOR_DIR + "/")
+            if inside and user is not None:
+                out.append((source, int(user.group(1)), int(user.group(2))))
+    return out
+
+
+def prepare_sensor_dirs(config: Mapping[str, object]) -> list[str]:
+    """Create each sensor directory the topology mounts, owned by its container's user, before
+    compose creates the containers (Docker would make a missing one root's, which the sensor
+    cannot write). Existing ones are kept as they are: their lines may not be collected yet,
+    and a teardown leaves them to the collector for the same reason. Returns those created."""
+    created: list[str] = []
+    for path, uid, gid in sensor_mounts(config):
+        try:
+            created += make_dirs(os.path.dirname(path), SENSOR_ROOT_MODE, False)
+            if not os.path.isdir(path):
+                os.mkdir(path, SENSOR_MODE)
+                os.chown(path, uid, gid)
+                os.chmod(path, SENSOR_MODE)
+                created.append(path)
+        except OSError as exc:
+            raise Failure(
+                f"cannot create the sensor directory {path} ({exc.strerror or exc}): the module "
+                f"runs as a user who may write under {SENSOR_DIR}, or the host's disk is full"
+            ) from exc
+    return created

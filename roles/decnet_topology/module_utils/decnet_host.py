@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 FACT_FORMAT = 1
 BASE_DIR = "/var/lib/decnet/topologies"
+SENSOR_DIR = "/var/lib/decnet/sensors"
 MIN_COMPOSE = (2, 18)
 PROJECT_PREFIX = "decnet-"
 COMPOSE_FILE = "compose.yml"
