@@ -1,6 +1,7 @@
 """First deploy → drift on fresh test hosts, through the CLI as a new user runs it (SPEC §9):
 no playbooks/prepare.yml. `decnet deploy --all` installs the host side (the decnet fact and
-its configuration, the base dir) along with the topologies, `decnet drift` says in_sync; a
+its configuration, the base dir) and ships the sensor image the fresh hosts lack along with
+the topologies, `decnet drift` says in_sync; a
 container removed on a host → runtime_drift → `decnet reconcile` → in_sync again.
 """
 
@@ -24,6 +25,12 @@ HOSTS = ("h1", "h2", "h3")
 FACTS_DIR = "/etc/ansible/facts.d"
 BASE_DIR = "/var/lib/decnet/topologies"
 DECNET = Path(sys.executable).with_name("decnet")
+SENSOR_IMAGE = "decnet-sensor:0.1"
+
+
+def image_id(image: str) -> str:
+    inspect = ["docker", "image", "inspect", "--format", "{{.Id}}", image]
+    return subprocess.run(inspect, capture_output=True, text=True, check=True).stdout.strip()
 
 
 def sh(testbed: Testbed, host: str, script: str) -> str:
@@ -37,6 +44,7 @@ def make_fresh(testbed: Testbed, host: str) -> None:
     labelled = sh(testbed, host, "docker ps -aq --filter label=decnet.topology")
     assert labelled.split() == [], f"{host} still runs topologies"
     sh(testbed, host, f"rm -rf {FACTS_DIR}/decnet.fact {FACTS_DIR}/decnet.json /var/lib/decnet")
+    sh(testbed, host, f"docker image rm -f {SENSOR_IMAGE} >/dev/null 2>&1 || :")
     assert sh(testbed, host, f"ls -d {FACTS_DIR}/decnet.* /var/lib/decnet 2>/dev/null || :") == ""
 
 
@@ -76,14 +84,17 @@ def test_first_deploy_then_drift_and_reconcile_without_prepare(
                 f"{FACTS_DIR}/decnet.json 644 root",
                 f"{BASE_DIR} 700 root",
             ], modes
+            # the sensor image came from the controller's engine, the same build
+            shipped = sh(testbed, host, f"docker image inspect --format '{{{{.Id}}}}' {SENSOR_IMAGE}")
+            assert shipped.strip() == image_id(SENSOR_IMAGE), host
 
         rc, found = drift_states(ctx)
         assert rc == 0 and found == {name: ("in_sync", []) for name in names}, found
 
-        sh(testbed, "h2", "docker rm -f decnet-fd2.gw.ssh")
+        sh(testbed, "h2", "docker rm -f decnet-fd2.gw.sensor")
         rc, found = drift_states(ctx)
         assert rc == 2, found
-        assert found["fd2"] == ("runtime_drift", ["container decnet-fd2.gw.ssh is missing"])
+        assert found["fd2"] == ("runtime_drift", ["container decnet-fd2.gw.sensor is missing"])
         assert found["fd1"] == found["fd3"] == ("in_sync", [])
 
         fixed = cli(ctx, "reconcile")
