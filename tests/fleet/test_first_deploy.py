@@ -85,7 +85,8 @@ def test_first_deploy_then_drift_and_reconcile_without_prepare(
                 f"{BASE_DIR} 700 root",
             ], modes
             # the sensor image came from the controller's engine, the same build
-            shipped = sh(testbed, host, f"docker image inspect --format '{{{{.Id}}}}' {SENSOR_IMAGE}")
+            inspect = f"docker image inspect --format '{{{{.Id}}}}' {SENSOR_IMAGE}"
+            shipped = sh(testbed, host, inspect)
             assert shipped.strip() == image_id(SENSOR_IMAGE), host
 
         rc, found = drift_states(ctx)
