@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from lures import LURES
 from subnet_pools import fresh_lans
 
 from decnet.api.config import API_PREFIX, ApiConfig
@@ -93,6 +94,7 @@ def make_settings(tmp: Path) -> Settings:
         db_path=tmp / "decnet.db",
         home=home,
         inventory=PROJECT_ROOT / "inventory" / "localhost.yml",
+        site_images=dict(LURES),
     )
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from lures import LURES_ENV
 from playwright.sync_api import ConsoleMessage, Error, Locator, Page
 from subnet_pools import fresh_lans
 
@@ -53,9 +54,10 @@ def serve_env(home: Path, **extra: str) -> dict[str, str]:
         DECNET_HOME=str(home),
         DECNET_DB=str(home / "decnet.db"),
         DECNET_INVENTORY=str(PROJECT_ROOT / "inventory" / "localhost.yml"),
+        DECNET_IMAGES=LURES_ENV,  # a test that attacks real sensors passes DECNET_IMAGES=""
         COLUMNS="200",
-        **extra,
     )
+    env.update(extra)
     return env
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from e2e_support import E2E, remove_labelled
+from lures import LURES
 
 from decnet.engine.context import Context
 from decnet.settings import PROJECT_ROOT, Settings
@@ -23,6 +24,7 @@ def e2e(tmp_path: Path) -> Iterator[E2E]:
         db_path=tmp_path / "decnet.db",
         home=home,
         inventory=PROJECT_ROOT / "inventory" / "localhost.yml",
+        site_images=dict(LURES),
     )
     env = E2E(Context.open(settings), settings, home, settings.db_path)
     try:

@@ -118,6 +118,7 @@ class E2E:
             DECNET_HOME=str(self.home),
             DECNET_DB=str(self.db),
             DECNET_INVENTORY=str(self.settings.inventory),
+            DECNET_IMAGES=",".join(f"{k}={v}" for k, v in self.settings.site_images.items()),
             COLUMNS="200",
         )
         return env

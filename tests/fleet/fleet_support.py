@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from lures import LURES
+
 from decnet.engine.context import Context
 from decnet.engine.lifecycle import teardown
 from decnet.engine.rollout import RolloutOptions
@@ -39,7 +41,12 @@ def fleet_context(
     preparation), create `names` (topology -> host); always tear them down after."""
     home = tmp_path / "home"
     home.mkdir()
-    settings = Settings(db_path=tmp_path / "decnet.db", home=home, inventory=testbed.inventory_path)
+    settings = Settings(
+        db_path=tmp_path / "decnet.db",
+        home=home,
+        inventory=testbed.inventory_path,
+        site_images=dict(LURES),
+    )
     if prepare:
         job = PlaybookJob("prepare.yml", testbed.inventory_path, tmp_path / "prepare")
         prep = run_playbook(job)
