@@ -217,7 +217,9 @@ def test_redeploy_is_a_noop_and_a_one_decky_change_recreates_only_it(e2e: E2E) -
     alt = f"decnet-e2e-{uuid.uuid4().hex[:6]}:0.1"
     docker("tag", "decnet-lure:0.1", alt)
     try:
-        settings = dataclasses.replace(e2e.settings, site_images={"ssh": alt})
+        settings = dataclasses.replace(
+            e2e.settings, site_images={**e2e.settings.site_images, "ssh": alt}
+        )
         changed = deploy(Context.open(settings), [name])
         assert changed.ok
         assert [o.changed for o in changed.topologies] == [True]

@@ -96,8 +96,10 @@ def test_status_and_show_report_a_removed_service_instead_of_crashing(tmp_path: 
 
     shown = show_topology(ctx.store, "sec", catalog=ctx.catalog)
     assert shown.desired_hash is None and shown.problems == view.problems
-    # Which keys of a service the catalogue forgot were secret is unknown: all are masked.
-    assert shown.deckies[0].service_config["ssh"] == {"password": MASK, "banner": MASK}
+    # Which keys of a service the catalogue forgot were secret is unknown: all are masked (the
+    # host name too, which create gave the decky as its persona).
+    masked = {"password": MASK, "banner": MASK, "hostname": MASK}
+    assert shown.deckies[0].service_config["ssh"] == masked
     assert PASSWORD not in shown.model_dump_json()
 
 

@@ -140,7 +140,7 @@ def test_secret_is_masked_exactly_in_reason_events_and_artifacts(
     t = host.create(
         topology(host.e2e.new_name(), ssh_config={"password": SECRET}, images={"ssh": crash_image})
     )
-    banner = host.ctx.catalog.services["ssh"].param("banner").default  # type: ignore[union-attr]
+    banner = t.deckies[0].service_config["ssh"]["banner"]  # the decky's persona (create gave it)
     report = deploy(host.ctx, [t.name])
     (out,) = report.topologies
     assert out.status == Status.FAILED
