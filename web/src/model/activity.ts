@@ -108,7 +108,8 @@ export const clock = (iso: string): string => (iso.length >= 19 ? iso.slice(11, 
 export function describe(ev: AttackEvent): string {
   const p = ev.payload as Record<string, unknown>;
   const s = (k: string): string => (typeof p[k] === "string" || typeof p[k] === "number" ? String(p[k]) : "");
-  switch (ev.type) {
+  const type: string = ev.type;
+  switch (type) {
     case "attack.connect":
       return `connect to ${s("service")}${s("dst_port") ? ` :${s("dst_port")}` : ""}`;
     case "attack.login":
@@ -122,7 +123,7 @@ export function describe(ev: AttackEvent): string {
     case "attack.scan":
       return `scan: ${s("connects")} connects, ${Array.isArray(p.ports) ? p.ports.length : 0} ports`;
     default:
-      return ev.type;
+      return type;
   }
 }
 
