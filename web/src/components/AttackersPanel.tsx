@@ -35,8 +35,8 @@ export function AttackersPanel() {
               <th>source</th>
               <th>first</th>
               <th>last</th>
-              <th>events</th>
-              <th>deckies</th>
+              <th title="attack events in the window">events</th>
+              <th title="deckies touched">deckies</th>
               <th title="logins tried / succeeded">logins</th>
             </tr>
           </thead>

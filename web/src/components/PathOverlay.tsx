@@ -20,8 +20,8 @@ export function PathOverlay() {
         <polyline points={line} markerMid="url(#attack-arrow)" markerEnd="url(#attack-arrow)" />
         {points.map((p) => (
           <g key={p.n} transform={`translate(${p.x},${p.y})`} data-testid={`path-point-${p.n}`} data-decky={p.decky}>
-            <circle r="13" />
-            <text textAnchor="middle" dy="5">
+            <circle r="10" />
+            <text textAnchor="middle" dy="4">
               {p.n}
             </text>
           </g>

@@ -113,7 +113,7 @@ export function describe(ev: AttackEvent): string {
     case "attack.connect":
       return `connect to ${s("service")}${s("dst_port") ? ` :${s("dst_port")}` : ""}`;
     case "attack.login":
-      return `login ${s("username")}${p.password != null ? ` / ${s("password")}` : ""} ${s("outcome") === "success" ? "succeeded" : "failed"}`;
+      return `login ${[s("username"), s("password")].filter(Boolean).join(" / ") || "(empty)"} ${s("outcome") === "success" ? "succeeded" : "failed"}`;
     case "attack.command":
       return `command ${s("command")}`;
     case "attack.request":
