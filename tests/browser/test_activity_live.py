@@ -1,0 +1,79 @@
+"""The activity view against a deployed maze: a decky on the local engine (its hardened sensor
+container, decnet-sensor), attacked by a real Redis client over TCP; the collector of `decnet
+serve` turns the sensor's lines into attack events and the open editor shows them without a
+reload — the card's count and pulse, the LAN's total, the feed's row with the password tried."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from browser_support import Server, remove_labelled, sign_in, wait_for
+from playwright.sync_api import Page, expect
+from subnet_pools import fresh_lans
+
+DEPLOY_TIMEOUT = 240
+SENSORS = Path("/var/lib/decnet/sensors")
+
+
+def listening(ip: str, port: int, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((ip, port), timeout=2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{ip}:{port} never listened") from None
+            time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def deployed(server: Server) -> Iterator[tuple[str, str]]:
+    """One decky (`db`: redis) on the DMZ, deployed through the engine API; (name, its IP)."""
+    name = server.new_name()
+    (dmz,) = fresh_lans(1)
+    server.create_document(
+        f"name: {name}\nhost: localhost\nlans:\n  - {{name: dmz, dmz: true, subnet: {dmz}}}\n"
+        "deckies:\n  - {name: db, home: dmz, services: [redis]}\n"
+    )
+    try:
+        with server.api() as c:
+            c.post(f"/topologies/{name}/deploy", json={}).raise_for_status()
+        wait_for(
+            lambda: server.topology(name)["status"] == "active", timeout=DEPLOY_TIMEOUT, every=1
+        )
+        ip = server.topology(name)["deckies"][0]["memberships"][0]["ip"]
+        listening(ip, 6379)
+        yield name, ip
+    finally:
+        remove_labelled(name)
+        shutil.rmtree(SENSORS / name, ignore_errors=True)
+
+
+def test_a_redis_auth_on_a_deployed_decky_shows_on_its_card_and_in_the_feed(
+    ui: Page, server: Server, deployed: tuple[str, str]
+) -> None:
+    name, ip = deployed
+    sign_in(ui, f"{server.url}/#/t/{name}", server.admin)
+    card = ui.get_by_test_id("decky-db")
+    expect(card).to_have_attribute("data-activity", "0", timeout=30_000)
+    expect(ui.get_by_test_id("no-activity")).to_be_visible()
+    with socket.create_connection((ip, 6379), timeout=20) as s:
+        s.sendall(b"*2\r\n$4\r\nAUTH\r\n$9\r\nletmein42\r\n")
+        s.recv(256)
+    feed = ui.get_by_test_id("activity-feed")
+    expect(feed).to_contain_text("letmein42", timeout=120_000)
+    expect(card).not_to_have_attribute("data-activity", "0")
+    expect(ui.get_by_test_id("pulse-db")).to_have_count(1)
+    count = card.get_attribute("data-activity")
+    expect(ui.get_by_test_id("lan-dmz")).to_have_attribute("data-activity", str(count))
+    expect(ui.get_by_test_id("no-activity")).to_have_count(0)
+    with server.api() as c:
+        rows = c.get("/attackers", params={"topology": name}).json()
+    (src,) = [r["src_ip"] for r in rows]
+    expect(ui.get_by_test_id("attackers").locator(f"[data-src-ip='{src}']")).to_be_visible()
