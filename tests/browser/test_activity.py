@@ -26,7 +26,7 @@ from decnet.models import Status
 from decnet.store import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "images" / "sensor"))
-from decnet_sensor.writer import LineWriter  # noqa: E402  (the sensor's own pure module)
+from decnet_sensor.writer import LineWriter  # the sensor's own pure module
 
 SENSORS = Path("/var/lib/decnet/sensors")
 """Where the sensors of `localhost` write (the inventory's default `decnet_sensor_dir`)."""

@@ -16,7 +16,8 @@ from browser_support import Server, remove_labelled, sign_in, wait_for
 from playwright.sync_api import Page, expect
 from subnet_pools import fresh_lans
 
-DEPLOY_TIMEOUT = 240
+DEPLOY_TIMEOUT = 600
+"""Deploys on the shared engine queue behind other worktrees' (one host lock): be patient."""
 SENSORS = Path("/var/lib/decnet/sensors")
 
 
@@ -43,10 +44,15 @@ def deployed(server: Server) -> Iterator[tuple[str, str]]:
     )
     try:
         with server.api() as c:
-            c.post(f"/topologies/{name}/deploy", json={}).raise_for_status()
-        wait_for(
-            lambda: server.topology(name)["status"] == "active", timeout=DEPLOY_TIMEOUT, every=1
-        )
+            job = c.post(f"/topologies/{name}/deploy", json={}).json()["id"]
+
+            def deployed() -> bool:
+                view = c.get(f"/runs/{job}").json()
+                assert view["state"] not in ("failed", "cancelled"), view
+                return bool(view["state"] == "succeeded")
+
+            wait_for(deployed, timeout=DEPLOY_TIMEOUT, every=2)
+        assert server.topology(name)["status"] == "active"
         ip = server.topology(name)["deckies"][0]["memberships"][0]["ip"]
         listening(ip, 6379)
         yield name, ip
