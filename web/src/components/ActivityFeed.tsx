@@ -1,7 +1,10 @@
+import { useReactFlow } from "@xyflow/react";
 import { useMemo, useState } from "react";
 import { type AttackEvent, clock, describe, filterFeed, filterOptions, kindOf, visibleRows } from "../model/activity";
 import { deckyKey } from "../model/elementKey";
+import { centreOf } from "../model/viewport";
 import { useStore } from "../store";
+import { editorView } from "../store/view";
 
 const ROW = 26;
 const HEIGHT = 220;
@@ -37,8 +40,20 @@ function Filters({ feed }: { feed: AttackEvent[] }) {
   );
 }
 
-function Row({ ev, top }: { ev: AttackEvent; top: number }) {
+/** Select a decky and bring its card into view (the canvas may hold 1,000). */
+function useFocusDecky(): (decky: string) => void {
   const select = useStore((s) => s.select);
+  const view = useStore(editorView);
+  const { setCenter, getZoom } = useReactFlow();
+  return (decky) => {
+    const key = deckyKey(decky);
+    select(key);
+    const at = view ? centreOf(view.layout, view.projection.topology, key) : null;
+    if (at) void setCenter(at.x, at.y, { zoom: Math.max(getZoom(), 0.8), duration: 250 });
+  };
+}
+
+function Row({ ev, top, focus }: { ev: AttackEvent; top: number; focus: (decky: string) => void }) {
   const p = ev.payload;
   return (
     <button
@@ -48,7 +63,7 @@ function Row({ ev, top }: { ev: AttackEvent; top: number }) {
       data-event-id={ev.id}
       data-decky={p.decky}
       title={`${p.observed_at} ${p.src_ip}${p.src_port != null ? `:${p.src_port}` : ""} → ${p.decky} (${p.service}): ${describe(ev)}`}
-      onClick={() => select(deckyKey(p.decky))}
+      onClick={() => focus(p.decky)}
     >
       <span className="t">{clock(p.observed_at)}</span>
       <span className="d">{p.decky}</span>
@@ -59,12 +74,13 @@ function Row({ ev, top }: { ev: AttackEvent; top: number }) {
 }
 
 /** The window's attack events, newest first; only the rows in view are rendered. Clicking one
- * selects its decky. */
+ * selects its decky and centres the canvas on it. */
 export function ActivityFeed() {
   const feed = useStore((s) => s.activity.feed);
   const filter = useStore((s) => s.feedFilter);
   const shown = useMemo(() => filterFeed(feed, filter), [feed, filter]);
   const [scrollTop, setScrollTop] = useState(0);
+  const focus = useFocusDecky();
   const [first, end] = visibleRows(scrollTop, HEIGHT, ROW, shown.length);
   return (
     <section className="feed" aria-label="activity">
@@ -75,7 +91,7 @@ export function ActivityFeed() {
       <div className="feed-list" style={{ height: HEIGHT }} onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)} data-testid="activity-feed" data-count={shown.length}>
         <div style={{ height: shown.length * ROW, position: "relative" }}>
           {shown.slice(first, end).map((ev, i) => (
-            <Row key={ev.id} ev={ev} top={(first + i) * ROW} />
+            <Row key={ev.id} ev={ev} top={(first + i) * ROW} focus={focus} />
           ))}
         </div>
       </div>

@@ -1,5 +1,5 @@
 import type { Attacker } from "../api/types";
-import { clock } from "../model/activity";
+import { minute } from "../model/activity";
 import { useStore } from "../store";
 
 function Row({ a, chosen }: { a: Attacker; chosen: boolean }) {
@@ -8,8 +8,8 @@ function Row({ a, chosen }: { a: Attacker; chosen: boolean }) {
   return (
     <tr className={chosen ? "chosen" : undefined} data-src-ip={a.src_ip} onClick={() => choose(chosen ? null : a.src_ip)} aria-selected={chosen}>
       <td className="ip">{a.src_ip}</td>
-      <td title={a.first_seen}>{clock(a.first_seen)}</td>
-      <td title={a.last_seen}>{clock(a.last_seen)}</td>
+      <td title={a.first_seen}>{minute(a.first_seen)}</td>
+      <td title={a.last_seen}>{minute(a.last_seen)}</td>
       <td>{a.events}</td>
       <td>{deckies}</td>
       <td>

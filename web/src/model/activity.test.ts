@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Event } from "../api/types";
-import { addAttacks, type AttackEvent, describe as words, emptyActivity, filterFeed, filterOptions, lanTotals, loadedActivity, noFilter, visibleRows, windowStart } from "./activity";
+import { addAttacks, clock, minute, type AttackEvent, describe as words, emptyActivity, filterFeed, filterOptions, lanTotals, loadedActivity, noFilter, visibleRows, windowStart } from "./activity";
 
 const attack = (id: number, decky: string, extra: Record<string, unknown> = {}, type = "attack.connect"): AttackEvent =>
   ({
@@ -47,6 +47,7 @@ describe("activity", () => {
     expect(filterOptions(feed)).toEqual({ types: ["connect", "login"], services: ["redis", "ssh"], deckies: ["a", "gw"] });
     expect(windowStart("15m", new Date("2026-12-07T10:00:00Z"))).toBe("2026-12-07T09:45:00.000Z");
     expect(windowStart("all", new Date())).toBeNull();
+    expect([clock("2026-12-07T10:01:02.5+00:00"), minute("2026-12-07T10:01:02.5+00:00")]).toEqual(["10:01:02", "10:01"]);
   });
 
   it("renders only the rows in view", () => {

@@ -103,6 +103,9 @@ export function lanTotals(counts: Record<string, number>, homes: ReadonlyMap<str
 /** `HH:MM:SS` of an ISO time (UTC, as the sensors write it). */
 export const clock = (iso: string): string => (iso.length >= 19 ? iso.slice(11, 19) : iso);
 
+/** `HH:MM` of an ISO time (UTC). */
+export const minute = (iso: string): string => (iso.length >= 16 ? iso.slice(11, 16) : iso);
+
 /** What an attack event says, in a few words: the credentials tried, the command, the
  * request, the download, the ports. */
 export function describe(ev: AttackEvent): string {
