@@ -34,6 +34,18 @@ def listening(ip: str, port: int, timeout: float = 90) -> None:
             time.sleep(0.5)
 
 
+def _deploy(server: Server, name: str) -> dict[str, Any]:
+    """Deploy through the engine API; the finished run's view."""
+    with server.api() as c:
+        job = c.post(f"/topologies/{name}/deploy", json={}).json()["id"]
+
+        def finished() -> dict[str, Any] | None:
+            view: dict[str, Any] = c.get(f"/runs/{job}").json()
+            return view if view["state"] in ("succeeded", "failed", "cancelled") else None
+
+        return dict(wait_for(finished, timeout=DEPLOY_TIMEOUT, every=2))
+
+
 @pytest.fixture(scope="module")
 def deployed(server: Server) -> Iterator[tuple[str, str]]:
     """One decky (`db`: redis) on the DMZ, deployed through the engine API; (name, its IP)."""
@@ -44,15 +56,14 @@ def deployed(server: Server) -> Iterator[tuple[str, str]]:
         "deckies:\n  - {name: db, home: dmz, services: [redis]}\n"
     )
     try:
-        with server.api() as c:
-            job = c.post(f"/topologies/{name}/deploy", json={}).json()["id"]
-
-            def deployed() -> bool:
-                view = c.get(f"/runs/{job}").json()
-                assert view["state"] not in ("failed", "cancelled"), view
-                return bool(view["state"] == "succeeded")
-
-            wait_for(deployed, timeout=DEPLOY_TIMEOUT, every=2)
+        for attempt in (1, 2):
+            view = _deploy(server, name)
+            # Seen on the shared machine: a deploy job that fails at once with "internal
+            # error: AttributeError" before any run starts (intermittent; reported). Once more.
+            if view["state"] == "succeeded" or attempt == 2:
+                break
+            assert str(view.get("error", "")).startswith("internal error"), view
+        assert view["state"] == "succeeded", view
         assert server.topology(name)["status"] == "active"
         ip = server.topology(name)["deckies"][0]["memberships"][0]["ip"]
         listening(ip, 6379, timeout=300)  # the sensor starts slowly on a loaded machine
@@ -62,12 +73,12 @@ def deployed(server: Server) -> Iterator[tuple[str, str]]:
         shutil.rmtree(SENSORS / name, ignore_errors=True)
 
 
-@pytest.mark.timeout(DEPLOY_TIMEOUT + 600)
 def _attacks(server: Server, name: str) -> list[dict[str, Any]]:
     with server.api() as c:
         return list(c.get(f"/topologies/{name}/activity").json()["events"])
 
 
+@pytest.mark.timeout(DEPLOY_TIMEOUT * 2 + 600)
 def test_a_redis_auth_on_a_deployed_decky_shows_on_its_card_and_in_the_feed(
     ui: Page, server: Server, deployed: tuple[str, str]
 ) -> None:
