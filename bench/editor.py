@@ -206,9 +206,9 @@ def under_attack(page: Page, home: Path, rate: int, soak: float) -> dict[str, An
         page.wait_for_timeout(int(soak * 1000))
         lags = []
         for _ in range(5):  # what was written vs what the feed shows, a few times
-            written = load.last_id
             page.wait_for_timeout(1000)
-            lags.append(written - int(page.evaluate(NEWEST)))
+            shown = int(page.evaluate(NEWEST))
+            lags.append(load.last_id - shown)
     return {"quiet": quiet, "busy": busy, "rate": rate, "written": load.written,
             "feed_lag_events": lags}  # fmt: skip
 

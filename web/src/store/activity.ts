@@ -32,8 +32,9 @@ export interface ActivitySlice {
 
 /** How often the stream's attack events are taken in (ms). */
 const BATCH_MS = 150;
-/** How soon the attackers' rows are read again after attack events (ms). */
-const ATTACKERS_MS = 1000;
+/** How soon the attackers' rows are read again after attack events (ms): a table, not a
+ * pulse — under a flood it is read every few seconds, not with every batch. */
+const ATTACKERS_MS = 3000;
 /** How often a sliding window is read again, so old attacks leave it (ms). */
 const SLIDE_MS = 60_000;
 
