@@ -1,7 +1,8 @@
 """The activity view against a deployed maze: a decky on the local engine (its hardened sensor
-container, decnet-sensor), attacked by a real Redis client over TCP; the collector of `decnet
-serve` turns the sensor's lines into attack events and the open editor shows them without a
-reload — the card's count and pulse, the LAN's total, the feed's row with the password tried."""
+container, decnet-sensor: this module's server deploys real sensors, not the tests' lure),
+attacked by a real Redis client over TCP; the collector of `decnet serve` turns the sensor's
+lines into attack events and the open editor shows them without a reload — the card's count
+and pulse, the LAN's total, the feed's row with the password tried, the attacker's row."""
 
 from __future__ import annotations
 
@@ -44,6 +45,18 @@ def _deploy(server: Server, name: str) -> dict[str, Any]:
             return view if view["state"] in ("succeeded", "failed", "cancelled") else None
 
         return dict(wait_for(finished, timeout=DEPLOY_TIMEOUT, every=2))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server of its own that deploys the real sensors (the session's deploys the lure)."""
+    srv = Server.start(tmp_path_factory.mktemp("browser-sensors") / "home", DECNET_IMAGES="")
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        for name in srv.names:
+            remove_labelled(name)
 
 
 @pytest.fixture(scope="module")
