@@ -9,8 +9,13 @@
    zoom on both topologies (React Flow renders only the visible cards), and zoomed out until
    every card of the 1,000-decky one is on screen (the worst case). Prints p50/p95/max and the
    ratio against panning the 100-decky topology, measured in the same run.
+3. The same 1,000-decky canvas while 100 attack events a second arrive (written by the
+   collector's store call on random deckies, streamed by the server): panning frame time p95
+   against the same page without events, and how far the feed lags behind the newest event
+   written after a soak (issue 16's goals: within 1.5x; no growing lag).
 
-Run: .venv/bin/python bench/editor.py [--runs N]   (needs web/dist: cd web && npm run build)
+Run: .venv/bin/python bench/editor.py [--runs N] [--rate 100] [--soak 20]
+(needs web/dist: cd web && npm run build)
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +41,12 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from decnet.core.catalog import load_catalog
 from decnet.engine.tokens import Role, create_token
 from decnet.engine.topologies import generate_topology
+from decnet.events import AttackConnect
 from decnet.models import GeneratorParams
 from decnet.settings import PROJECT_ROOT
 from decnet.store import Store
+from decnet.store import db as dbmod
+from decnet.store.collect import Batch, Collected
 
 DECNET = Path(sys.executable).with_name("decnet")
 FLAGS = [
@@ -136,7 +147,73 @@ def stats(measured: tuple[list[float], int]) -> dict[str, float]:
     }
 
 
-def run(runs: int) -> dict[str, Any]:
+class AttackLoad:
+    """`rate` attack events a second on random deckies of a topology, in ten batches a second,
+    through the collector's store call (as collected sensor lines reach the bus)."""
+
+    def __init__(self, db: Path, topology: str, deckies: list[str], rate: int) -> None:
+        self.db, self.topology, self.deckies, self.rate = db, topology, deckies, rate
+        self.stop_flag = threading.Event()
+        self.written = 0
+        self.last_id = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _event(self, seq: int) -> Collected:
+        decky = self.deckies[seq % len(self.deckies)]
+        source = f"{self.topology}/{decky}/sensor"
+        ev = AttackConnect(
+            topology=self.topology, host="localhost", decky=decky, lan=None, service="ssh",
+            src_ip=f"10.66.{seq % 200}.{seq % 250 + 1}", src_port=40000 + seq % 20000,
+            dst_port=22, session=f"b{seq}", sensor="decnet",
+            observed_at=dbmod.iso(datetime.now(UTC)), line=f"localhost:{source}#bench:{seq}",
+            raw="{}",
+        )  # fmt: skip
+        return Collected(source, "bench", seq, ev.observed_at, (ev,))
+
+    def _run(self) -> None:
+        per_batch = max(1, self.rate // 10)
+        with Store(self.db) as store:
+            tick = time.monotonic()
+            while not self.stop_flag.is_set():
+                items = [self._event(self.written + i + 1) for i in range(per_batch)]
+                result = store.collect([Batch("localhost", list(items))])
+                self.written += per_batch
+                self.last_id = max(self.last_id, result.last_id)
+                tick += 0.1
+                time.sleep(max(0.0, tick - time.monotonic()))
+
+    def __enter__(self) -> AttackLoad:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop_flag.set()
+        self.thread.join(10)
+
+
+NEWEST = """() => Number(document.querySelector(
+    '[data-testid=activity-feed] [data-event-id]')?.getAttribute('data-event-id') ?? 0)"""
+
+
+def under_attack(page: Page, home: Path, rate: int, soak: float) -> dict[str, Any]:
+    """Pan without events, then with `rate` events/s; the feed's lag after `soak` seconds."""
+    quiet = stats(pan_frames(page, zoom_out=False))
+    with Store(home / "decnet.db") as store:
+        deckies = [d.name for d in store.get_topology(SIZES["large"].name).deckies]
+    with AttackLoad(home / "decnet.db", SIZES["large"].name, deckies, rate) as load:
+        page.wait_for_timeout(2000)
+        busy = stats(pan_frames(page, zoom_out=False))
+        page.wait_for_timeout(int(soak * 1000))
+        lags = []
+        for _ in range(5):  # what was written vs what the feed shows, a few times
+            page.wait_for_timeout(1000)
+            shown = int(page.evaluate(NEWEST))
+            lags.append(load.last_id - shown)
+    return {"quiet": quiet, "busy": busy, "rate": rate, "written": load.written,
+            "feed_lag_events": lags}  # fmt: skip
+
+
+def run(runs: int, rate: int = 100, soak: float = 20, only_attacks: bool = False) -> dict[str, Any]:
     if not (PROJECT_ROOT / "web" / "dist" / "index.html").is_file():
         raise SystemExit("build the editor first: cd web && npm ci && npm run build")
     home = Path(tempfile.mkdtemp(prefix="decnet-bench-editor-"))
@@ -146,20 +223,24 @@ def run(runs: int) -> dict[str, Any]:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
-            for key, params in SIZES.items():
+            for key, params in {} if only_attacks else SIZES.items():
                 times = []
                 for _ in range(runs + 1):  # the first open is the cold one
                     page, ms = open_editor(browser, serve.url, admin, params.name)
                     times.append(ms)
                     page.context.close()
                 out["tti_ms"][key] = {"cold": times[0], "warm": statistics.median(times[1:])}
-            for key, params in SIZES.items():
+            for key, params in {} if only_attacks else SIZES.items():
                 page, _ = open_editor(browser, serve.url, viewer, params.name)
                 page.wait_for_timeout(500)
                 out["pan"][key] = stats(pan_frames(page, zoom_out=False))
                 if key == "large":
                     out["pan"]["large-all"] = stats(pan_frames(page, zoom_out=True))
                 page.context.close()
+            page, _ = open_editor(browser, serve.url, viewer, SIZES["large"].name)
+            page.wait_for_timeout(500)
+            out["attacks"] = under_attack(page, home, rate, soak)
+            page.context.close()
             browser.close()
     finally:
         serve.stop()
@@ -169,6 +250,19 @@ def run(runs: int) -> dict[str, Any]:
 
 
 def report(r: dict[str, Any]) -> None:
+    large = r["deckies"]["large"]
+    if r["tti_ms"]:
+        report_sizes(r)
+    a = r["attacks"]
+    print(f"{large} deckies with {a['rate']} attack events/s ({a['written']} written):")
+    for key in ("quiet", "busy"):
+        s = a[key]
+        print(f"  panning, {key:5s} p50 {s['p50']:5.1f}  p95 {s['p95']:5.1f}  max {s['max']:6.1f}")
+    print(f"  p95 ratio with / without events: {a['busy']['p95'] / a['quiet']['p95']:.2f}x")
+    print(f"  feed lag behind the newest event written, 1 s apart: {a['feed_lag_events']}")
+
+
+def report_sizes(r: dict[str, Any]) -> None:
     tti, pan = r["tti_ms"], r["pan"]
     small, large = r["deckies"]["small"], r["deckies"]["large"]
     print("time to interactive (ms from navigation; warm = median of opens after the first):")
@@ -191,8 +285,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="warm opens per topology")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--rate", type=int, default=100, help="attack events a second")
+    parser.add_argument("--soak", type=float, default=20, help="seconds of events before the lag")
+    parser.add_argument("--only-attacks", action="store_true", help="only the leg under attack")
     args = parser.parse_args()
-    result = run(args.runs)
+    result = run(args.runs, args.rate, args.soak, args.only_attacks)
     print(json.dumps(result, indent=2)) if args.json else report(result)
 
 

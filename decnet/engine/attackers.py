@@ -5,13 +5,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from decnet.core.observe.attackers import Attacker, AttackerDetail, paths, sessions
+from decnet.core.observe.attackers import (
+    Attacker,
+    AttackerDetail,
+    DeckyActivity,
+    paths,
+    sessions,
+)
 from decnet.core.observe.base import address
 from decnet.errors import InvalidRequest, NotFound, UsageError
 from decnet.store import Store
 from decnet.store import db as dbmod
+from decnet.store.rows import EventRow
 
 MAX_ATTACKERS = 1000
+FEED = 500
+"""Attack events of a topology's activity sent at most (the newest)."""
 TIMELINE = 5000
 """Events of one source shown at most (the newest)."""
 
@@ -66,3 +75,21 @@ def attacker(store: Store, ip: str, *, limit: int = TIMELINE) -> AttackerDetail:
     rows = store.attacker_events(ip, limit=limit)
     wire = [r.model_dump(mode="json") for r in rows]
     return AttackerDetail(attacker=summary, sessions=sessions(wire), truncated=events > len(rows))
+
+
+def topology_activity(
+    store: Store,
+    topology: str,
+    *,
+    since: timedelta | None = None,
+    limit: int = FEED,
+    now: datetime | None = None,
+) -> tuple[list[DeckyActivity], list[EventRow], int]:
+    """What the editor's activity view starts from: each attacked decky's count and newest time
+    in the window, the newest `limit` attack events (newest first), and the newest event id
+    when it was read (the stream's events after it are news)."""
+    moment = now or datetime.now(UTC)
+    after = dbmod.iso(moment - since) if since is not None else None
+    counts, events, latest = store.topology_activity(topology, since=after, limit=limit)
+    deckies = [DeckyActivity(decky=d, events=n, last_at=last) for d, n, last in counts]
+    return deckies, events, latest

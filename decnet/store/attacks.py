@@ -11,6 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from decnet.store import topologies
 from decnet.store.base import StoreBase
 from decnet.store.rows import EventRow
 
@@ -18,6 +19,12 @@ _COUNTS = (
     "SELECT src_ip, min(observed_at), max(observed_at), count(*), "
     "sum(type = 'attack.login'), sum(type = 'attack.login' AND outcome = 'success'), "
     "sum(type = 'attack.command'), sum(type = 'attack.download') FROM attack"
+)
+
+# As BusMixin.latest_event_id (ids never go back, even once retention deleted the newest).
+_LATEST = (
+    "SELECT max(coalesce((SELECT max(id) FROM event), 0), "
+    "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'event'), 0))"
 )
 
 
@@ -78,3 +85,31 @@ class AttacksMixin(StoreBase):
             EventRow(id=i, at=at, topic=topic, topology=t, type=ty, payload=json.loads(p))
             for i, at, topic, t, ty, p in reversed(list(rows))
         ]
+
+    def topology_activity(
+        self, topology: str, *, since: str | None, limit: int
+    ) -> tuple[list[tuple[Any, ...]], list[EventRow], int]:
+        """In one read snapshot: (decky, events, newest sensor time) of each decky of
+        `topology` attacked since `since` (sensor time), its newest `limit` attack events
+        (newest first), and the newest event id then (so a stream's later events are news, and
+        none is counted twice). NotFound for an unknown topology."""
+        where, params = _where(topology, since)
+        with self._snapshot() as conn:
+            topologies.find(conn, topology)
+            latest = conn.execute(_LATEST).fetchone()[0]
+            counts = conn.execute(
+                f"SELECT decky, count(*), max(observed_at) FROM attack{where} "
+                "GROUP BY decky ORDER BY decky",
+                params,
+            ).fetchall()
+            rows = conn.execute(
+                "SELECT e.id, e.at, e.topic, e.topology, e.type, e.payload FROM event e "
+                f"WHERE e.id IN (SELECT event_id FROM attack{where} "
+                "ORDER BY event_id DESC LIMIT ?) ORDER BY e.id DESC",
+                [*params, limit],
+            ).fetchall()
+        events = [
+            EventRow(id=i, at=at, topic=topic, topology=t, type=ty, payload=json.loads(p))
+            for i, at, topic, t, ty, p in rows
+        ]
+        return [tuple(r) for r in counts], events, latest

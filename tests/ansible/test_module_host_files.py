@@ -129,12 +129,28 @@ def test_sensor_directories_are_made_for_the_sensor_user_and_kept(tmp_path: Path
             "gw.sensor": {"user": "999:999", "volumes": [mounted]},
             "rogue": {"user": "999:999", "volumes": [f"{root}/../../etc:/x", "/etc:/y"]},
             "rootless": {"volumes": [f"{root}/other/sensor:/z"]},
+            # as `docker compose config --format json` writes it (what the module reads)
+            "db.sensor": {
+                "user": "999:999",
+                "volumes": [
+                    {
+                        "type": "bind",
+                        "source": f"{root}/db/sensor",
+                        "target": "/var/lib/decnet-sensor",
+                    },
+                    {"type": "volume", "source": f"{root}/db/named", "target": "/n"},
+                ],
+            },
         }
     }
     try:
-        assert files.sensor_mounts(config) == [(f"{root}/gw/sensor", 999, 999)]
+        assert files.sensor_mounts(config) == [
+            (f"{root}/gw/sensor", 999, 999),
+            (f"{root}/db/sensor", 999, 999),
+        ]
         created = files.prepare_sensor_dirs(config)
-        assert created[-1] == f"{root}/gw/sensor" and f"{root}" in created
+        assert f"{root}/gw/sensor" in created and f"{root}/db/sensor" in created
+        assert f"{root}" in created
         leaf = root / "gw" / "sensor"
         assert (leaf.stat().st_uid, leaf.stat().st_gid, mode(leaf)) == (999, 999, 0o750)
         assert mode(root) == 0o700 and not (root / "other").exists()

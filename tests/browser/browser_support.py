@@ -86,14 +86,15 @@ class Server:
     names: list[str] = field(default_factory=list)
 
     @classmethod
-    def start(cls, home: Path) -> Server:
+    def start(cls, home: Path, **env: str) -> Server:
+        """`env`: more of the server's environment (DECNET_IMAGES="" deploys real sensors)."""
         home.mkdir(parents=True, exist_ok=True)
         admin = make_token(home, "browser-admin", "admin")
         viewer = make_token(home, "browser-viewer", "viewer")
         with (home / "serve.log").open("w") as err:
             proc = subprocess.Popen(
                 [str(DECNET), "serve", "--bind", "127.0.0.1:0"],
-                stdout=subprocess.PIPE, stderr=err, text=True, env=serve_env(home),
+                stdout=subprocess.PIPE, stderr=err, text=True, env=serve_env(home, **env),
             )  # fmt: skip
         url = code = ""
         assert proc.stdout is not None

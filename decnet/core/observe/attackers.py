@@ -42,6 +42,15 @@ class Attacker(BaseModel):
         return _unique(f"{s.topology}/{s.lan}" for s in self.path if s.lan)
 
 
+class DeckyActivity(BaseModel):
+    """How much one decky was attacked in a window."""
+
+    decky: str
+    events: int
+    last_at: str
+    """Sensor time of its newest attack event."""
+
+
 class Session(BaseModel):
     """The events of one connection (or one event that has none: a scan)."""
 

@@ -166,7 +166,12 @@ def sensor_mounts(config: Mapping[str, object]) -> list[tuple[str, int, int]]:
     for svc in services.values() if isinstance(services, dict) else []:
         user = USER.fullmatch(str(svc.get("user", "")))
         for volume in svc.get("volumes") or []:
-            source = str(volume).split(":", 1)[0]
+            # `docker compose config --format json` (what the module reads) writes the long
+            # syntax, {type: bind, source, target}; a compose file may hold the short one.
+            if isinstance(volume, dict):
+                source = str(volume.get("source", "")) if volume.get("type") == "bind" else ""
+            else:
+                source = str(volume).split(":", 1)[0]
             inside = os.path.normpath(source) == source and source.startswith(SENSOR_DIR + "/")
             if inside and user is not None:
                 out.append((source, int(user.group(1)), int(user.group(2))))

@@ -1,12 +1,15 @@
 // The typed API client: paths and bodies from docs/openapi.json (src/api/schema.ts, generated),
 // requests through openapi-fetch, the bearer token from the session, errors as ApiError.
 import createClient, { type Middleware } from "openapi-fetch";
+import type { ActivityAnswer, Window } from "../model/activity";
 import type { Op } from "../model/ops";
 import { ApiError } from "./errors";
 import type { MutationView, PlanView, SubmitResult } from "./liveTypes";
 import type { paths } from "./schema";
 import type {
   Archetype,
+  Attacker,
+  AttackerDetail,
   Catalog,
   DriftOut,
   GenerateSpec,
@@ -123,6 +126,16 @@ export function createApi(options: ApiOptions) {
       ) as Promise<PlanView>,
     mutation: (id: string): Promise<MutationView> =>
       unwrap(client.GET("/api/v1/mutations/{mutation_id}", { params: { path: { mutation_id: id } } })),
+    activity: (name: string, window: Window): Promise<ActivityAnswer> =>
+      unwrap(
+        client.GET("/api/v1/topologies/{name}/activity", {
+          params: { path: { name }, query: window === "all" ? {} : { since: window } },
+        }),
+      ),
+    attackers: (topology: string, window: Window): Promise<Attacker[]> =>
+      unwrap(client.GET("/api/v1/attackers", { params: { query: { topology, ...(window === "all" ? {} : { since: window }) } } })),
+    attacker: (ip: string): Promise<AttackerDetail> =>
+      unwrap(client.GET("/api/v1/attackers/{ip}", { params: { path: { ip } } })),
     streamUrl: (name: string | null): string =>
       `${baseUrl}${name === null ? "/api/v1" : topo(name)}/events/stream`,
   };

@@ -648,6 +648,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/topologies/{name}/activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Topology Activity
+         * @description The attacks on one topology in a window (sensor time): each attacked decky's count and
+         *     newest time, and the newest attack events; 404 for an unknown topology.
+         */
+        get: operations["topology_activity_api_v1_topologies__name__activity_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/outputs": {
         parameters: {
             query?: never;
@@ -1507,6 +1528,18 @@ export interface components {
             x?: number | null;
             /** Y */
             y?: number | null;
+        };
+        /**
+         * DeckyActivity
+         * @description How much one decky was attacked in a window.
+         */
+        DeckyActivity: {
+            /** Decky */
+            decky: string;
+            /** Events */
+            events: number;
+            /** Last At */
+            last_at: string;
         };
         /** DeckyCanvas */
         DeckyCanvas: {
@@ -3278,6 +3311,18 @@ export interface components {
             /** Topology */
             topology: string | null;
             payload: components["schemas"]["TokenRevoked"];
+        };
+        /**
+         * TopologyActivity
+         * @description What the editor's activity view starts from (docs/editor.md).
+         */
+        TopologyActivity: {
+            /** Deckies */
+            deckies: components["schemas"]["DeckyActivity"][];
+            /** Events */
+            events: components["schemas"]["Event"][];
+            /** Latest */
+            latest: number;
         };
         /** TopologyCreated */
         TopologyCreated: {
@@ -7171,6 +7216,114 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AttackerDetail"];
+                };
+            };
+            /** @description Invalid topology (the issue list) or a bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No, a wrong, an expired or a revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A viewer token on a write */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unknown topology, run or route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Version conflict, a status that forbids the action, a busy topology */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Body over the cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header the server does not answer to (DECNET_API_HOSTS) */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Malformed request: the field is named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    topology_activity_api_v1_topologies__name__activity_get: {
+        parameters: {
+            query?: {
+                /** @description Only the last DURATION, e.g. 24h. */
+                since?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description A stored topology. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TopologyActivity"];
                 };
             };
             /** @description Invalid topology (the issue list) or a bad request */

@@ -33,6 +33,10 @@ export type Status = Schemas["Status"];
 export type DriftOut = Schemas["DriftOut"];
 export type FindingOut = Schemas["FindingOut"];
 export type LayoutBody = Schemas["LayoutBody"];
+/** One source address and what it did to the maze (decnet/core/observe/attackers.py). */
+export type Attacker = Schemas["Attacker"];
+export type AttackerDetail = Schemas["AttackerDetail"];
+export type TopologyActivity = Schemas["TopologyActivity"];
 export type ConfigValue = string | number | boolean;
 
 export interface Catalog {

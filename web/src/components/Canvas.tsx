@@ -26,6 +26,7 @@ import { Confirm } from "./Confirm";
 import { DeckyNode } from "./DeckyNode";
 import { LanNode } from "./LanNode";
 import { MemberEdge } from "./MemberEdge";
+import { PathOverlay } from "./PathOverlay";
 import { SearchBox } from "./SearchBox";
 
 const nodeTypes: NodeTypes = { lan: LanNode, decky: DeckyNode };
@@ -154,6 +155,7 @@ export function Canvas({ view }: { view: EditorView }) {
         maxZoom={2}
       >
         <Background gap={24} />
+        <PathOverlay />
         <Panel position="top-right">
           <SearchBox view={view} />
         </Panel>

@@ -2,8 +2,10 @@ import { Handle, type NodeProps, Position } from "@xyflow/react";
 import { memo } from "react";
 import { serviceKey } from "../model/elementKey";
 import type { DeckyNode as DeckyNodeType, ServiceChip } from "../model/graph";
+import { clock } from "../model/activity";
 import { tooltip } from "../model/issues";
 import { useStore } from "../store";
+import { activityView } from "../store/activityView";
 
 const CHIPS = 5;
 const MARK_WORDS = { removed: "to remove", added: "new", changed: "changed" } as const;
@@ -28,9 +30,25 @@ function Chip({ decky, chip }: { decky: string; chip: ServiceChip }) {
   );
 }
 
+/** The card's attacks in the window: nothing on a quiet decky; a count, the time of the last
+ * one, and a pulse restarted by each new one (keyed on its id) on an attacked one. */
+function Attacks({ name, count, pulse }: { name: string; count: number; pulse: number | undefined }) {
+  const last = useStore((s) => activityView(s).activity.last[name]);
+  if (!count) return null;
+  return (
+    <span className="attacks" title={last ? `${count} attack events; the last at ${last}` : undefined} data-testid={`attacks-${name}`}>
+      {pulse !== undefined && <span key={pulse} className="pulse" data-testid={`pulse-${name}`} data-pulse={pulse} />}⚡ {count}
+      {last && <small> {clock(last)}</small>}
+    </span>
+  );
+}
+
 function DeckyNodeView({ data }: NodeProps<DeckyNodeType>) {
   const { decky, ip, mark, issues, chips, badges, state, editable } = data;
-  const classes = ["decky-card", mark ? `staged staged-${mark}` : "", issues.length ? "has-issues" : ""];
+  const count = useStore((s) => activityView(s).activity.counts[decky.name] ?? 0);
+  const pulse = useStore((s) => activityView(s).activity.pulse[decky.name]);
+  const step = useStore((s) => activityView(s).steps[decky.name]);
+  const classes = ["decky-card", mark ? `staged staged-${mark}` : "", issues.length ? "has-issues" : "", count ? "attacked" : "", step ? "on-path" : ""];
   const shown = chips.slice(0, CHIPS);
   return (
     <div
@@ -39,7 +57,14 @@ function DeckyNodeView({ data }: NodeProps<DeckyNodeType>) {
       data-testid={`decky-${decky.name}`}
       data-issue-codes={issues.map((i) => i.issue.code).join(" ") || undefined}
       data-state={state?.state}
+      data-activity={count}
+      data-path-step={step}
     >
+      {step !== undefined && (
+        <span className="path-step" data-testid={`step-${decky.name}`}>
+          {step}
+        </span>
+      )}
       <div className="decky-head">
         {state && <span className={`dot dot-${state.state}`} title={state.why} data-testid={`dot-${decky.name}`} />}
         <span className="decky-name">{decky.name}</span>
@@ -56,6 +81,7 @@ function DeckyNodeView({ data }: NodeProps<DeckyNodeType>) {
           </span>
         ))}
         {decky.archetype && <span className="archetype">{decky.archetype}</span>}
+        <Attacks name={decky.name} count={count} pulse={pulse} />
       </div>
       <div className="chips">
         {shown.map((c) => (

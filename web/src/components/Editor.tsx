@@ -4,6 +4,7 @@ import { deckyKey, lanKey } from "../model/elementKey";
 import { layoutBody } from "../model/layout";
 import { useStore } from "../store";
 import { editorView } from "../store/view";
+import { ActivityDock } from "./ActivityDock";
 import { Canvas } from "./Canvas";
 import { Inspector } from "./Inspector";
 import { Palette } from "./Palette";
@@ -69,7 +70,10 @@ export function Editor({ name }: { name: string }) {
         <Notice />
         <div className="editor-body">
           <Palette readOnly={view.readOnly} hasDmz={view.hasDmz} />
-          <Canvas view={view} />
+          <div className="canvas-column">
+            <Canvas view={view} />
+            <ActivityDock topology={view.projection.topology.name} />
+          </div>
           <aside className="side">
             <Inspector view={view} />
             <ProblemsPanel view={view} />

@@ -6,6 +6,7 @@ import { tooltip } from "../model/issues";
 import { resizedBox } from "../model/layout";
 import { plural } from "../model/words";
 import { useStore } from "../store";
+import { activityView } from "../store/activityView";
 import { MIN_LAN } from "./canvasEvents";
 
 const MARK_WORDS = { removed: "to remove", added: "new", changed: "changed" } as const;
@@ -22,6 +23,7 @@ function useDropTarget(id: string, box: { x: number; y: number; w: number; h: nu
 function LanNodeView({ data, selected, positionAbsoluteX, positionAbsoluteY, width, height }: NodeProps<LanNodeType>) {
   const { lan, mark, issues, deckies, editable } = data;
   const moveElement = useStore((s) => s.moveElement);
+  const attacks = useStore((s) => activityView(s).lans[lan.name] ?? 0);
   const over = useDropTarget(lanKey(lan.name), { x: positionAbsoluteX, y: positionAbsoluteY, w: width ?? 0, h: height ?? 0 });
   // The canvas only previews a resize; its end is what the layout route stores.
   const onResizeEnd = (_e: unknown, r: { x: number; y: number; width: number; height: number }): void =>
@@ -33,6 +35,7 @@ function LanNodeView({ data, selected, positionAbsoluteX, positionAbsoluteY, wid
       title={issues.length ? tooltip(issues) : undefined}
       data-testid={`lan-${lan.name}`}
       data-issue-codes={issues.map((i) => i.issue.code).join(" ") || undefined}
+      data-activity={attacks}
     >
       {editable && <NodeResizer isVisible={selected} minWidth={MIN_LAN.w} minHeight={MIN_LAN.h} lineClassName="resize-line" handleClassName="resize-handle" onResizeEnd={onResizeEnd} />}
       <Handle type="target" id="attach" position={Position.Bottom} className="attach-handle" isConnectable={editable} />
@@ -46,6 +49,11 @@ function LanNodeView({ data, selected, positionAbsoluteX, positionAbsoluteY, wid
           {lan.subnet ?? "subnet on save"}
         </span>
         <span className="lan-count">{plural(deckies, "decky")}</span>
+        {attacks > 0 && (
+          <span className="lan-attacks" title={`${attacks} attack events on its deckies in the window`} data-testid={`lan-attacks-${lan.name}`}>
+            ⚡ {attacks}
+          </span>
+        )}
         {issues.length > 0 && (
           <span className="issue-badge" data-testid={`issues-lan-${lan.name}`}>
             ⚠ {issues.length}

@@ -81,6 +81,11 @@ function fake(initial: TopologyView): Fake {
     validateStored: async () => ({ valid: true, issues: [] }),
     drift: async () => ({ findings: [], hosts: {} }),
     putLayout: async () => ({}),
+    activity: async () => ({ deckies: [], events: [], latest: 0 }),
+    attackers: async () => [],
+    attacker: async () => {
+      throw new ApiError(404, { error: { code: "not_found", message: "no attack event" } });
+    },
     mutation: async (id: string) => {
       const m = f.mutations.get(id);
       if (!m) throw new ApiError(404, { error: { code: "not_found", message: id } });

@@ -8,7 +8,7 @@ import type { StateCreator } from "zustand";
 import type { Api } from "../api/client";
 import { ApiError, explain } from "../api/errors";
 import type { Catalog, Decky, Issue, TopologySnapshot, TopologyView } from "../api/types";
-import { emptyActivity } from "../model/activity";
+import { emptyActivity, isAttack } from "../model/activity";
 import type { Edit } from "../model/builders";
 import { conflictMessage } from "../model/diff";
 import * as build from "../model/builders";
@@ -329,9 +329,12 @@ export const editorSlice =
         token: api.token,
         handlers: {
           snapshot: (data, afterReset) => {
-            if (data.topology.name === get().name) step(onSnapshot(get(), data, afterReset));
+            if (data.topology.name !== get().name) return;
+            step(onSnapshot(get(), data, afterReset));
+            if (afterReset) void get().reloadActivity();
           },
-          event: (ev) => step(onEvent(get(), ev)),
+          // Attack events come in bursts: the activity slice takes them in batches.
+          event: (ev) => (isAttack(ev) ? get().takeAttacks([ev]) : step(onEvent(get(), ev))),
           status: (s) => set({ editorStream: s }),
           unauthorized: () => get().sessionExpired(),
         },
@@ -384,6 +387,7 @@ export const editorSlice =
           set({ topology: get().topology ?? topology });
           void refreshStored();
           void lastFinding(name);
+          void get().reloadActivity();
         } catch (err) {
           stop();
           set({ ...empty });
@@ -393,6 +397,7 @@ export const editorSlice =
 
       closeEditor() {
         stop();
+        get().stopActivity();
         set({ ...empty });
         get().setNotice(null);
       },
