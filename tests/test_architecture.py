@@ -154,9 +154,18 @@ IMPURE_MODULES = frozenset(
     }
 )  # fmt: skip
 """Modules the core may not import at all."""
-PURE_DECNET = ("decnet.core", "decnet.models", "decnet.errors", "decnet.text")
-"""What the core may import from decnet: the shell (store, engine, runner, api, cli, testbed,
-settings, files) does I/O."""
+PURE_DECNET = (
+    "decnet.core",
+    "decnet.models",
+    "decnet.errors",
+    "decnet.text",
+    "decnet.events",
+    "decnet.policy",
+)
+"""What the core may import from decnet (models and rules: the event types, the status policy):
+the shell (store, engine, runner, api, cli, testbed, settings, files) does I/O."""
+PURE_STDLIB = ("urllib.parse",)
+"""Modules of an impure package that only compute (URL parsing)."""
 RANDOM_OK = frozenset({"Random"})
 """`random.Random(seed)` is a value passed around; `random.random()` & co. are global state."""
 CLOCK_CALLS = frozenset({"now", "utcnow", "today", "fromtimestamp", "utcfromtimestamp"})
@@ -200,13 +209,20 @@ def _import_problem(name: str, module: str) -> str | None:
         if name == "decnet" or name.startswith(PURE_DECNET):
             return None
         return f"imports {name} (the shell)"
-    if top in IMPURE_MODULES:
+    if top in IMPURE_MODULES and not name.startswith(PURE_STDLIB):
         return f"imports {name}"
     if top == "importlib":
         return f"imports {name} (reads files or loads code)"
     if top == "random" and name not in ("random", *(f"random.{n}" for n in RANDOM_OK)):
         return f"imports {name} (global randomness)"
     return None
+
+
+def _zoned(node: ast.Call) -> bool:
+    """`datetime.fromtimestamp(t, tz)`: a conversion of a value, the same on every host."""
+    func = node.func
+    zone = len(node.args) == 2 or any(k.arg == "tz" for k in node.keywords)
+    return isinstance(func, ast.Attribute) and func.attr == "fromtimestamp" and zone
 
 
 def _call_problem(node: ast.Call) -> str | None:
@@ -217,8 +233,8 @@ def _call_problem(node: ast.Call) -> str | None:
         owner = func.value.id if isinstance(func.value, ast.Name) else ""
         if owner == "random" and func.attr not in RANDOM_OK:
             return f"calls random.{func.attr}() (global randomness)"
-        if func.attr in CLOCK_CALLS:
-            return f"calls .{func.attr}() (the clock)"
+        if func.attr in CLOCK_CALLS and not _zoned(node):
+            return f"calls .{func.attr}() (the clock, or the host's time zone)"
     return None
 
 

@@ -17,7 +17,7 @@ from decnet.cli import common
 from decnet.core.output_request import Kind, OutputRequest, parse_size
 from decnet.engine import outputs as engine
 from decnet.engine.delivery import OutputRunner
-from decnet.errors import DecnetError, UsageError
+from decnet.errors import EnvironmentProblem, UsageError
 
 app = typer.Typer(
     help="Forward events to a SOC: RFC 5424 syslog (TCP, TLS), JSON lines, signed webhooks.",
@@ -209,7 +209,7 @@ def test(ctx: typer.Context, name: str = NAME, json_out: bool = common.JSON_OPTI
             raise typer.Exit(1)
         return
     if not result.arrived:
-        raise DecnetError(
+        raise EnvironmentProblem(
             f"output {name}: the test event did not arrive: {result.detail}",
             hint="check that the receiver runs and listens there (and its TLS names/CA)",
         )

@@ -26,7 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
-from decnet.errors import DecnetError
+from decnet.errors import EnvironmentProblem
 from decnet.runner.ansible import host_key_checking
 from decnet.settings import PROJECT_ROOT
 
@@ -86,7 +86,7 @@ def _words(hostvars: Mapping[str, Any], var: str, host: str) -> list[str]:
     try:
         return shlex.split(str(value))
     except ValueError as err:
-        raise DecnetError(
+        raise EnvironmentProblem(
             f"inventory: host {host}: {var} does not split into arguments ({err})",
             hint="fix its quoting",
         ) from None
@@ -107,7 +107,7 @@ def agent_command(hostvars: Mapping[str, Any], opts: AgentOptions, *, local: boo
     if _flag(hostvars.get("ansible_become", False)):
         method = str(hostvars.get("ansible_become_method") or "sudo")
         if method != "sudo":
-            raise DecnetError(
+            raise EnvironmentProblem(
                 f"become_method {method!r} is not supported by decnet collect",
                 hint="use sudo (passwordless for the agent) or connect as a user that can read "
                 "the sensor dir",
@@ -128,7 +128,7 @@ def stream_target(
         return StreamTarget(host, tuple(command), True, "local", agent)
     connection = str(hostvars.get("ansible_connection", "ssh"))
     if connection not in ("ssh", "smart", "paramiko"):
-        raise DecnetError(
+        raise EnvironmentProblem(
             f"host {host}: ansible_connection {connection!r} cannot carry a collector stream",
             hint="use ssh or local",
         )
@@ -299,7 +299,7 @@ class HostStream:
                 env={**os.environ, "LC_ALL": "C"},
             )
         except OSError as err:
-            raise DecnetError(
+            raise EnvironmentProblem(
                 f"cannot run the collector for {self.target.host} ({self.target.where}): {err}",
                 hint="is ssh installed on this machine?",
             ) from err
