@@ -151,7 +151,7 @@ def add(
         aggregate=aggregate,
         since=since,
     )
-    view = engine.add_output(common.open_store(ctx), request)
+    view = engine.add_output(common.open_store(ctx, create=True), request)
     if json_out:
         common.print_json(view)
         return

@@ -81,6 +81,7 @@ def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
         DECNET_HOME=str(settings.home),
         DECNET_DB=str(settings.db_path),
         DECNET_INVENTORY=str(settings.inventory),
+        DECNET_IMAGES=",".join(f"{k}={v}" for k, v in settings.site_images.items()),
         COLUMNS="200",
         **extra,
     )

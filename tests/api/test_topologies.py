@@ -235,7 +235,8 @@ def test_a_copy_is_checked_against_its_host_and_its_name(api: ApiEnv) -> None:
         taken = c.post(f"/topologies/{name}/copy", json={"name": name})
         assert taken.status_code == 409 and taken.json()["error"]["code"] == "already_exists"
         bad = c.post(f"/topologies/{name}/copy", json={"name": "Not A Name"})
-        assert bad.status_code == 400 and "NAME_INVALID" in bad.json()["error"]["message"]
+        assert bad.status_code == 422, bad.text  # the body's name does not match its pattern
+        assert bad.json()["error"]["code"] == "invalid_request"
         gone = c.post("/topologies/no-such-thing/copy", json={"name": fresh()})
         assert gone.status_code == 404
     with api.client("viewer") as v:

@@ -4,15 +4,10 @@ the real `decnet` console script."""
 from __future__ import annotations
 
 import subprocess
-import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from outputs_support import Pki, env_without_decnet, make_pki
-
-DECNET = Path(sys.executable).with_name("decnet")
-Cli = Callable[..., subprocess.CompletedProcess[str]]
+from outputs_support import DECNET, Cli, Pki, env_without_decnet, make_pki
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -34,6 +35,10 @@ from decnet.settings import PROJECT_ROOT
 
 RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
 OBSERVE_MD = PROJECT_ROOT / "docs" / "observe.md"
+
+DECNET = Path(sys.executable).with_name("decnet")
+"""The real `decnet` console script."""
+Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 
 # --- the SOC's snippets, taken from the docs ----------------------------------------------

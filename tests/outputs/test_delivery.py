@@ -18,9 +18,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from conftest import DECNET, Cli
 from event_support import TICK_TYPE, tick
 from outputs_support import (
+    DECNET,
+    Cli,
     env_without_decnet,
     free_port,
     rsyslog,

@@ -11,8 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Cli
-from outputs_support import Pki, webhook
+from outputs_support import Cli, Pki, webhook
 from typer.testing import CliRunner, Result
 
 from decnet.cli.app import app

@@ -123,7 +123,7 @@ def test_hash_key_is_made_with_the_database_and_differs_per_database(tmp_path: P
         assert again.hash_key() == key
 
 
-def test_migration_4_clears_canvas_values_outside_the_bound(
+def test_migration_5_clears_canvas_values_outside_the_bound(
     tmp_path: Path, make_topology: MakeTopology
 ) -> None:
     path = tmp_path / "old.db"
@@ -132,8 +132,8 @@ def test_migration_4_clears_canvas_values_outside_the_bound(
     conn.close()
     with Store(path) as store:
         store.insert_topology(make_topology())
-        # what ops let through then: put back under migration 3
-        store.conn.execute("DELETE FROM schema_migration WHERE number = 4")
+        # what ops let through then: put back under migration 4
+        store.conn.execute("DELETE FROM schema_migration WHERE number = 5")
         store.conn.execute("UPDATE lan SET x = -1e308, w = -5, h = 2e7 WHERE name = 'dmz'")
         store.conn.execute("UPDATE decky SET y = 1e308 WHERE name = 'gw'")
     with Store(path) as store:

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Cli
 from outputs_support import (
+    Cli,
     Pki,
     doc_snippet,
     hostile_events,
