@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lures import LURES
 
 from decnet.core.catalog import load_catalog
 from decnet.core.hashing import desired_hash
@@ -31,8 +32,8 @@ TOPO = Topology(
         )
     ],
 )
-HASH = desired_hash(TOPO, CATALOG, {}, secret_key=b"drift-classify-test-key")
-MODEL = compose_model(TOPO, CATALOG, {})
+HASH = desired_hash(TOPO, CATALOG, dict(LURES), secret_key=b"drift-classify-test-key")
+MODEL = compose_model(TOPO, CATALOG, LURES)  # one container per service: the fact below
 NET = "decnet-t1.dmz"
 
 
