@@ -122,7 +122,8 @@ def test_deploy_drift_teardown_with_a_relative_inventory(tmp_path: Path, e2e_nam
     assert all(stat.S_IMODE(r.stat().st_mode) == 0o700 for r in runs.iterdir())
 
     assert run("drift", "-i", "inv.yml").returncode == 0  # in sync
-    assert _docker("rm", "-f", f"decnet-{e2e_name}.gw.ssh").returncode == 0
+    # gw's ssh runs in its sensor container (no DECNET_IMAGES here: the default layout)
+    assert _docker("rm", "-f", f"decnet-{e2e_name}.gw.sensor").returncode == 0
     drifted = run("drift", "-i", "inv.yml", "--json", code=EXIT_DRIFT)
     states = {f["name"]: f["state"] for f in json.loads(drifted.stdout)["findings"]}
     assert states[e2e_name] == "runtime_drift"
