@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from collector_thread import collector_following
 from decnet_sensor.writer import LineWriter
 
 from decnet.engine.context import Context
@@ -204,27 +205,6 @@ def ip_of(topology: Any, decky: str, lan: str) -> str:
 
 @contextmanager
 def collector_thread(tmp: Path, inventory: Path, opts: Any) -> Iterator[None]:
-    """A Collector following in a thread of this process (with its own store connection: a
-    SQLite connection stays in its thread); stopped and joined after."""
-    from decnet.engine.collect import Collector
-
-    stop = threading.Event()
-    failed: list[BaseException] = []
-
-    def run() -> None:
-        ctx = context(tmp, inventory)
-        try:
-            Collector(ctx, opts).run(stop.is_set)
-        except BaseException as err:
-            failed.append(err)
-        finally:
-            ctx.store.close()
-
-    thread = threading.Thread(target=run, name="test-collector")
-    thread.start()
-    try:
+    """A Collector following in a thread of this process; stopped and joined after."""
+    with collector_following(lambda: context(tmp, inventory), opts):
         yield
-    finally:
-        stop.set()
-        thread.join(timeout=60)
-    assert not thread.is_alive() and failed == []

@@ -14,8 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from collector_thread import collector_following
 
-from decnet.engine.collect import CollectOptions, Collector
+from decnet.engine.collect import CollectOptions
 from decnet.engine.context import Context
 from decnet.runner.ansible import PlaybookJob, run_playbook
 from decnet.settings import Settings
@@ -56,26 +57,8 @@ def write_on(testbed: Testbed, host: str, source: str, count: int, rate: float) 
 
 @contextmanager
 def following(settings: Settings, opts: CollectOptions) -> Iterator[None]:
-    stop = threading.Event()
-    failed: list[BaseException] = []
-
-    def run() -> None:
-        ctx = Context.open(settings)
-        try:
-            Collector(ctx, opts).run(stop.is_set)
-        except BaseException as err:
-            failed.append(err)
-        finally:
-            ctx.store.close()
-
-    thread = threading.Thread(target=run, name="test-collector")
-    thread.start()
-    try:
+    with collector_following(lambda: Context.open(settings), opts, join_timeout=120):
         yield
-    finally:
-        stop.set()
-        thread.join(timeout=120)
-    assert not thread.is_alive() and failed == []
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 60.0) -> None:
