@@ -8,12 +8,18 @@ import io
 import json
 import os
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from decnet.errors import EnvironmentProblem
 from decnet.models import HOST_HINT, host_problem
+
+
+# Ansible's plugin loader and the stream redirection are process-wide and not thread-safe: the
+# API's deploy jobs and its collector parse inventories from threads of one process.
+_ANSIBLE = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,7 @@ def _parse(path: Path) -> Inventory:
     noise = io.StringIO()
     try:
         # Ansible prints parser warnings; keep them for the error instead of the terminal.
-        with contextlib.redirect_stderr(noise), contextlib.redirect_stdout(noise):
+        with _ANSIBLE, contextlib.redirect_stderr(noise), contextlib.redirect_stdout(noise):
             manager = InventoryManager(loader=DataLoader(), sources=[str(path)], parse=True)
     except AnsibleError as exc:
         raise EnvironmentProblem(f"inventory {path}: {exc}", hint="fix the inventory file") from exc
@@ -130,6 +136,11 @@ def host_connections(path: Path, cache_dir: Path | None = None) -> dict[str, dic
 
 
 def _connections(path: Path) -> dict[str, dict[str, Any]]:
+    with _ANSIBLE:
+        return _templated_connections(path)
+
+
+def _templated_connections(path: Path) -> dict[str, dict[str, Any]]:
     inventory = _parse(path)  # the checks and errors of load_inventory
     from ansible.errors import AnsibleError
     from ansible.inventory.manager import InventoryManager

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -197,7 +198,7 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
     try:
         # busy_timeout first: switching to WAL itself needs the lock another process may hold.
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        _use_wal(conn)
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
     except BaseException:
@@ -205,6 +206,19 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
         raise
     _tighten(path)
     return conn
+
+
+def _use_wal(conn: DecnetConnection) -> None:
+    """Switch a new database to WAL. SQLite answers a switch that races another connection's
+    with SQLITE_BUSY at once, without its busy handler, so retry within the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+        except StoreError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 _MIGRATION_TABLE = (

@@ -54,7 +54,8 @@ def remove_labelled(name: str) -> None:
 def free_prefix() -> str:
     """A 10.199.X prefix whose /24 no Docker network uses."""
     ids = docker("network", "ls", "-q").stdout.split()
-    used = docker("network", "inspect", *ids).stdout if ids else "[]"
+    # A network of a parallel test may go between the listing and the inspection.
+    used = docker("network", "inspect", *ids, check=False).stdout if ids else "[]"
     for _ in range(200):
         prefix = f"10.199.{random.randint(10, 240)}"
         if f'"{prefix}.' not in used:

@@ -160,7 +160,7 @@ def test_the_database_holds_only_a_hash_of_a_token(api: ApiEnv) -> None:
     files = [str(p) for p in (db, db.with_name(db.name + "-wal")) if p.exists()]
     # grep in another process: closing any descriptor of the file in this process would drop
     # the POSIX locks the server's SQLite connections hold on it
-    found = subprocess.run(["grep", "-cF", secret, *files], capture_output=True, check=False)
+    found = subprocess.run(["grep", "-cF", "-e", secret, *files], capture_output=True, check=False)
     assert found.returncode == 1, found.stdout  # 1: no line matched
 
 
