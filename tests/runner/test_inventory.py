@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,33 @@ def test_unparsable_inventory_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(DecnetError, match=r"bad\.yml"):
         load_inventory(inv, tmp_path / "cache")
     assert not (tmp_path / "cache").exists()
+
+
+# A fresh interpreter: Ansible's plugin loader races only while it first loads its plugins.
+_THREADS = """
+import sys, threading
+import subprocess
+import sys
+from pathlib import Path
+from decnet.runner.inventory import host_connections, load_inventory
+path, errors = Path(sys.argv[1]), []
+def parse(i):
+    try:
+        (load_inventory if i % 2 else host_connections)(path)
+    except Exception as err:
+        errors.append(repr(err))
+threads = [threading.Thread(target=parse, args=(i,)) for i in range(8)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(errors)
+"""
+
+
+def test_threads_of_one_process_parse_inventories_at_once(tmp_path: Path) -> None:
+    inv = tmp_path / "hosts.yml"
+    inv.write_text(STATIC)
+    done = subprocess.run(
+        [sys.executable, "-c", _THREADS, str(inv)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
