@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from browser_support import Server, document, drag_to, shot, sign_in, wait_for
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 
 def test_create_a_topology_from_the_generator(ui: Page, server: Server) -> None:
@@ -104,6 +104,21 @@ def test_an_invalid_edit_is_shown_on_its_element_and_blocks_deploy(
     assert [lan["is_dmz"] for lan in after["lans"]] == [True, False]
 
 
+def _grabbable(page: Page, handle: Locator) -> tuple[float, float] | None:
+    """The handle's centre once it has stopped moving and nothing covers it there."""
+    first = handle.bounding_box()
+    page.wait_for_timeout(100)
+    box = handle.bounding_box()
+    if first is None or box is None or first != box:
+        return None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    on_top = page.evaluate(
+        "([x, y]) => document.elementFromPoint(x, y)?.closest('.react-flow__resize-control') != null",
+        [x, y],
+    )
+    return (x, y) if on_top else None
+
+
 def test_a_resized_lan_box_keeps_its_size_after_a_reload(ui: Page, server: Server) -> None:
     name = server.new_name()
     server.create_document(document(name))
@@ -114,11 +129,10 @@ def test_a_resized_lan_box_keeps_its_size_after_a_reload(ui: Page, server: Serve
 
     laid_out = wait_for(lambda: lan_1() if lan_1()["w"] is not None else None)  # the auto-layout
     node = ui.locator(".react-flow__node[data-id='lan:lan-1']")
+    ui.locator(".react-flow__controls-fitview").click()  # every box on screen, whatever came late
     ui.get_by_test_id("lan-lan-1").locator(".lan-head").click()  # the handles show when selected
     handle = node.locator(".react-flow__resize-control.handle.bottom.right")
-    box = handle.bounding_box()
-    assert box is not None
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    x, y = wait_for(lambda: _grabbable(ui, handle))
     ui.mouse.move(x, y)
     ui.mouse.down()
     ui.mouse.move(x + 60, y + 40, steps=8)
