@@ -16,7 +16,6 @@ from typing import Any
 from decnet.errors import EnvironmentProblem
 from decnet.models import HOST_HINT, host_problem
 
-
 # Ansible's plugin loader and the stream redirection are process-wide and not thread-safe: the
 # API's deploy jobs and its collector parse inventories from threads of one process.
 _ANSIBLE = threading.RLock()

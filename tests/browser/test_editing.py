@@ -112,10 +112,8 @@ def _grabbable(page: Page, handle: Locator) -> tuple[float, float] | None:
     if first is None or box is None or first != box:
         return None
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    on_top = page.evaluate(
-        "([x, y]) => document.elementFromPoint(x, y)?.closest('.react-flow__resize-control') != null",
-        [x, y],
-    )
+    hit = "([x, y]) => document.elementFromPoint(x, y)?.closest('.react-flow__resize-control')"
+    on_top = page.evaluate(f"{hit} != null", [x, y])
     return (x, y) if on_top else None
 
 
