@@ -61,16 +61,27 @@ def following(settings: Settings, opts: CollectOptions) -> Iterator[None]:
         yield
 
 
-def wait_until(check: Callable[[], bool], timeout: float = 60.0) -> None:
+def wait_until(
+    check: Callable[[], bool], timeout: float = 60.0, state: Callable[[], object] = lambda: ""
+) -> None:
     deadline = time.monotonic() + timeout
     while not check():
-        assert time.monotonic() < deadline, "timed out waiting"
+        assert time.monotonic() < deadline, f"timed out waiting {state()}"
         time.sleep(0.2)
 
 
 def lines_of(ctx: Context, host: str) -> list[str]:
     rows = ctx.store.query_events(type_glob="attack.connect", limit=1_000_000)
     return [r.payload["line"] for r in rows if r.payload["host"] == host]
+
+
+def all_of(ctx: Context, host: str, count: int) -> None:
+    """Wait for `count` lines of `host`; on a timeout, say how far collection got."""
+    wait_until(
+        lambda: len(lines_of(ctx, host)) == count,
+        90,
+        lambda: (host, len(lines_of(ctx, host)), count, ctx.store.collect_hosts().get(host)),
+    )
 
 
 def test_a_host_link_down_and_back_loses_and_doubles_nothing(
@@ -118,8 +129,8 @@ def test_a_host_link_down_and_back_loses_and_doubles_nothing(
             wait_until(lambda: bool(ctx.store.query_events(type_glob="collect.resumed")), 90)
             for t in writers.values():
                 t.join()
-            wait_until(lambda: len(lines_of(ctx, "h1")) == written["h1"][1], 90)
-            wait_until(lambda: len(lines_of(ctx, "h2")) == written["h2"][1], 90)
+            for host in ("h1", "h2"):
+                all_of(ctx, host, written[host][1])
         (stalled,) = ctx.store.query_events(type_glob="collect.stalled")
         assert stalled.payload["host"] == "h1"
         for host, source in (("h1", src1), ("h2", src2)):
