@@ -27,6 +27,7 @@ pytestmark = pytest.mark.testbed
 FaultFn = Callable[[str, str], None]
 WRITER = Path(__file__).resolve().parents[2] / "images/sensor/decnet_sensor/writer.py"
 SENSORS = "/var/lib/decnet/sensors"
+TOPOLOGY = f"cr-{uuid.uuid4().hex[:6]}"
 DRIVER = """
 import sys, time
 from pathlib import Path
@@ -71,8 +72,10 @@ def wait_until(
 
 
 def lines_of(ctx: Context, host: str) -> list[str]:
+    """The lines of this test's sources on `host` (`host:TOPOLOGY/...`): a host may hold others."""
     rows = ctx.store.query_events(type_glob="attack.connect", limit=1_000_000)
-    return [r.payload["line"] for r in rows if r.payload["host"] == host]
+    mine = f"{host}:{TOPOLOGY}/"
+    return [r.payload["line"] for r in rows if r.payload["line"].startswith(mine)]
 
 
 def all_of(ctx: Context, host: str, count: int) -> None:
@@ -96,8 +99,7 @@ def test_a_host_link_down_and_back_loses_and_doubles_nothing(
     home.mkdir()
     settings = Settings(db_path=tmp_path / "decnet.db", home=home, inventory=testbed.inventory_path)
     ctx = Context.open(settings)
-    topology = f"cr-{uuid.uuid4().hex[:6]}"
-    src1, src2 = f"{topology}/a/sensor", f"{topology}/b/sensor"
+    src1, src2 = f"{TOPOLOGY}/a/sensor", f"{TOPOLOGY}/b/sensor"
     opts = CollectOptions(stall_after=3.0, retry_min=0.5, retry_max=2.0)
     written: dict[str, tuple[str, int]] = {}
     try:
@@ -142,4 +144,4 @@ def test_a_host_link_down_and_back_loses_and_doubles_nothing(
     finally:
         ctx.store.close()
         for host in ("h1", "h2"):
-            testbed.exec(host, "rm", "-rf", f"{SENSORS}/{topology}")
+            testbed.exec(host, "rm", "-rf", f"{SENSORS}/{TOPOLOGY}")

@@ -40,6 +40,15 @@ mount_disks() {
   done
   # overlay2 cannot stack on overlayfs: docker's data root is a plain directory of the state dir
   mount --bind "$H/docker" /var/lib/docker
+  # decnet's host side starts empty and stays the host's own: through the overlays, what the
+  # controller's own local deploys write there (sensor lines, topologies, the fact and the
+  # agent) would show up on every host, and while it is mounted too
+  local i=0 p
+  for p in /var/lib/decnet /etc/ansible/facts.d /usr/local/lib/decnet; do
+    mkdir -p "$H/decnet/$i" "$p"
+    mount --bind "$H/decnet/$i" "$p"
+    i=$((i + 1))
+  done
   # private /run (docker.sock, docker.pid, sshd.pid, xtables.lock) and /dev/shm; gone at power-off
   mount -t tmpfs -o mode=755,size=64m "tb-$n-run" /run
   mount -t tmpfs -o mode=1777,size=64m "tb-$n-shm" /dev/shm
