@@ -12,16 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import (
-    CHROMIUM,
-    CHROMIUM_FLAGS,
-    WEB_DIST,
-    Console,
-    Server,
-    remove_labelled,
-    shot,
-)
+from browser_support import CHROMIUM, CHROMIUM_FLAGS, WEB_DIST, Console, shot
 from playwright.sync_api import BrowserContext, Page
+from serve_support import Server, remove_labelled
 
 CHROMIUM_CONFIG = Path.home() / ".config" / "chromium"
 pytestmark = pytest.mark.browser

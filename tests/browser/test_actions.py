@@ -5,8 +5,9 @@ deploy again, is offered as a copy instead."""
 
 from __future__ import annotations
 
-from browser_support import Server, document, sign_in
+from browser_support import document, sign_in
 from playwright.sync_api import Page, expect
+from serve_support import Server
 
 from decnet.engine.leases import current_owner
 from decnet.models import Status

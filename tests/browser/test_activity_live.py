@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import Server, remove_labelled, sign_in, wait_for
+from browser_support import sign_in, wait_for
 from playwright.sync_api import Page, expect
+from serve_support import Server, remove_labelled
 from subnet_pools import fresh_lans
 
 DEPLOY_TIMEOUT = 600

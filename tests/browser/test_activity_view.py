@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import Server, document, shot, sign_in, wait_for
+from browser_support import document, shot, sign_in, wait_for
 from playwright.sync_api import Page, expect
+from serve_support import Server
 
 from decnet.models import Status
 from decnet.store import Store

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from browser_support import Console, Server
+from browser_support import Console
 from playwright.sync_api import Page
+from serve_support import Server
 
 
 @pytest.fixture

@@ -8,17 +8,9 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from browser_support import (
-    Server,
-    containers,
-    document,
-    drag_to,
-    remove_labelled,
-    shot,
-    sign_in,
-    wait_for,
-)
+from browser_support import containers, document, drag_to, shot, sign_in, wait_for
 from playwright.sync_api import Page, expect
+from serve_support import Server, remove_labelled
 
 DEPLOY_TIMEOUT = 240
 

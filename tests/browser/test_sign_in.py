@@ -3,8 +3,9 @@ once; a pasted token works; a wrong one says so."""
 
 from __future__ import annotations
 
-from browser_support import Console, Server, shot
+from browser_support import Console, shot
 from playwright.sync_api import Page, expect
+from serve_support import Server
 
 
 def test_without_a_token_the_app_asks_to_sign_in(ui: Page, server: Server) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from browser_support import Server, document, shot, sign_in
+from browser_support import document, shot, sign_in
 from playwright.sync_api import Page, expect
+from serve_support import Server
 
 
 def test_a_viewer_cannot_edit(ui: Page, server: Server) -> None:

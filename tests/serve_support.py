@@ -1,0 +1,148 @@
+"""`decnet serve` in a process of its own, for the tests that drive the product as a service
+manager would (the browser tests, the observation end to end): on an ephemeral 127.0.0.1 port,
+with a home and a database of its own, the local Docker engine and the localhost inventory."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from lures import LURES_ENV
+
+from decnet.settings import PROJECT_ROOT
+
+DECNET = Path(sys.executable).with_name("decnet")
+BUNDLE_DIR = Path("/var/lib/decnet/topologies")
+SENSOR_DIR = Path("/var/lib/decnet/sensors")
+_LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:(\d+))")
+_LOGIN = re.compile(r"#login=(\S+)")
+
+
+def serve_env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DECNET_")}
+    env.update(
+        DECNET_HOME=str(home),
+        DECNET_DB=str(home / "decnet.db"),
+        DECNET_INVENTORY=str(PROJECT_ROOT / "inventory" / "localhost.yml"),
+        DECNET_IMAGES=LURES_ENV,  # a test that attacks real sensors passes DECNET_IMAGES=""
+        COLUMNS="200",
+    )
+    env.update(extra)
+    return env
+
+
+def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(DECNET), *args], capture_output=True, text=True, env=serve_env(home), timeout=60,
+        check=True,
+    )  # fmt: skip
+
+
+def make_token(home: Path, name: str, role: str) -> str:
+    out = cli(home, "token", "create", name, "--role", role, "--json").stdout
+    return str(json.loads(out)["token"])
+
+
+@dataclass
+class Server:
+    """`decnet serve` in its own process; stopped with SIGTERM, as a service manager would."""
+
+    proc: subprocess.Popen[str]
+    url: str
+    login_code: str
+    home: Path
+    admin: str
+    viewer: str
+    names: list[str] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, home: Path, **env: str) -> Server:
+        """`env`: more of the server's environment (DECNET_IMAGES="" deploys real sensors)."""
+        home.mkdir(parents=True, exist_ok=True)
+        admin = make_token(home, "browser-admin", "admin")
+        viewer = make_token(home, "browser-viewer", "viewer")
+        with (home / "serve.log").open("w") as err:
+            proc = subprocess.Popen(
+                [str(DECNET), "serve", "--bind", "127.0.0.1:0"],
+                stdout=subprocess.PIPE, stderr=err, text=True, env=serve_env(home, **env),
+            )  # fmt: skip
+        url = code = ""
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the two lines it prints once it listens
+            if m := _LISTENING.search(line):
+                url = m[1]
+            if m := _LOGIN.search(line):
+                code = m[1]
+                break
+        if not url or not code:
+            proc.kill()
+            raise AssertionError(f"decnet serve did not start: {(home / 'serve.log').read_text()}")
+        return cls(proc, url, code, home, admin, viewer)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def api(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token or self.admin}"}
+        return httpx.Client(base_url=f"{self.url}/api/v1", headers=headers, timeout=30)
+
+    def cli(self, *args: str) -> str:
+        """`decnet ARGS` on the server's home and database (what an operator beside it runs)."""
+        return cli(self.home, *args).stdout
+
+    def has_route(self, path: str) -> bool:
+        with self.api() as c:
+            return path in c.get("/openapi.json").json()["paths"]
+
+    def new_name(self) -> str:
+        name = f"e2e-{uuid.uuid4().hex[:6]}"
+        self.names.append(name)
+        return name
+
+    def topology(self, name: str) -> dict[str, Any]:
+        with self.api() as c:
+            r = c.get(f"/topologies/{name}")
+            r.raise_for_status()
+            return dict(r.json())
+
+    def create_document(self, text: str) -> dict[str, Any]:
+        with self.api() as c:
+            r = c.post("/topologies", json={"document": text})
+            assert r.status_code == 201, r.text
+            return dict(r.json())
+
+
+def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["docker", *args], capture_output=True, text=True, timeout=60, check=check
+    )
+
+
+def remove_labelled(name: str) -> None:
+    """Everything of topology `name` on this machine: containers, networks, bundle, sensor lines."""
+    ids = docker("ps", "-aq", "--filter", f"label=decnet.topology={name}", check=False).stdout
+    if ids.split():
+        docker("rm", "-f", "-v", *ids.split(), check=False)
+    nets = docker(
+        "network", "ls", "-q", "--filter", f"label=decnet.topology={name}", check=False
+    ).stdout.split()
+    if nets:
+        docker("network", "rm", *nets, check=False)
+    shutil.rmtree(BUNDLE_DIR / name, ignore_errors=True)
+    shutil.rmtree(SENSOR_DIR / name, ignore_errors=True)  # the lines its sensors wrote
