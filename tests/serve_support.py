@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,6 +121,18 @@ class Server:
             r = c.get(f"/topologies/{name}")
             r.raise_for_status()
             return dict(r.json())
+
+    def deploy(self, name: str, timeout: float = 600) -> dict[str, Any]:
+        """Deploy through the engine API; the finished run's view."""
+        with self.api() as c:
+            job = c.post(f"/topologies/{name}/deploy", json={}).json()["id"]
+            deadline = time.monotonic() + timeout
+            while True:
+                view: dict[str, Any] = c.get(f"/runs/{job}").json()
+                if view["state"] in ("succeeded", "failed", "cancelled"):
+                    return view
+                assert time.monotonic() < deadline, f"the deploy of {name} took over {timeout} s"
+                time.sleep(2)
 
     def create_document(self, text: str) -> dict[str, Any]:
         with self.api() as c:

@@ -36,18 +36,6 @@ def listening(ip: str, port: int, timeout: float = 90) -> None:
             time.sleep(0.5)
 
 
-def _deploy(server: Server, name: str) -> dict[str, Any]:
-    """Deploy through the engine API; the finished run's view."""
-    with server.api() as c:
-        job = c.post(f"/topologies/{name}/deploy", json={}).json()["id"]
-
-        def finished() -> dict[str, Any] | None:
-            view: dict[str, Any] = c.get(f"/runs/{job}").json()
-            return view if view["state"] in ("succeeded", "failed", "cancelled") else None
-
-        return dict(wait_for(finished, timeout=DEPLOY_TIMEOUT, every=2))
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server of its own that deploys the real sensors (the session's deploys the lure)."""
@@ -70,13 +58,7 @@ def deployed(server: Server) -> Iterator[tuple[str, str]]:
         "deckies:\n  - {name: db, home: dmz, services: [redis]}\n"
     )
     try:
-        for attempt in (1, 2):
-            view = _deploy(server, name)
-            # Seen on the shared machine: a deploy job that fails at once with "internal
-            # error: AttributeError" before any run starts (intermittent; reported). Once more.
-            if view["state"] == "succeeded" or attempt == 2:
-                break
-            assert str(view.get("error", "")).startswith("internal error"), view
+        view = server.deploy(name, DEPLOY_TIMEOUT)
         assert view["state"] == "succeeded", view
         assert server.topology(name)["status"] == "active"
         ip = server.topology(name)["deckies"][0]["memberships"][0]["ip"]

@@ -92,14 +92,7 @@ def deploy(server: Server) -> tuple[str, str]:
         f"deckies:\n  - name: web\n    home: dmz\n    services: [{', '.join(SERVICES)}]\n"
         f"    config: {json.dumps(config)}\n"
     )
-    with server.api() as c:
-        job = c.post(f"/topologies/{name}/deploy", json={}).json()["id"]
-
-        def finished() -> dict[str, Any] | None:
-            view: dict[str, Any] = c.get(f"/runs/{job}").json()
-            return view if view["state"] in ("succeeded", "failed", "cancelled") else None
-
-        view = wait_for(finished, DEPLOY_TIMEOUT, "the deploy")
+    view = server.deploy(name, DEPLOY_TIMEOUT)
     assert view["state"] == "succeeded", view
     ip = str(server.topology(name)["deckies"][0]["memberships"][0]["ip"])
     for service in SERVICES:
