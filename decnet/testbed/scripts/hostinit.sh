@@ -31,24 +31,30 @@ mount_kernel_views() {
   mount --move "$H/mnt/cgroup" /sys/fs/cgroup
 }
 
+hide_controller_decnet() {
+  # decnet's host side starts empty and stays the host's own: an opaque upper dir hides the
+  # lower one, where the controller's own local deploys write (sensor lines, topologies, the
+  # fact, the agent), and an overlay shows changes of its lower dir while mounted. Once per
+  # disk: what the host made or removed there since (a whiteout) stays as it is.
+  local p up
+  for p in var/lib/decnet etc/ansible/facts.d usr/local/lib/decnet; do
+    up="$H/${p%%/*}.upper/${p#*/}"
+    [ -e "$up" ] && continue
+    mkdir -p "$up"
+    python3 -c 'import os, sys; os.setxattr(sys.argv[1], "trusted.overlay.opaque", b"y")' "$up"
+  done
+}
+
 mount_disks() {
   # System dirs are copy-on-write: the host sees the controller's Debian (so /usr/bin/python3,
   # docker, sshd are there) and its writes land in $H/<dir>.upper, kept across power cycles.
+  hide_controller_decnet
   local d
   for d in etc opt root var usr; do
     mount -t overlay "tb-$n-$d" -o "lowerdir=/$d,upperdir=$H/$d.upper,workdir=$H/$d.work" "/$d"
   done
   # overlay2 cannot stack on overlayfs: docker's data root is a plain directory of the state dir
   mount --bind "$H/docker" /var/lib/docker
-  # decnet's host side starts empty and stays the host's own: through the overlays, what the
-  # controller's own local deploys write there (sensor lines, topologies, the fact and the
-  # agent) would show up on every host, and while it is mounted too
-  local i=0 p
-  for p in /var/lib/decnet /etc/ansible/facts.d /usr/local/lib/decnet; do
-    mkdir -p "$H/decnet/$i" "$p"
-    mount --bind "$H/decnet/$i" "$p"
-    i=$((i + 1))
-  done
   # private /run (docker.sock, docker.pid, sshd.pid, xtables.lock) and /dev/shm; gone at power-off
   mount -t tmpfs -o mode=755,size=64m "tb-$n-run" /run
   mount -t tmpfs -o mode=1777,size=64m "tb-$n-shm" /dev/shm
