@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,8 +22,6 @@ from lures import LURES_ENV
 from decnet.settings import PROJECT_ROOT
 
 DECNET = Path(sys.executable).with_name("decnet")
-BUNDLE_DIR = Path("/var/lib/decnet/topologies")
-SENSOR_DIR = Path("/var/lib/decnet/sensors")
 _LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:(\d+))")
 _LOGIN = re.compile(r"#login=(\S+)")
 
@@ -139,23 +136,3 @@ class Server:
             r = c.post("/topologies", json={"document": text})
             assert r.status_code == 201, r.text
             return dict(r.json())
-
-
-def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["docker", *args], capture_output=True, text=True, timeout=60, check=check
-    )
-
-
-def remove_labelled(name: str) -> None:
-    """Everything of topology `name` on this machine: containers, networks, bundle, sensor lines."""
-    ids = docker("ps", "-aq", "--filter", f"label=decnet.topology={name}", check=False).stdout
-    if ids.split():
-        docker("rm", "-f", "-v", *ids.split(), check=False)
-    nets = docker(
-        "network", "ls", "-q", "--filter", f"label=decnet.topology={name}", check=False
-    ).stdout.split()
-    if nets:
-        docker("network", "rm", *nets, check=False)
-    shutil.rmtree(BUNDLE_DIR / name, ignore_errors=True)
-    shutil.rmtree(SENSOR_DIR / name, ignore_errors=True)  # the lines its sensors wrote

@@ -43,14 +43,6 @@ def labelled(name: str) -> tuple[list[str], list[str]]:
     return containers, networks
 
 
-def remove_labelled(name: str) -> None:
-    containers, networks = labelled(name)
-    if containers:
-        docker("rm", "-f", *containers, check=False)
-    for net in networks:
-        docker("network", "rm", net, check=False)
-
-
 def free_prefix() -> str:
     """A 10.199.X prefix whose /24 no Docker network uses."""
     ids = docker("network", "ls", "-q").stdout.split()

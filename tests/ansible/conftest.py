@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ansible_support import IMAGE, Decky, Topo, docker, docker_ok, free_prefix, remove_labelled
+from ansible_support import IMAGE, Decky, Topo, docker, docker_ok, free_prefix
+from local_engine import remove_labelled
 
 
 @pytest.fixture(scope="session")

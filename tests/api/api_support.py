@@ -6,7 +6,6 @@ import dataclasses
 import json
 import os
 import re
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from local_engine import remove_labelled
 from lures import LURES
 from subnet_pools import fresh_lans
 
@@ -168,20 +168,6 @@ def remove_settled(name: str, quiet: float = 5, timeout: float = 90) -> None:
             break
         time.sleep(0.5)
     remove_labelled(name)
-    shutil.rmtree(Path("/var/lib/decnet/topologies") / name, ignore_errors=True)
-
-
-def remove_labelled(name: str) -> None:
-    ids = docker(
-        "ps", "-aq", "--filter", f"label=decnet.topology={name}", check=False
-    ).stdout.split()
-    if ids:
-        docker("rm", "-f", "-v", *ids, check=False)
-    nets = docker(
-        "network", "ls", "-q", "--filter", f"label=decnet.topology={name}", check=False
-    ).stdout.split()
-    if nets:
-        docker("network", "rm", *nets, check=False)
 
 
 def start_private(tmp: Path, **config: Any) -> ApiEnv:

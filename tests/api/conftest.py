@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_support import ApiEnv, make_settings, remove_labelled
+from api_support import ApiEnv, make_settings
+from local_engine import remove_labelled
 
 from decnet.api.config import ApiConfig
 from decnet.api.server import ThreadedServer

@@ -22,9 +22,9 @@ from api_support import (
     dump,
     finished,
     make_settings,
-    remove_labelled,
     wait_for,
 )
+from local_engine import remove_labelled
 
 from decnet.api.config import ApiConfig
 from decnet.api.server import ThreadedServer

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from local_engine import docker
 from playwright.sync_api import ConsoleMessage, Error, Locator, Page
-from serve_support import docker
 from subnet_pools import fresh_lans
 
 from decnet.settings import PROJECT_ROOT

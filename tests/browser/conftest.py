@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 from browser_support import CHROMIUM, CHROMIUM_FLAGS, WEB_DIST, Console, shot
+from local_engine import remove_labelled
 from playwright.sync_api import BrowserContext, Page
-from serve_support import Server, remove_labelled
+from serve_support import Server
 
 CHROMIUM_CONFIG = Path.home() / ".config" / "chromium"
 pytestmark = pytest.mark.browser

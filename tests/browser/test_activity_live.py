@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 from browser_support import sign_in, wait_for
+from local_engine import remove_labelled
 from playwright.sync_api import Page, expect
-from serve_support import Server, remove_labelled
+from serve_support import Server
 from subnet_pools import fresh_lans
 
 DEPLOY_TIMEOUT = 600

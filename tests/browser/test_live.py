@@ -9,8 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 from browser_support import containers, document, drag_to, shot, sign_in, wait_for
+from local_engine import remove_labelled
 from playwright.sync_api import Page, expect
-from serve_support import Server, remove_labelled
+from serve_support import Server
 
 DEPLOY_TIMEOUT = 240
 

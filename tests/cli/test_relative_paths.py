@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from cli_support import DECNET, clean_env, run_decnet
+from local_engine import remove_labelled
 from subnet_pools import fresh_lans
 
 from decnet.errors import EXIT_DRIFT
@@ -77,22 +78,13 @@ def _docker_ready() -> bool:
         return False
 
 
-def _remove_labelled(name: str) -> None:
-    ids = _docker("ps", "-aq", "--filter", f"label=decnet.topology={name}").stdout.split()
-    if ids:
-        _docker("rm", "-f", "-v", *ids)
-    nets = _docker("network", "ls", "-q", "--filter", f"label=decnet.topology={name}").stdout
-    if nets.split():
-        _docker("network", "rm", *nets.split())
-
-
 @pytest.fixture
 def e2e_name() -> Iterator[str]:
     name = f"e2e-{uuid.uuid4().hex[:6]}"
     try:
         yield name
     finally:
-        _remove_labelled(name)
+        remove_labelled(name)
 
 
 @pytest.mark.docker

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_support import E2E, remove_labelled
+from e2e_support import E2E
+from local_engine import remove_labelled
 from lures import LURES
 
 from decnet.engine.context import Context

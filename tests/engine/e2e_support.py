@@ -65,16 +65,6 @@ def inspect(*objects: str, network: bool = False) -> list[dict[str, Any]]:
     return json.loads(docker(*args).stdout)
 
 
-def remove_labelled(name: str) -> None:
-    """docker rm -f / docker network rm everything labelled decnet.topology=NAME."""
-    ids = list(labelled_containers(name).values())
-    if ids:
-        docker("rm", "-f", "-v", *ids, check=False)
-    nets = labelled_networks(name)
-    if nets:
-        docker("network", "rm", *nets, check=False)
-
-
 def descendants(pid: int) -> list[int]:
     """Every live descendant of `pid` (from /proc), children before grandchildren."""
     parents: dict[int, int] = {}

@@ -25,8 +25,9 @@ from typing import Any
 import httpx
 import pymysql
 import pytest
+from local_engine import remove_labelled
 from outputs_support import Rsyslog, WebhookReceiver, parse_rfc5424, rsyslog, webhook
-from serve_support import Server, remove_labelled
+from serve_support import Server
 from subnet_pools import fresh_lans
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sensor"))

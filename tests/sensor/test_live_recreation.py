@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from local_engine import remove_labelled
 from sensor_support import docker, docker_ok, host_key
-from serve_support import Server, remove_labelled
+from serve_support import Server
 from subnet_pools import fresh_lans
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(1800)]
