@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -31,7 +32,7 @@ from pathlib import Path
 from decnet.core.edit import edit
 from decnet.core.generate import generate
 from decnet.core.ops import parse_ops
-from decnet.core.render import render_topology
+from decnet.core.render import SENSOR_DIR, render_topology
 from decnet.engine.context import Context
 from decnet.engine.lifecycle import deploy, teardown
 from decnet.engine.mutations import get_mutation, submit_ops
@@ -195,6 +196,8 @@ def main() -> None:
             with contextlib.suppress(Exception):
                 teardown(ctx, [name])
             twin.down()
+            for left in (name, raw_name):  # the lines their deckies wrote: nobody collects them
+                shutil.rmtree(Path(SENSOR_DIR) / left, ignore_errors=True)
 
 
 if __name__ == "__main__":
