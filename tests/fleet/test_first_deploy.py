@@ -26,6 +26,21 @@ FACTS_DIR = "/etc/ansible/facts.d"
 BASE_DIR = "/var/lib/decnet/topologies"
 DECNET = Path(sys.executable).with_name("decnet")
 SENSOR_IMAGE = "decnet-sensor:0.1"
+GUESS = "fd1-guess-7"
+SSH_UP = """
+import socket, sys, time
+deadline = time.monotonic() + 180
+while True:
+    try:
+        with socket.create_connection((sys.argv[1], 22), timeout=5) as s:
+            if s.recv(64).startswith(b"SSH-2.0-"):
+                break
+    except OSError:
+        pass
+    if time.monotonic() > deadline:
+        sys.exit("nothing answers SSH on " + sys.argv[1])
+    time.sleep(1)
+"""
 
 
 def image_id(image: str) -> str:
@@ -38,9 +53,8 @@ def sh(testbed: Testbed, host: str, script: str) -> str:
 
 
 def make_fresh(testbed: Testbed, host: str) -> None:
-    """The host as decnet never saw it: no fact, no configuration, no base dir. Earlier tests of
-    the session prepared it, and the host's /etc and /var are overlays on this machine's, which
-    may hold the local engine's (docs/testbed.md): the removals only hide them in the host."""
+    """The host as decnet never saw it: no fact, no configuration, no base dir (earlier tests of
+    the session prepared it)."""
     labelled = sh(testbed, host, "docker ps -aq --filter label=decnet.topology")
     assert labelled.split() == [], f"{host} still runs topologies"
     sh(testbed, host, f"rm -rf {FACTS_DIR}/decnet.fact {FACTS_DIR}/decnet.json /var/lib/decnet")
@@ -68,6 +82,27 @@ def drift_states(ctx: Context) -> tuple[int, dict[str, tuple[str, list[str]]]]:
     return run.returncode, {f["name"]: (f["state"], f["details"]) for f in findings}
 
 
+def intruder_on_h1(testbed: Testbed, ctx: Context) -> None:
+    """OpenSSH's client on h1 tries a password on fd1's decky (the sensor shipped a moment ago);
+    `decnet collect --once` brings the attempt over SSH as an attributed `attack.login`."""
+    ip = ctx.store.get_topology("fd1").deckies[0].memberships[0].ip
+    up = testbed.exec("h1", "python3", "-c", SSH_UP, ip, timeout=200)
+    assert up.returncode == 0, up.stderr
+    testbed.exec("h1", "sshpass", "-p", GUESS, "ssh", "-o", "StrictHostKeyChecking=no",
+                 "-o", "UserKnownHostsFile=/dev/null", "-o", "PreferredAuthentications=password",
+                 "-o", "PubkeyAuthentication=no", "-o", "ConnectTimeout=20",
+                 "-o", "NumberOfPasswordPrompts=1", f"admin@{ip}", "true", timeout=120)  # fmt: skip
+    collected = cli(ctx, "collect", "--once", "-i", str(testbed.inventory_path))
+    assert collected.returncode == 0, collected.stdout + collected.stderr
+    events = cli(ctx, "events", "--type", "attack.login", "--since", "0", "--json").stdout
+    logins = [json.loads(line) for line in events.splitlines()]
+    assert [
+        (e["topology"], e["payload"]["host"], e["payload"]["decky"], e["payload"]["service"],
+         e["payload"]["username"], e["payload"]["password"], e["payload"]["dst_ip"])
+        for e in logins
+    ] == [("fd1", "h1", "gw", "ssh", "admin", GUESS, ip)]  # fmt: skip
+
+
 def test_first_deploy_then_drift_and_reconcile_without_prepare(
     testbed: Testbed, tmp_path: Path
 ) -> None:
@@ -91,6 +126,7 @@ def test_first_deploy_then_drift_and_reconcile_without_prepare(
 
         rc, found = drift_states(ctx)
         assert rc == 0 and found == {name: ("in_sync", []) for name in names}, found
+        intruder_on_h1(testbed, ctx)
 
         sh(testbed, "h2", "docker rm -f decnet-fd2.gw.sensor")
         rc, found = drift_states(ctx)
