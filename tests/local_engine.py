@@ -4,7 +4,9 @@ this machine goes, whichever way it was deployed (engine, API, `decnet serve`, p
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
+import time
 from pathlib import Path
 
 BUNDLE_DIR = Path("/var/lib/decnet/topologies")
@@ -29,3 +31,16 @@ def remove_labelled(name: str) -> None:
         docker("network", "rm", *nets, check=False)
     shutil.rmtree(BUNDLE_DIR / name, ignore_errors=True)
     shutil.rmtree(SENSOR_DIR / name, ignore_errors=True)  # the lines its sensors wrote
+
+
+def listening(ip: str, port: int, timeout: float = 90) -> None:
+    """Wait until something accepts TCP connections on `ip:port` (a decky's service)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((ip, port), timeout=2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{ip}:{port} never listened") from None
+            time.sleep(0.5)

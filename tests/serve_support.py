@@ -12,11 +12,14 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+from local_engine import remove_labelled
 from lures import LURES_ENV
 
 from decnet.settings import PROJECT_ROOT
@@ -24,6 +27,44 @@ from decnet.settings import PROJECT_ROOT
 DECNET = Path(sys.executable).with_name("decnet")
 _LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:(\d+))")
 _LOGIN = re.compile(r"#login=(\S+)")
+
+
+def spawn_serve(
+    env: dict[str, str], log: Path, *args: str
+) -> tuple[subprocess.Popen[str], str, str]:
+    """`decnet serve --bind 127.0.0.1:0 ARGS`, its stderr into `log` (a file, not a pipe nobody
+    drains); (the process, its URL, its login code) once it listens."""
+    with log.open("w") as err:
+        proc = subprocess.Popen(
+            [str(DECNET), "serve", "--bind", "127.0.0.1:0", *args],
+            stdout=subprocess.PIPE, stderr=err, text=True, env=env,
+        )  # fmt: skip
+    url = code = ""
+    assert proc.stdout is not None
+    for line in proc.stdout:  # the two lines it prints once it listens
+        if m := _LISTENING.search(line):
+            url = m[1]
+        if m := _LOGIN.search(line):
+            code = m[1]
+            break
+    if not url or not code:
+        proc.kill()
+        raise AssertionError(f"decnet serve did not start: {log.read_text()}")
+    return proc, url, code
+
+
+def wait_for(
+    check: Callable[[], Any], timeout: float = 30, every: float = 0.2, what: str = ""
+) -> Any:
+    """`check()`'s first true value; an AssertionError naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or check}")
+        time.sleep(every)
 
 
 def serve_env(home: Path, **extra: str) -> dict[str, str]:
@@ -69,22 +110,7 @@ class Server:
         home.mkdir(parents=True, exist_ok=True)
         admin = make_token(home, "browser-admin", "admin")
         viewer = make_token(home, "browser-viewer", "viewer")
-        with (home / "serve.log").open("w") as err:
-            proc = subprocess.Popen(
-                [str(DECNET), "serve", "--bind", "127.0.0.1:0"],
-                stdout=subprocess.PIPE, stderr=err, text=True, env=serve_env(home, **env),
-            )  # fmt: skip
-        url = code = ""
-        assert proc.stdout is not None
-        for line in proc.stdout:  # the two lines it prints once it listens
-            if m := _LISTENING.search(line):
-                url = m[1]
-            if m := _LOGIN.search(line):
-                code = m[1]
-                break
-        if not url or not code:
-            proc.kill()
-            raise AssertionError(f"decnet serve did not start: {(home / 'serve.log').read_text()}")
+        proc, url, code = spawn_serve(serve_env(home, **env), home / "serve.log")
         return cls(proc, url, code, home, admin, viewer)
 
     def stop(self) -> None:
@@ -136,3 +162,16 @@ class Server:
             r = c.post("/topologies", json={"document": text})
             assert r.status_code == 201, r.text
             return dict(r.json())
+
+
+@contextmanager
+def serving(home: Path, **env: str) -> Iterator[Server]:
+    """A server for a module or a session; stopped after, with every topology it named removed
+    from the local engine."""
+    srv = Server.start(home, **env)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        for name in srv.names:
+            remove_labelled(name)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 import signal
 import sqlite3
 import subprocess
@@ -21,6 +20,7 @@ from typing import Any
 import httpx
 from local_engine import remove_labelled
 from lures import LURES
+from serve_support import spawn_serve
 from subnet_pools import fresh_lans
 
 from decnet.api.config import API_PREFIX, ApiConfig
@@ -211,10 +211,6 @@ def event_writer(
     )
 
 
-_LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:(\d+))")
-_LOGIN = re.compile(r"#login=(\S+)")
-
-
 @dataclass
 class ServeProcess:
     """`decnet serve` in a process of its own, on an ephemeral loopback port."""
@@ -225,23 +221,7 @@ class ServeProcess:
 
     @classmethod
     def start(cls, settings: Settings, *args: str, **env: str) -> ServeProcess:
-        log = settings.home / "serve.log"  # a file, not a pipe nobody drains
-        with log.open("w") as err:
-            proc = subprocess.Popen(
-                [str(DECNET), "serve", "--bind", "127.0.0.1:0", *args],
-                stdout=subprocess.PIPE, stderr=err, text=True, env=cli_env(settings, **env),
-            )  # fmt: skip
-        url = code = ""
-        assert proc.stdout is not None
-        for line in proc.stdout:  # the two lines it prints once it listens
-            if m := _LISTENING.search(line):
-                url = m[1]
-            if m := _LOGIN.search(line):
-                code = m[1]
-                break
-        if not url or not code:
-            proc.kill()
-            raise AssertionError(f"decnet serve did not start: {log.read_text()}")
+        proc, url, code = spawn_serve(cli_env(settings, **env), settings.home / "serve.log", *args)
         return cls(proc, url, code)
 
     def stop(self, timeout: float = 60) -> int:

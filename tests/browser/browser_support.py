@@ -10,10 +10,7 @@ import json
 import os
 import re
 import shutil
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from local_engine import docker
 from playwright.sync_api import ConsoleMessage, Error, Locator, Page
@@ -70,17 +67,6 @@ def containers(topology: str) -> dict[str, dict[str, str]]:
             "service": labels.get("decnet.service", ""),
         }
     return out
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 30, every: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {check}")
-        time.sleep(every)
 
 
 def drag_to(page: Page, source: Locator, target: Locator, dx: float, dy: float) -> None:

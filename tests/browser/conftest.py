@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 from browser_support import CHROMIUM, CHROMIUM_FLAGS, WEB_DIST, Console, shot
-from local_engine import remove_labelled
 from playwright.sync_api import BrowserContext, Page
-from serve_support import Server
+from serve_support import Server, serving
 
 CHROMIUM_CONFIG = Path.home() / ".config" / "chromium"
 pytestmark = pytest.mark.browser
@@ -63,13 +62,8 @@ def browser_context_args() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server.start(tmp_path_factory.mktemp("browser") / "home")
-    try:
+    with serving(tmp_path_factory.mktemp("browser") / "home") as srv:
         yield srv
-    finally:
-        srv.stop()
-        for name in srv.names:
-            remove_labelled(name)
 
 
 @pytest.fixture

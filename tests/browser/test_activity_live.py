@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import shutil
 import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import sign_in, wait_for
-from local_engine import remove_labelled
+from browser_support import sign_in
+from local_engine import listening, remove_labelled
 from playwright.sync_api import Page, expect
-from serve_support import Server
+from serve_support import Server, serving, wait_for
 from subnet_pools import fresh_lans
 
 DEPLOY_TIMEOUT = 600
@@ -25,28 +24,11 @@ DEPLOY_TIMEOUT = 600
 SENSORS = Path("/var/lib/decnet/sensors")
 
 
-def listening(ip: str, port: int, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection((ip, port), timeout=2):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{ip}:{port} never listened") from None
-            time.sleep(0.5)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server of its own that deploys the real sensors (the session's deploys the lure)."""
-    srv = Server.start(tmp_path_factory.mktemp("browser-sensors") / "home", DECNET_IMAGES="")
-    try:
+    with serving(tmp_path_factory.mktemp("browser-sensors") / "home", DECNET_IMAGES="") as srv:
         yield srv
-    finally:
-        srv.stop()
-        for name in srv.names:
-            remove_labelled(name)
 
 
 @pytest.fixture(scope="module")

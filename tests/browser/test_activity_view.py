@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import document, shot, sign_in, wait_for
+from browser_support import document, shot, sign_in
 from playwright.sync_api import Page, expect
-from serve_support import Server
+from serve_support import Server, wait_for
 
 from decnet.models import Status
 from decnet.store import Store

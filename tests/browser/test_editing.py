@@ -7,9 +7,9 @@ import re
 from typing import Any
 
 import pytest
-from browser_support import document, drag_to, shot, sign_in, wait_for
+from browser_support import document, drag_to, shot, sign_in
 from playwright.sync_api import Locator, Page, expect
-from serve_support import Server
+from serve_support import Server, wait_for
 
 
 def test_create_a_topology_from_the_generator(ui: Page, server: Server) -> None:

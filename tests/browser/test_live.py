@@ -8,10 +8,10 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from browser_support import containers, document, drag_to, shot, sign_in, wait_for
+from browser_support import containers, document, drag_to, shot, sign_in
 from local_engine import remove_labelled
 from playwright.sync_api import Page, expect
-from serve_support import Server
+from serve_support import Server, wait_for
 
 DEPLOY_TIMEOUT = 240
 

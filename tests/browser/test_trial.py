@@ -8,9 +8,9 @@ import re
 from typing import Any
 
 import pytest
-from browser_support import document, drag_to, shot, sign_in, wait_for
+from browser_support import document, drag_to, shot, sign_in
 from playwright.sync_api import Page, expect
-from serve_support import Server
+from serve_support import Server, wait_for
 
 from decnet import events as ev
 from decnet.engine.leases import current_owner

@@ -12,7 +12,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -28,6 +27,7 @@ from decnet.engine.topologies import create_topology
 from decnet.models import Decky, Lan, Membership, Topology
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from local_engine import listening
 from subnet_pools import fresh_lans
 
 pytestmark = pytest.mark.docker
@@ -59,17 +59,6 @@ def sensor(source: Path, subnet: str, ip: str, services: str) -> Iterator[str]:
     finally:
         docker("rm", "-f", name, check=False)
         docker("network", "rm", net, check=False)
-
-
-def listening(ip: str, port: int, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((ip, port), timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"{ip}:{port} never listened")
 
 
 def test_real_clients_against_the_real_sensor_become_attributed_events(tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ import contextlib
 import ftplib
 import ipaddress
 import json
-import socket
 import sys
 import time
 import urllib.error
@@ -25,9 +24,9 @@ from typing import Any
 import httpx
 import pymysql
 import pytest
-from local_engine import remove_labelled
+from local_engine import listening
 from outputs_support import Rsyslog, WebhookReceiver, parse_rfc5424, rsyslog, webhook
-from serve_support import Server
+from serve_support import Server, serving, wait_for
 from subnet_pools import fresh_lans
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sensor"))
@@ -45,25 +44,6 @@ DEPLOY_TIMEOUT = 900
 """The sensor image starts slowly beside three test workers on two cores."""
 
 
-def wait_for(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
-        time.sleep(0.5)
-    return value
-
-
-def listening(ip: str, port: int) -> None:
-    def up() -> bool:
-        try:
-            with socket.create_connection((ip, port), timeout=2):
-                return True
-        except OSError:
-            return False
-
-    wait_for(up, 300, f"{ip}:{port} to listen")
-
-
 @pytest.fixture(scope="module")
 def soc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Rsyslog, WebhookReceiver]]:
     with rsyslog(tmp_path_factory.mktemp("rsyslog")) as syslog, webhook(KEY.encode()) as hook:
@@ -74,13 +54,8 @@ def soc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Rsyslog, Web
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     if not docker_ok():
         pytest.skip("needs the Docker engine")
-    srv = Server.start(tmp_path_factory.mktemp("e2e-observe") / "home", DECNET_IMAGES="")
-    try:
+    with serving(tmp_path_factory.mktemp("e2e-observe") / "home", DECNET_IMAGES="") as srv:
         yield srv
-    finally:
-        srv.stop()
-        for name in srv.names:
-            remove_labelled(name)
 
 
 def deploy(server: Server) -> tuple[str, str]:
@@ -97,7 +72,7 @@ def deploy(server: Server) -> tuple[str, str]:
     assert view["state"] == "succeeded", view
     ip = str(server.topology(name)["deckies"][0]["memberships"][0]["ip"])
     for service in SERVICES:
-        listening(ip, PORTS[service])
+        listening(ip, PORTS[service], timeout=300)
     return name, ip
 
 
@@ -195,7 +170,9 @@ def test_real_clients_reach_every_view_and_every_output_once(
     name, ip = deploy(server)
     add_outputs(server, syslog, hook, name)
     act(ip)
-    wait_for(lambda: actions(api_events(server, name)) == EXPECTED, 180, "every action's event")
+    wait_for(
+        lambda: actions(api_events(server, name)) == EXPECTED, 180, what="every action's event"
+    )
     time.sleep(3)  # anything doubled would be here by now
     events = api_events(server, name)
     assert actions(events) == EXPECTED
@@ -240,7 +217,7 @@ def test_real_clients_reach_every_view_and_every_output_once(
             "webhook": [b["id"] for b in hook.bodies()],
         }
 
-    wait_for(lambda: all(len(v) >= len(ids) for v in delivered().values()), 120, "delivery")
+    wait_for(lambda: all(len(v) >= len(ids) for v in delivered().values()), 120, what="delivery")
     time.sleep(2)
     for output, got in delivered().items():
         assert sorted(got) == ids, output

@@ -5,30 +5,21 @@ ops, applied by the server's reconciler) leaves the key an intruder already saw 
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from local_engine import remove_labelled
 from sensor_support import docker, docker_ok, host_key
-from serve_support import Server
+from serve_support import Server, serving, wait_for
 from subnet_pools import fresh_lans
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(1800)]
 
 TIMEOUT = 900
 """A deploy or an edit with sensor containers, beside three test workers on two cores."""
-
-
-def wait_for(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
-        time.sleep(0.5)
-    return value
 
 
 def ssh_up(ip: str) -> bool:
@@ -52,13 +43,8 @@ def sensor_container(name: str, decky: str) -> str:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     if not docker_ok():
         pytest.skip("needs the Docker engine")
-    srv = Server.start(tmp_path_factory.mktemp("live-sensors") / "home", DECNET_IMAGES="")
-    try:
+    with serving(tmp_path_factory.mktemp("live-sensors") / "home", DECNET_IMAGES="") as srv:
         yield srv
-    finally:
-        srv.stop()
-        for name in srv.names:
-            remove_labelled(name)
 
 
 def test_a_live_edit_that_recreates_a_decky_keeps_its_host_key(server: Server) -> None:
@@ -73,7 +59,7 @@ def test_a_live_edit_that_recreates_a_decky_keeps_its_host_key(server: Server) -
     assert view["state"] == "succeeded", view
     ips = {d["name"]: d["memberships"][0]["ip"] for d in server.topology(name)["deckies"]}
     for ip in ips.values():
-        wait_for(lambda ip=ip: ssh_up(ip), 300, f"ssh on {ip}")
+        wait_for(functools.partial(ssh_up, ip), 300, what=f"ssh on {ip}")
     keys = {decky: host_key(ip) for decky, ip in ips.items()}
     assert keys["a"] != keys["b"]  # per decky, not one key for the whole maze
     before = sensor_container(name, "a")
@@ -88,9 +74,9 @@ def test_a_live_edit_that_recreates_a_decky_keeps_its_host_key(server: Server) -
             row: dict[str, Any] = c.get(f"/mutations/{mutation}").json()
             return row if row["state"] in ("applied", "failed", "cancelled") else None
 
-        row = wait_for(settled, TIMEOUT, "the edit to be applied")
+        row = wait_for(settled, TIMEOUT, what="the edit to be applied")
     assert row["state"] == "applied", json.dumps(row)
     assert sensor_container(name, "a") != before  # the container was recreated
-    wait_for(lambda: ssh_up(ips["a"]), 300, "ssh on the recreated decky")
+    wait_for(lambda: ssh_up(ips["a"]), 300, what="ssh on the recreated decky")
     assert host_key(ips["a"]) == keys["a"]
     assert host_key(ips["b"]) == keys["b"]
