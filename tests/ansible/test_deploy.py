@@ -37,7 +37,7 @@ def test_deploy_is_idempotent_and_changes_only_what_changed(make_topo) -> None:
     assert compose.read_text() == topo.compose()
     applied = topo.applied()
     assert applied["topology"] == topo.name and applied["applied_hash"] == "a" * 64
-    assert set(applied) == {"topology", "applied_hash", "applied_at"}
+    assert set(applied) == {"topology", "applied_hash", "applied_at", "services"}
     before = ids(topo)
 
     again = topo.deploy()

@@ -103,12 +103,31 @@ options:
         O(host_files) may be written). The role runs this synchronously first and launches an
         async job only for the topologies that need one, so a no-op re-apply stays one module
         call.
+      - With O(inline), a small change is applied in this call instead (see there).
     type: bool
     default: false
+  inline:
+    description:
+      - With O(quick), apply the change in this call (taking the host lock) when the topology
+        was applied before, runs without problems, at most this many services are added,
+        removed or defined differently than in the applied record (C(applied.json) keeps a
+        digest per service), and every image they use is on the host (in the build O(images)
+        names, if it names one). Larger or first applies return C(pending) for an async job.
+      - 0 never applies in the quick look.
+    type: int
+    default: 0
+  images:
+    description:
+      - C(name:tag) -> image id of the controller's images, for O(inline) to tell whether the
+        host has the same build (otherwise the role ships the image first). Empty when the host
+        shares the controller's engine.
+    type: dict
+    default: {}
   settle:
     description:
-      - Seconds to wait after containers were (re)started before checking that they stay up
-        (a crashing container is caught as restarting).
+      - Seconds every container (re)started by this apply must have been up, counted from its
+        own start, before the check that it stays up (a crashing container is caught as
+        restarting); the wait is only what is left of it after the start step.
     type: float
     default: 1.0
   host_files:
@@ -206,7 +225,7 @@ import time
 from typing import TYPE_CHECKING
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.decnet_apply import apply
+from ansible.module_utils.decnet_apply import apply, images_ready
 from ansible.module_utils.decnet_engine import Docker
 from ansible.module_utils.decnet_failure import Failure
 from ansible.module_utils.decnet_files import (
@@ -228,9 +247,12 @@ from ansible.module_utils.decnet_host import (
 from ansible.module_utils.decnet_model import (
     Options,
     Topology,
+    changed_services,
     fingerprint,
     name_of,
     runtime_problems,
+    service_digests,
+    service_of,
     stale_services,
     summarize,
     undeclared_networks,
@@ -250,7 +272,9 @@ CAUSE_WIDTH = 800
 """Characters of a failure's cause kept before the rollback's note (which must stay visible)."""
 
 
-def present(module: AnsibleModule, topo: Topology, scrub: Scrubber) -> Doc:
+def present(module: AnsibleModule, topo: Topology, scrub: Scrubber, inline: bool = False) -> Doc:
+    """Apply the compose content; with O(quick) only look, unless `inline` (the look found a
+    small change and the caller now holds the host lock)."""
     params = module.params
     content: str | None = params["compose_content"]
     if content is None:
@@ -282,8 +306,11 @@ def present(module: AnsibleModule, topo: Topology, scrub: Scrubber) -> Doc:
     if same_file and same_hash and not problems:
         topo.progress.update("done", total, total)
         return result("unchanged", False, containers, old_hash, "topology is applied and running")
-    if params["quick"]:
-        return result("pending", False, containers, old_hash, "the topology needs an apply")
+    if params["quick"] and not inline:
+        why = may_inline(module, topo, config, applied, containers)
+        if not why:
+            return {"inline": True}
+        return result("pending", False, containers, old_hash, f"the topology needs a job: {why}")
 
     preflight(docker, config, topo.project)
     if module.check_mode:
@@ -313,13 +340,40 @@ def present(module: AnsibleModule, topo: Topology, scrub: Scrubber) -> Doc:
         "topology": topo.name,
         "applied_hash": desired_hash,
         "applied_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "services": service_digests(config),
     }
-    if not same_hash or applied is None or set(applied) != set(record):
+    stale_record = applied is None or set(applied) != set(record)
+    if stale_record or not same_hash or (applied or {}).get("services") != record["services"]:
         atomic_write(topo.applied_file, json.dumps(record, sort_keys=True) + "\n")
     changed = not same_file or not same_hash or fingerprint(containers, networks) != before
     msg = "topology applied" if changed else "topology is applied and running"
     topo.progress.update("done", total, total)
     return result("applied" if changed else "unchanged", changed, containers, desired_hash, msg)
+
+
+def may_inline(
+    module: AnsibleModule, topo: Topology, config: Doc, applied: Doc | None, containers: list[Doc]
+) -> str:
+    """Empty when the quick look may apply the change itself (a small change to a healthy,
+    applied topology whose images are ready: an async job and its polls would cost more than
+    the change), else why not."""
+    limit: int = module.params["inline"]
+    if module.check_mode or limit <= 0:
+        return "a job applies every change"
+    changed = changed_services(config, applied)
+    if changed is None:
+        return "the applied record names no services"
+    if len(changed) > limit:
+        return f"{len(changed)} services change, more than {limit}"
+    # What the change does not touch must be running as applied: a repair is a job's work.
+    kept = {k: v for k, v in (config.get("services") or {}).items() if k not in changed}
+    steady = {**config, "services": kept}
+    others = [c for c in containers if service_of(c) not in changed]
+    if runtime_problems(steady, others, set()) or stale_services(steady, others):
+        return "the topology needs repair"
+    if not images_ready(topo.docker, config, changed, module.params["images"]):
+        return "an image must be shipped first"
+    return ""
 
 
 def rollback(
@@ -419,6 +473,8 @@ def main() -> None:
             "pull": {"type": "str", "default": "never", "choices": ["never", "missing", "always"]},
             "settle": {"type": "float", "default": 1.0},
             "quick": {"type": "bool", "default": False},
+            "inline": {"type": "int", "default": 0},
+            "images": {"type": "dict", "default": {}},
             "host_files": {
                 "type": "list",
                 "elements": "dict",
@@ -464,6 +520,9 @@ def main() -> None:
                 outcome = absent(module, topo)
             else:
                 outcome = present(module, topo, scrub)
+        if outcome.pop("inline", False):
+            with host_lock(params["base_dir"], progress):
+                outcome = present(module, topo, scrub, inline=True)
     except Failure as exc:
         applied = read_applied(os.path.join(params["base_dir"], name, APPLIED_FILE))
         progress.update("failed")

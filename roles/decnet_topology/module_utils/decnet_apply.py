@@ -17,6 +17,7 @@ from ansible.module_utils.decnet_model import (
     name_of,
     runtime_problems,
     service_of,
+    settle_left,
     stale_services,
     start_levels,
     undeclared_networks,
@@ -68,12 +69,25 @@ def apply(topo: Topology, config: Doc) -> None:
     started = {c["Id"] for c in containers if before.get(c["Id"]) != c["State"].get("StartedAt")}
     topo.progress.update("verify")
     if started and topo.options.settle > 0:
-        time.sleep(topo.options.settle)
+        time.sleep(settle_left(containers, started, topo.options.settle, time.time()))
         containers = topo.project_state()[0]
     problems = runtime_problems(config, containers, started, lambda c: last_output(topo.docker, c))
     if problems:
         more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
         raise Failure("verification after compose up failed: " + "; ".join(problems[:3]) + more)
+
+
+def images_ready(docker: Docker, config: Doc, services: set[str], wanted: dict[str, str]) -> bool:
+    """Every image `services` use is on the host, in the build `wanted` names (`name:tag` ->
+    the controller's image id) when it names one: else the role ships it first."""
+    specs = config.get("services") or {}
+    refs = {str(specs[s]["image"]) for s in services if specs.get(s, {}).get("image")}
+    for ref in refs:
+        found = docker.image_id(ref)
+        want = wanted.get(ref if ":" in ref.split("/")[-1] or "@" in ref else f"{ref}:latest")
+        if found is None or (want and found != want):
+            return False
+    return True
 
 
 def last_output(docker: Docker, container: Doc) -> str:

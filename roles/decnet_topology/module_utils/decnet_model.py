@@ -7,10 +7,13 @@ Standard library only: this runs on the managed host."""
 
 from __future__ import annotations
 
+import calendar
+import hashlib
 import json
 import os
 import re
 import tempfile
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -72,6 +75,7 @@ class Topology:
         self.dir = os.path.join(self.base_dir, self.name)
         self.compose_file = os.path.join(self.dir, COMPOSE_FILE)
         self.applied_file = os.path.join(self.dir, APPLIED_FILE)
+        self._config: tuple[str, Doc] | None = None
 
     def compose_args(self) -> list[str]:
         return ["compose", "-p", self.project, "-f", self.compose_file]
@@ -91,6 +95,9 @@ class Topology:
         return found["c"], found["n"]
 
     def load_config(self, content: str) -> Doc:
+        """`docker compose config` of `content` (once per content: an inline apply looks twice)."""
+        if self._config is not None and self._config[0] == content:
+            return self._config[1]
         with tempfile.TemporaryDirectory(prefix="decnet-config-") as empty:
             out = self.docker.must(
                 ["compose", "-p", self.project, "-f", "-", "config", "--format", "json"],
@@ -101,6 +108,7 @@ class Topology:
         config: Doc = json.loads(out)
         if not (config.get("services") or {}):
             raise Failure("the compose file defines no service")
+        self._config = (content, config)
         return config
 
 
@@ -116,6 +124,26 @@ def summarize(containers: list[Doc]) -> list[dict[str, str | None]]:
             }
         )
     return sorted(rows, key=lambda r: r["name"] or "")
+
+
+def service_digests(config: Doc) -> dict[str, str]:
+    """service -> SHA-256 of its normalised definition (applied.json keeps them, so the next
+    look knows which services a new compose file changes without parsing the old one)."""
+    services = config.get("services") or {}
+    return {
+        name: hashlib.sha256(json.dumps(spec, sort_keys=True).encode("utf-8")).hexdigest()
+        for name, spec in services.items()
+    }
+
+
+def changed_services(config: Doc, applied: Doc | None) -> set[str] | None:
+    """The services a new config adds, removes or defines differently than the applied one;
+    None when the applied record does not say (applied by an older module)."""
+    recorded = (applied or {}).get("services")
+    if not isinstance(recorded, dict):
+        return None
+    new = service_digests(config)
+    return {s for s in set(new) | set(recorded) if new.get(s) != recorded.get(s)}
 
 
 def fingerprint(containers: list[Doc], networks: list[Doc]) -> set[tuple[object, ...]]:
@@ -154,6 +182,25 @@ def runtime_problems(
     for svc in sorted(set(by_service) - set(services)):
         problems.append(f"unexpected container(s) of service {svc}")
     return problems
+
+
+def settle_left(containers: list[Doc], started: set[str], settle: float, now: float) -> float:
+    """Seconds still to wait until every container started now has been up `settle` seconds
+    (counted from its own start, not from the end of the start step)."""
+    stamps = [_epoch(c["State"].get("StartedAt", "")) for c in containers if c["Id"] in started]
+    if not stamps or None in stamps:
+        return settle
+    latest = max(s for s in stamps if s is not None)
+    return max(0.0, min(settle, latest + settle - now))
+
+
+def _epoch(stamp: str) -> float | None:
+    """Seconds since the epoch of an RFC 3339 UTC stamp as docker writes it (nanoseconds)."""
+    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.([0-9]+))?Z$", stamp or "")
+    if not match:
+        return None
+    whole = calendar.timegm(time.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S"))
+    return whole + float(f"0.{match.group(2) or '0'}")
 
 
 def _instant(stamp: str) -> str:
