@@ -7,11 +7,16 @@ rendering, its own subnets), all removed in `finally`:
 1. latency: one `add_decky` from enqueue to `applied` — `submit_ops` (validated, queued), then a
    real `Watcher` round (claim, accept, render, ansible-runner, our module, `compose up`) —
    against `docker compose up -d` of the same change on the twin (the rendered compose file
-   before and after the same op). Alternating, median kept. Target: decnet / raw <= 2.
+   before and after the same op). Alternating, median kept. Goal: decnet / raw <= 2.
 2. coalescing: 20 `add_decky` mutations enqueued at once and drained by one watcher, against
-   one. Target: twenty / one <= 1.5.
+   one. Goal: twenty / one <= 1.5.
+3. with --remote (root; holds the testbed lock, boots h1, tears it down in `finally`): the
+   latency leg again on testbed host h1 over real SSH, against `docker compose up -d` run on
+   h1 itself. Goal: decnet / raw <= 2.5.
 
-Run: .venv/bin/python bench/mutate.py [--repeat N]
+The last lines give each goal's verdict, `ok` or `MISSED`.
+
+Run: .venv/bin/python bench/mutate.py [--repeat N] [--remote]
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -40,6 +45,10 @@ from decnet.engine.topologies import generate_topology
 from decnet.engine.watch import Watcher, WatchOptions
 from decnet.models import GeneratorParams, Topology
 from decnet.settings import PROJECT_ROOT, Settings
+from decnet.testbed import Testbed
+
+ONE_GOAL, MANY_GOAL, REMOTE_GOAL = 2.0, 1.5, 2.5
+LOCK_WAIT = 1800.0
 
 
 def _pool() -> str:
@@ -60,10 +69,6 @@ def _params(name: str) -> GeneratorParams:
         subnet_pool=_pool(),
         seed=11,
     )
-
-
-def _docker(*args: str) -> None:
-    subprocess.run(["docker", *args], check=True, capture_output=True, text=True, timeout=600)
 
 
 def _drain(ctx: Context) -> None:
@@ -98,11 +103,30 @@ def _add_op(t: Topology, decky: str, ctx: Context) -> Topology:
     return result.topology
 
 
+Compose = Callable[[list[str], str | None], None]
+"""Runs `docker compose ARGS` (with stdin) on the twin's engine."""
+
+
+def local_compose(args: list[str], stdin: str | None) -> None:
+    subprocess.run(
+        ["docker", "compose", *args], input=stdin, check=True, capture_output=True, text=True
+    )
+
+
+def host_compose(tb: Testbed, host: str) -> Compose:
+    def run(args: list[str], stdin: str | None) -> None:
+        tb.exec(host, "docker", "compose", *args, input=stdin, timeout=600, check=True)
+
+    return run
+
+
 class RawTwin:
     """The same decnet-rendered project, driven by plain `docker compose`."""
 
-    def __init__(self, ctx: Context, name: str, work: Path, avoid: str) -> None:
-        self.ctx, self.project, self.work = ctx, f"decnet-{name}", work
+    def __init__(
+        self, ctx: Context, name: str, work: Path, avoid: str, compose: Compose = local_compose
+    ) -> None:
+        self.ctx, self.project, self.work, self.run = ctx, f"decnet-{name}", work, compose
         params = _params(name)
         while params.subnet_pool == avoid:
             params = _params(name)
@@ -121,24 +145,21 @@ class RawTwin:
         return path
 
     def up(self, path: Path) -> float:
+        text = path.read_text()
         started = time.monotonic()
-        _docker("compose", "-p", self.project, "-f", str(path), "up", "-d", "--remove-orphans")
+        self.run(["-p", self.project, "-f", "-", "up", "-d", "--remove-orphans"], text)
         return time.monotonic() - started
 
     def down(self) -> None:
-        with contextlib.suppress(subprocess.CalledProcessError):
-            _docker("compose", "-p", self.project, "down", "--remove-orphans", "-t", "2")
+        with contextlib.suppress(Exception):
+            self.run(["-p", self.project, "down", "--remove-orphans", "-t", "2"], None)
 
 
 @contextlib.contextmanager
-def _context() -> Iterator[Context]:
+def _context(inventory: Path = PROJECT_ROOT / "inventory" / "localhost.yml") -> Iterator[Context]:
     with tempfile.TemporaryDirectory(prefix="decnet-bench-mut-") as tmp:
         home = Path(tmp) / "home"
-        settings = Settings(
-            db_path=Path(tmp) / "decnet.db",
-            home=home,
-            inventory=PROJECT_ROOT / "inventory" / "localhost.yml",
-        )
+        settings = Settings(db_path=Path(tmp) / "decnet.db", home=home, inventory=inventory)
         ctx = Context.open(settings)
         try:
             yield ctx
@@ -146,51 +167,60 @@ def _context() -> Iterator[Context]:
             ctx.store.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+def _verdict(ratio: float, goal: float) -> str:
+    return "ok" if ratio <= goal else "MISSED"
+
+
+def latency_leg(
+    ctx: Context, name: str, twin: RawTwin, repeat: int, host: str = "localhost"
+) -> tuple[float, float]:
+    """(median decnet, median raw) seconds of one add_decky, alternating."""
+    params = _params(name)
+    generate_topology(ctx.store, params, host=host, catalog=ctx.catalog)
+    assert deploy(ctx, [name]).ok
+    t = ctx.store.get_topology(name)
+    print(f"topology {name} on {host}: {len(t.lans)} LANs, {len(t.deckies)} deckies")
+    twin.up(twin.compose(twin.topology, "base"))
+    decnet_times, raw_times = [], []
+    state = twin.topology
+    for i in range(repeat):
+        decnet_times.append(_latency(ctx, name, f"one{i}"))
+        state = _add_op(state, f"one{i}", ctx)
+        raw_times.append(twin.up(twin.compose(state, f"one{i}")))
+    return statistics.median(decnet_times), statistics.median(raw_times)
+
+
+def many_leg(ctx: Context, name: str) -> float:
+    """Seconds from enqueueing 20 add_decky to the last one applied."""
+    started = time.time()
+    ids = []
+    for i in range(20):
+        op = {"op": "add_decky", "name": f"many{i}", "lan": "dmz", "services": ["ssh"]}
+        result = submit_ops(ctx, name, parse_ops([op]))
+        assert result.mutation is not None
+        ids.append(result.mutation.id)
+    _drain(ctx)
+    rows = [get_mutation(ctx, i) for i in ids]
+    assert all(r.state == "applied" for r in rows), {r.state for r in rows}
+    return max(datetime.fromisoformat(str(r.finished_at)).timestamp() for r in rows) - started
+
+
+def local(repeat: int) -> list[tuple[str, float, float]]:
     name, raw_name = f"bench-mut-{os.getpid()}", f"bench-raw-{os.getpid()}"
     with _context() as ctx, tempfile.TemporaryDirectory() as work:
-        params = _params(name)
-        twin = RawTwin(ctx, raw_name, Path(work), avoid=params.subnet_pool)
+        twin = RawTwin(ctx, raw_name, Path(work), avoid=_params(name).subnet_pool)
         try:
-            generate_topology(ctx.store, params, catalog=ctx.catalog)
-            assert deploy(ctx, [name]).ok
-            t = ctx.store.get_topology(name)
-            print(f"topology {name}: {len(t.lans)} LANs, {len(t.deckies)} deckies")
-            twin.up(twin.compose(twin.topology, "base"))
-            decnet_times, raw_times = [], []
-            state = twin.topology
-            for i in range(args.repeat):
-                decnet_times.append(_latency(ctx, name, f"one{i}"))
-                state = _add_op(state, f"one{i}", ctx)
-                raw_times.append(twin.up(twin.compose(state, f"one{i}")))
-            one, raw = statistics.median(decnet_times), statistics.median(raw_times)
+            one, raw = latency_leg(ctx, name, twin, repeat)
+            ratio = one / raw
             print(
                 f"add_decky enqueue->applied: decnet {one:.2f} s, raw compose up {raw:.2f} s, "
-                f"ratio {one / raw:.2f} (target <= 2)"
+                f"ratio {ratio:.2f} (target <= {ONE_GOAL:g}) {_verdict(ratio, ONE_GOAL)}"
             )
-            started = time.time()
-            ids = []
-            for i in range(20):
-                result = submit_ops(
-                    ctx,
-                    name,
-                    parse_ops(
-                        [{"op": "add_decky", "name": f"many{i}", "lan": "dmz", "services": ["ssh"]}]
-                    ),
-                )
-                assert result.mutation is not None
-                ids.append(result.mutation.id)
-            _drain(ctx)
-            rows = [get_mutation(ctx, i) for i in ids]
-            assert all(r.state == "applied" for r in rows), {r.state for r in rows}
-            twenty = max(datetime.fromisoformat(str(r.finished_at)).timestamp() for r in rows)
-            twenty -= started
+            twenty = many_leg(ctx, name)
+            many = twenty / one
             print(
                 f"20 add_decky at once: {twenty:.2f} s vs one {one:.2f} s, ratio "
-                f"{twenty / one:.2f} (target <= 1.5)"
+                f"{many:.2f} (target <= {MANY_GOAL:g}) {_verdict(many, MANY_GOAL)}"
             )
         finally:
             with contextlib.suppress(Exception):
@@ -198,6 +228,46 @@ def main() -> None:
             twin.down()
             for left in (name, raw_name):  # the lines their deckies wrote: nobody collects them
                 shutil.rmtree(Path(SENSOR_DIR) / left, ignore_errors=True)
+    return [
+        ("one add_decky <= 2x raw compose, local engine", ratio, ONE_GOAL),
+        ("20 coalesced <= 1.5x one", many, MANY_GOAL),
+    ]
+
+
+def remote(repeat: int) -> list[tuple[str, float, float]]:
+    """The latency leg on testbed host h1 over SSH (decnet ships the images itself)."""
+    name, raw_name, host = f"bench-mutr-{os.getpid()}", f"bench-rawr-{os.getpid()}", "h1"
+    tb = Testbed()
+    with tb.lock(wait=LOCK_WAIT):
+        try:
+            if tb.check_clean():  # we hold the lock: a crashed run of ours left it
+                tb.down()
+            tb.up(1)
+            with _context(tb.inventory_path) as ctx, tempfile.TemporaryDirectory() as work:
+                twin = RawTwin(ctx, raw_name, Path(work), "", host_compose(tb, host))
+                one, raw = latency_leg(ctx, name, twin, repeat, host=host)
+        finally:
+            tb.down()
+            print(f"testbed after down: {tb.check_clean() or 'clean'}")
+    ratio = one / raw
+    print(
+        f"add_decky enqueue->applied on {host} over SSH: decnet {one:.2f} s, raw compose up "
+        f"{raw:.2f} s, ratio {ratio:.2f} (target <= {REMOTE_GOAL:g}) "
+        f"{_verdict(ratio, REMOTE_GOAL)}"
+    )
+    return [("one add_decky <= 2.5x raw compose, testbed host over SSH", ratio, REMOTE_GOAL)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--remote", action="store_true", help="also the leg on testbed host h1")
+    args = parser.parse_args()
+    goals = local(args.repeat)
+    if args.remote:
+        goals += remote(args.repeat)
+    for what, ratio, goal in goals:
+        print(f"goal {what}: ratio {ratio:.2f} {_verdict(ratio, goal)}")
 
 
 if __name__ == "__main__":

@@ -119,3 +119,41 @@ class Console:
 
     def unexpected(self) -> list[str]:
         return [p for p in self.problems if not any(a.search(p) for a in self.allowed)]
+
+
+_RECORD_CLASSES = """(ids) => {
+  const seen = {};
+  const look = () => {
+    for (const id of ids) {
+      const el = document.querySelector(`[data-testid="${id}"]`);
+      const cls = el ? el.getAttribute("class") : null;
+      const at = Math.round(performance.now());
+      if (cls !== null && !(seen[id] ||= new Map()).has(cls)) seen[id].set(cls, at);
+    }
+  };
+  look();
+  new MutationObserver(look).observe(document.body, {
+    subtree: true, childList: true, attributes: true, attributeFilter: ["class"],
+  });
+  window.__classesSeen = () => Object.fromEntries(
+    Object.entries(seen).map(([k, v]) => [k, [...v.keys()].sort()]));
+  window.__classesTimeline = () => Object.fromEntries(
+    Object.entries(seen).map(([k, v]) => [k, Object.fromEntries(v)]));
+}"""
+
+
+def record_classes(page: Page, test_ids: list[str]) -> None:
+    """Record every class attribute the elements `test_ids` take from now on: a state that
+    lasts less than a poll of `expect` (an apply of a small change) is still seen."""
+    page.evaluate(_RECORD_CLASSES, test_ids)
+
+
+def classes_seen(page: Page) -> dict[str, list[str]]:
+    seen: dict[str, list[str]] = page.evaluate("window.__classesSeen()")
+    return seen
+
+
+def classes_timeline(page: Page) -> dict[str, dict[str, int]]:
+    """Each recorded class with the page time (ms) it was first seen: for failure messages."""
+    timeline: dict[str, dict[str, int]] = page.evaluate("window.__classesTimeline()")
+    return timeline

@@ -24,6 +24,12 @@ describe("decky status dots", () => {
     expect(found.get("a")?.why).toBe("container decnet-corp.a.http is exited, not running");
   });
 
+  it("a decky the change being applied adds shows as applying before it is stored", () => {
+    const t = topology({ status: "active" });
+    expect(states(t, null, null, new Set(["a", "new-1"]))).toEqual({ gw: "running", br: "running", a: "applying", "new-1": "applying" });
+    expect(states(t, null)).not.toHaveProperty("new-1");
+  });
+
   it("a live topology's deckies run unless the last finding says otherwise", () => {
     const t = topology({ status: "active" });
     expect(states(t, null)).toEqual({ gw: "running", br: "running", a: "running" });

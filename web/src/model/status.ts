@@ -96,6 +96,9 @@ export function deckyStates(input: StatusInput): Map<string, DeckyStatus> {
     else status = f ? fromFinding(t, f, input.host, problems, d.name) : withoutFinding(t);
     out.set(d.name, status);
   }
+  // A decky the change being applied adds is not stored yet: it is drawn (the sent stage) and
+  // shown as what it is, being applied.
+  for (const name of changing) if (!out.has(name)) out.set(name, whole ?? { state: "applying", why: "being added by the change applied now" });
   return out;
 }
 
