@@ -29,7 +29,9 @@ def test_api_and_cli_reads_agree(image: str) -> None:
     docker("network", "create", "--label", label, net)
     made = [
         docker("create", "--label", label, "--network", net, image, "sleep", "60").stdout.strip(),
-        docker("run", "-d", "--label", label, image, "sleep", "60").stdout.strip(),
+        docker(
+            "run", "-d", "--label", label, "-p", "127.0.0.1::8080", image, "sleep", "60"
+        ).stdout.strip(),
     ]
     try:
         api, cli = clients()
@@ -48,6 +50,22 @@ def test_api_and_cli_reads_agree(image: str) -> None:
             api.image_id("decnet-no-such-image:0") is None is cli.image_id("decnet-no-such-image:0")
         )
         assert api.containers("decnet.test=none-of-these") == []
+        # the pre-flight's summaries: one listing over the API, the same as the CLI's inspections
+        for running_only in (False, True):
+            mine = [
+                sorted(
+                    (c["name"], c["ports"])
+                    for c in d.container_summaries(running_only)
+                    if c["labels"].get("decnet.test") == label.split("=")[1]
+                )
+                for d in (api, cli)
+            ]
+            assert mine[0] == mine[1] and len(mine[0]) == (1 if running_only else 2)
+        ours = [c for c in api.container_summaries(True) if c["labels"].get("decnet.test")]
+        published = next(c for c in ours if c["labels"]["decnet.test"] == label.split("=")[1])
+        assert published["ports"][0][1] == "tcp" and published["ports"][0][0] > 0
+        nets = [{n["Name"]: n["IPAM"]["Config"] for n in d.network_summaries()} for d in (api, cli)]
+        assert nets[0][net] == nets[1][net] and nets[0][net]
     finally:
         docker("rm", "-f", *made, check=False)
         docker("network", "rm", net, check=False)

@@ -327,6 +327,20 @@ class Docker:
             return self._inspect_each("/networks/{}", [d["Id"] for d in found])
         return self.inspect(["network"], self.ids("network", label))
 
+    def container_summaries(self, running_only: bool) -> list[Doc]:
+        """`{"name", "labels", "ports": [[host port, proto], ...]}` of every container of the
+        engine: from one listing call over the API (no inspection: on a busy host, inspecting
+        a container that is starting waits for it), else from the CLI's inspections."""
+        if self.api is not None:
+            return [_listed(d) for d in self._listing("container", None, running_only)]
+        return [_inspected(d) for d in self.containers(None, running_only)]
+
+    def network_summaries(self) -> list[Doc]:
+        """Every network with its `Name`, `Labels` and `IPAM` (the listing has them)."""
+        if self.api is not None:
+            return self._listing("network", None, False)
+        return self.networks()
+
     # The Engine API form of `ps`/`network ls` + `inspect`: the same documents the CLI prints
     # (it is a client of the same endpoints), without a CLI process per call (about 50 ms each
     # on a small host, several per apply step).
@@ -359,3 +373,24 @@ class Docker:
                     raise
             time.sleep(min(8, 2**tries))
         return None
+
+
+def _listed(doc: Doc) -> Doc:
+    ports = [[p.get("PublicPort"), p.get("Type") or "tcp"] for p in doc.get("Ports") or []]
+    return {
+        "name": ((doc.get("Names") or ["/"])[0]).lstrip("/"),
+        "labels": doc.get("Labels") or {},
+        "ports": [p for p in ports if p[0]],
+    }
+
+
+def _inspected(doc: Doc) -> Doc:
+    ports = []
+    for key, binds in ((doc.get("NetworkSettings") or {}).get("Ports") or {}).items():
+        proto = key.partition("/")[2] or "tcp"
+        ports += [[int(b["HostPort"]), proto] for b in binds or [] if b.get("HostPort")]
+    return {
+        "name": str(doc.get("Name", "")).lstrip("/"),
+        "labels": (doc.get("Config") or {}).get("Labels") or {},
+        "ports": ports,
+    }

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from ansible.module_utils.decnet_failure import Failure
 from ansible.module_utils.decnet_host import PROJECT_LABEL
-from ansible.module_utils.decnet_model import labels_of
 
 if TYPE_CHECKING:
     from ansible.module_utils.decnet_engine import Docker
@@ -38,14 +37,8 @@ def published_ports(config: Doc) -> list[tuple[int, str, str, str]]:
 
 
 def bound_by(containers: list[Doc]) -> dict[tuple[int, str], str]:
-    found: dict[tuple[int, str], str] = {}
-    for c in containers:
-        for key, binds in ((c.get("NetworkSettings") or {}).get("Ports") or {}).items():
-            _, _, proto = key.partition("/")
-            for bind in binds or []:
-                if bind.get("HostPort"):
-                    found[(int(bind["HostPort"]), proto or "tcp")] = c["Name"].lstrip("/")
-    return found
+    """(host port, proto) -> the container publishing it (`Docker.container_summaries`)."""
+    return {(int(port), str(proto)): c["name"] for c in containers for port, proto in c["ports"]}
 
 
 def port_free(port: int, proto: str, host_ip: str) -> bool:
@@ -65,9 +58,9 @@ def port_free(port: int, proto: str, host_ip: str) -> bool:
 
 def preflight(docker: Docker, config: Doc, project: str) -> None:
     problems: list[str] = []
-    running = docker.containers(running_only=True)
-    mine = bound_by([c for c in running if labels_of(c).get(PROJECT_LABEL) == project])
-    theirs = bound_by([c for c in running if labels_of(c).get(PROJECT_LABEL) != project])
+    running = docker.container_summaries(running_only=True)
+    mine = bound_by([c for c in running if c["labels"].get(PROJECT_LABEL) == project])
+    theirs = bound_by([c for c in running if c["labels"].get(PROJECT_LABEL) != project])
     for port, proto, host_ip, svc in published_ports(config):
         key = (port, proto)
         if key in theirs:
@@ -79,13 +72,10 @@ def preflight(docker: Docker, config: Doc, project: str) -> None:
             problems.append(
                 f"host port {port}/{proto} (service {svc}) is already in use on this host"
             )
-    listing = docker.must(
-        ["ps", "-a", "--format", '{{.Names}}\t{{.Label "' + PROJECT_LABEL + '"}}'], "docker ps"
-    )
     taken = {
-        name: owner
-        for name, _, owner in (line.partition("\t") for line in listing.splitlines())
-        if owner != project
+        c["name"]: c["labels"].get(PROJECT_LABEL)
+        for c in docker.container_summaries(running_only=False)
+        if c["labels"].get(PROJECT_LABEL) != project
     }
     for svc, spec in sorted((config.get("services") or {}).items()):
         cname = spec.get("container_name")
@@ -101,7 +91,9 @@ def preflight(docker: Docker, config: Doc, project: str) -> None:
 def subnet_problems(docker: Docker, config: Doc, project: str) -> list[str]:
     problems: list[str] = []
     other_nets = [
-        n for n in docker.networks() if (n.get("Labels") or {}).get(PROJECT_LABEL) != project
+        n
+        for n in docker.network_summaries()
+        if (n.get("Labels") or {}).get(PROJECT_LABEL) != project
     ]
     taken: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str]] = []
     for net in other_nets:
