@@ -268,6 +268,8 @@ if TYPE_CHECKING:
 
 NAME_RE = re.compile(r"[a-z][a-z0-9-]{0,62}")
 PROJECT_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,127}")
+LATE_PASSES, LATE_WAIT = 3, 0.5
+"""Rollback passes over what a failed attempt created, and the pause between two."""
 CAUSE_WIDTH = 800
 """Characters of a failure's cause kept before the rollback's note (which must stay visible)."""
 
@@ -390,27 +392,48 @@ def rollback(
     if was_applied:
         return " (the previously applied state stays recorded; re-run to converge)", None
     topo.progress.update("rollback")
-    containers, networks = topo.all_objects() if not existed else topo.project_state()
-    containers = [c for c in containers if c["Id"] not in existed]
-    networks = [n for n in networks if n["Id"] not in existed]
-    try:
-        left = remove_objects(topo, containers, networks)
-    except Failure as exc:
-        left = {
-            "containers": sorted(name_of(c) for c in containers),
-            "networks": sorted(name_of(n) for n in networks),
-            "causes": [str(exc)],
-        }
+    removed, left = [0, 0], None
+    for n in range(LATE_PASSES):
+        if n:  # compose gives up at its first error while the daemon may still finish
+            time.sleep(LATE_WAIT)  # creates it had asked for: look again before saying clean
+        containers, networks = created_by_attempt(topo, existed)
+        if n and not containers and not networks:
+            break
+        left = remove_created(topo, containers, networks)
+        removed = [removed[0] + len(containers), removed[1] + len(networks)]
+        if not is_clean(left):
+            break
+    left = left or {"containers": [], "networks": [], "causes": []}
     if not existed and is_clean(left):
         shutil.rmtree(topo.dir, ignore_errors=True)
     if is_clean(left):
-        what = f"{len(containers)} container(s) and {len(networks)} network(s)"
+        what = f"{removed[0]} container(s) and {removed[1]} network(s)"
         return f" (rolled back: removed the {what} of this attempt)", None
     return (
         f" (rollback incomplete: {describe_left(left)}; they are still on the host: run "
         f"decnet teardown)",
         left,
     )
+
+
+def created_by_attempt(topo: Topology, existed: set[str]) -> tuple[list[Doc], list[Doc]]:
+    """What the failed attempt made: everything of the topology when nothing existed before."""
+    containers, networks = topo.all_objects() if not existed else topo.project_state()
+    return (
+        [c for c in containers if c["Id"] not in existed],
+        [n for n in networks if n["Id"] not in existed],
+    )
+
+
+def remove_created(topo: Topology, containers: list[Doc], networks: list[Doc]) -> Left:
+    try:
+        return remove_objects(topo, containers, networks)
+    except Failure as exc:
+        return {
+            "containers": sorted(name_of(c) for c in containers),
+            "networks": sorted(name_of(n) for n in networks),
+            "causes": [str(exc)],
+        }
 
 
 def absent(module: AnsibleModule, topo: Topology) -> Doc:
