@@ -177,7 +177,8 @@ def latency_leg(
     """(median decnet, median raw) seconds of one add_decky, alternating."""
     params = _params(name)
     generate_topology(ctx.store, params, host=host, catalog=ctx.catalog)
-    assert deploy(ctx, [name]).ok
+    report = deploy(ctx, [name])
+    assert report.ok, [(t.status, t.reason) for t in report.topologies]
     t = ctx.store.get_topology(name)
     print(f"topology {name} on {host}: {len(t.lans)} LANs, {len(t.deckies)} deckies")
     twin.up(twin.compose(twin.topology, "base"))
