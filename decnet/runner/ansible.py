@@ -8,8 +8,10 @@ Every run gets a fresh private data dir, since a reused one leaks old extravars.
 from __future__ import annotations
 
 import configparser
+import contextlib
 import os
 import re
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -291,11 +293,19 @@ def host_key_checking(config: Path, environ: Mapping[str, str]) -> str:
     return parser.get("defaults", "host_key_checking", fallback="True").strip() or "True"
 
 
-def ansible_env(forks: int) -> dict[str, str]:
-    """The environment of every run: our config, our roles, pipelining; never a secret."""
+RUN_MARK = "DECNET_RUN_DIR"
+"""Set in every run's environment to its data dir: what is left of a cancelled run is found by
+it (ansible-core's workers leave the playbook's process group, which is all a cancel kills)."""
+
+
+def ansible_env(forks: int, data_dir: Path | None = None) -> dict[str, str]:
+    """The environment of every run: our config, our roles, pipelining, the run's mark; never
+    a secret."""
     venv_bin = str(Path(sys.executable).parent)
     config = PROJECT_ROOT / "ansible.cfg"
+    mark = {RUN_MARK: str(data_dir)} if data_dir is not None else {}
     return {
+        **mark,
         "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
         "ANSIBLE_CONFIG": str(config),
         "ANSIBLE_ROLES_PATH": str(PROJECT_ROOT / "roles"),
@@ -331,7 +341,7 @@ def run_playbook(
             limit=job.limit,
             forks=job.forks,
             cmdline="--check --diff" if job.check else None,
-            envvars=ansible_env(job.forks),
+            envvars=ansible_env(job.forks, job.data_dir),
             event_handler=collector,
             cancel_callback=should_cancel,
             quiet=True,
@@ -343,6 +353,8 @@ def run_playbook(
         raise RunFailed(
             f"ansible-runner could not start: {exc}", hint="check the inventory"
         ) from exc
+    if runner.status in ("canceled", "timeout"):
+        kill_leftovers(job.data_dir)
     return RunResult(
         status=str(runner.status),
         rc=int(runner.rc if runner.rc is not None else -1),
@@ -350,6 +362,31 @@ def run_playbook(
         artifact_dir=Path(runner.config.artifact_dir),
         duration=time.monotonic() - started,
     )
+
+
+def run_processes(data_dir: Path) -> list[int]:
+    """The ansible-playbook processes (the playbook and its forked workers) of the run whose
+    data dir is `data_dir`. Modules they started are not among them: a host's own work is left
+    to finish or fail by itself."""
+    wanted = f"{RUN_MARK}={data_dir}".encode()
+    found: list[int] = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            if not any(arg.endswith(b"ansible-playbook") for arg in argv[:2]):
+                continue
+            if wanted in (proc / "environ").read_bytes().split(b"\0"):
+                found.append(int(proc.name))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+def kill_leftovers(data_dir: Path) -> None:
+    """End what a cancelled or timed-out run left running (a worker blocked on its pipe)."""
+    for pid in run_processes(data_dir):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def scrub_tree(root: Path, secrets: Iterable[str]) -> int:

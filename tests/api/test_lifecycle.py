@@ -151,6 +151,7 @@ def test_stopping_the_worker_past_its_grace_cancels_the_deploy(tmp_path: Path) -
     from decnet.core.catalog import load_catalog
     from decnet.engine.jobs import JobKind, JobRequest, JobState, RunWorker
     from decnet.engine.topologies import create_topology
+    from decnet.runner.ansible import run_processes
 
     settings = make_settings(tmp_path)
     name = f"e2e-{uuid.uuid4().hex[:6]}"
@@ -169,7 +170,10 @@ def test_stopping_the_worker_past_its_grace_cancels_the_deploy(tmp_path: Path) -
             t = store.get_topology(name)
             assert t.status in ("failed", "active"), t.status
             assert store.active_runs_for(name) == []
-            assert store.get_run(view.ansible_runs[0]).status != "running"
+            run = store.get_run(view.ansible_runs[0])
+            assert run.status != "running"
+            # ansible-core's workers leave the playbook's process group: none of them is left
+            assert run_processes(Path(run.artifact_dir) / "ansible") == []
     finally:
         worker.stop()
         remove_settled(name)
