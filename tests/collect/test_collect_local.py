@@ -210,9 +210,10 @@ def test_a_host_that_stops_reporting_stalls_then_resumes(tmp_path: Path) -> None
         (stalled,) = ctx.store.query_events(type_glob="collect.stalled")
         assert stalled.payload["host"] == "localhost"
         assert "not installed" in stalled.payload["reason"]
-        health = ctx.store.collect_hosts()["localhost"]
-        assert health.state in ("down", "connecting")  # retried with backoff
-        assert "not installed" in (health.error or "")
+        # retried with backoff: between two tries the row says why the last one failed (each
+        # new try clears it, so read it when it is there)
+        wait_until(lambda: "not installed" in (ctx.store.collect_hosts()["localhost"].error or ""))
+        assert ctx.store.collect_hosts()["localhost"].state in ("down", "connecting")
         agent.parent.mkdir()
         shutil.copy(LOCAL_AGENT, agent)  # the host side is installed: the stream comes up
         wait_until(lambda: bool(ctx.store.query_events(type_glob="collect.resumed")))

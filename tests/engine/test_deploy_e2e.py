@@ -293,6 +293,9 @@ def test_sigkill_mid_deploy_recovers_to_failed_then_redeploys(e2e: E2E) -> None:
             assert proc.poll() is None, "deploy ended before it was seen deploying"
             assert time.monotonic() < deadline, "never reached deploying"
             time.sleep(0.02)
+        # stopped first: a fork after the listing (ansible-runner's) would outlive the kill
+        # and write the deploy's own abort
+        os.kill(proc.pid, signal.SIGSTOP)
         tree = descendants(proc.pid)
         os.kill(proc.pid, signal.SIGKILL)
         for pid in tree:  # the whole controller dies, ansible-playbook included
