@@ -247,6 +247,11 @@ class Topo:
         data = json.loads(docker("inspect", *ids).stdout)
         return {c["Name"].lstrip("/"): c for c in data}
 
+    def container_ids(self) -> dict[str, str]:
+        """name -> id of every container carrying the topology's label (what a change recreated
+        shows as a new id)."""
+        return {name: c["Id"] for name, c in self.containers().items()}
+
     def applied(self) -> dict:
         return json.loads((self.topo_dir / "applied.json").read_text())
 

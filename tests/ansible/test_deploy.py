@@ -13,10 +13,6 @@ from ansible_support import Decky, labelled
 pytestmark = pytest.mark.docker
 
 
-def ids(topo) -> dict[str, str]:
-    return {name: c["Id"] for name, c in topo.containers().items()}
-
-
 def test_deploy_is_idempotent_and_changes_only_what_changed(make_topo) -> None:
     topo = make_topo()
     topo.desired_hash = "a" * 64
@@ -38,12 +34,12 @@ def test_deploy_is_idempotent_and_changes_only_what_changed(make_topo) -> None:
     applied = topo.applied()
     assert applied["topology"] == topo.name and applied["applied_hash"] == "a" * 64
     assert set(applied) == {"topology", "applied_hash", "applied_at", "services"}
-    before = ids(topo)
+    before = topo.container_ids()
 
     again = topo.deploy()
     assert again.rc == 0, again.out
     assert again.recap["changed"] == 0, again.out
-    assert ids(topo) == before
+    assert topo.container_ids() == before
     assert topo.applied() == applied
 
     # check mode with a changed decky: reported as a change, nothing touched
@@ -53,7 +49,7 @@ def test_deploy_is_idempotent_and_changes_only_what_changed(make_topo) -> None:
     checked = topo.deploy(check=True)
     assert checked.rc == 0, checked.out
     assert checked.recap["changed"] == 1
-    assert ids(topo) == before
+    assert topo.container_ids() == before
     assert topo.applied()["applied_hash"] == "a" * 64
     assert "Intranet" not in compose.read_text()
 
@@ -61,7 +57,7 @@ def test_deploy_is_idempotent_and_changes_only_what_changed(make_topo) -> None:
     changed = topo.deploy()
     assert changed.rc == 0, changed.out
     assert changed.recap["changed"] == 1
-    after = ids(topo)
+    after = topo.container_ids()
     recreated = {name for name in after if after[name] != before.get(name)}
     assert recreated == {f"decnet-{topo.name}-ws-http"}
     assert topo.applied()["applied_hash"] == "b" * 64

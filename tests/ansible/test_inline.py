@@ -22,10 +22,6 @@ def launched(run: Run) -> bool:
     return "skipping: [" not in match.group(1)
 
 
-def ids(topo) -> dict[str, str]:
-    return {name: c["Id"] for name, c in topo.containers().items()}
-
-
 def test_a_small_change_is_applied_by_the_quick_look(make_topo) -> None:
     topo = make_topo()
     topo.desired_hash = "a" * 64
@@ -35,7 +31,7 @@ def test_a_small_change_is_applied_by_the_quick_look(make_topo) -> None:
     assert launched(first)  # a first apply is a job's (progress, and no record to compare)
     services = topo.applied()["services"]
     assert sorted(services) == ["gw", "gw-ssh", "ws", "ws-http"]
-    before = ids(topo)
+    before = topo.container_ids()
 
     topo.deckies[1].env = {"DECNET_HTTP_TITLE": "Intranet"}
     topo.desired_hash = "b" * 64
@@ -43,7 +39,7 @@ def test_a_small_change_is_applied_by_the_quick_look(make_topo) -> None:
     small = topo.deploy()
     assert small.rc == 0 and small.recap["changed"] == 1, small.out
     assert not launched(small)
-    after = ids(topo)
+    after = topo.container_ids()
     assert {n for n in after if after[n] != before.get(n)} == {f"decnet-{topo.name}-ws-http"}
     applied = topo.applied()
     assert applied["applied_hash"] == "b" * 64
