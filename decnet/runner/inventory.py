@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,11 +57,23 @@ def load_inventory(path: Path, cache_dir: Path | None = None) -> Inventory:
         return _checked(Inventory(path, tuple(raw["hosts"]), groups))
     inventory = _checked(_parse(path))
     if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"hosts": inventory.hosts, "groups": inventory.groups}))
-        tmp.replace(cached)
+        _cache(cached, {"hosts": inventory.hosts, "groups": inventory.groups})
     return inventory
+
+
+def _cache(cached: Path, doc: object) -> None:
+    """Write `doc` to `cached` in one step. The temporary file's name is unique: a server's
+    threads (a job, the watcher, the collector) parse the same inventory at the same moment."""
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=cached.parent, prefix=f".{cached.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(json.dumps(doc))
+        os.replace(tmp, cached)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _checked(inventory: Inventory) -> Inventory:
@@ -127,10 +140,7 @@ def host_connections(path: Path, cache_dir: Path | None = None) -> dict[str, dic
         return loaded
     found = _connections(path)
     if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".tmp")
-        tmp.write_text(json.dumps(found))
-        tmp.replace(cached)
+        _cache(cached, found)
     return found
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from decnet.errors import DecnetError
-from decnet.runner.inventory import _static_key, load_inventory
+from decnet.runner.inventory import _cache, _static_key, load_inventory
 
 STATIC = (
     "all:\n  hosts:\n    alpha:\n    beta:\n  children:\n    edge:\n      hosts:\n        beta:\n"
@@ -25,6 +27,30 @@ def test_static_file_is_parsed_then_served_from_cache(tmp_path: Path) -> None:
     assert first.groups["edge"] == ("beta",)
     assert len(list(cache.glob("inventory-*.json"))) == 1
     assert load_inventory(inv, cache) == first
+
+
+def test_threads_writing_one_cache_entry_at_once_all_succeed(tmp_path: Path) -> None:
+    """A server's job, watcher and collector threads parse the same inventory at the same
+    moment (a deploy failed on this in CI: one thread's rename took the other's temporary)."""
+    cached = tmp_path / "cache" / "inventory-k.json"
+    start, errors = threading.Barrier(8), []
+
+    def write(n: int) -> None:
+        start.wait()
+        try:
+            for i in range(50):
+                _cache(cached, {"writer": n, "round": i})
+        except OSError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert json.loads(cached.read_text())["round"] == 49
+    assert [p.name for p in cached.parent.iterdir()] == [cached.name]  # no temporary left
 
 
 def test_changed_file_is_parsed_again(tmp_path: Path) -> None:
@@ -61,8 +87,10 @@ def test_unparsable_inventory_names_the_file(tmp_path: Path) -> None:
 # A fresh interpreter: Ansible's plugin loader races only while it first loads its plugins.
 _THREADS = """
 import sys, threading
+import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from decnet.runner.inventory import host_connections, load_inventory
 path, errors = Path(sys.argv[1]), []
