@@ -142,6 +142,34 @@ _RECORD_CLASSES = """(ids) => {
 }"""
 
 
+_RECORD_BOXES = """(ids) => {
+  const seen = {};
+  const look = () => {
+    for (const id of ids) {
+      const el = document.querySelector(`[data-testid="${id}"]`);
+      if (!el) continue;
+      const r = el.getBoundingClientRect();
+      (seen[id] ||= new Set()).add([r.left, r.top, r.width, r.height].map(Math.round).join(","));
+    }
+  };
+  look();
+  const all = { subtree: true, childList: true, attributes: true };
+  new MutationObserver(look).observe(document.body, all);
+  window.__boxesSeen = () => Object.fromEntries(Object.entries(seen).map(([k, v]) => [k, [...v]]));
+}"""
+
+
+def record_boxes(page: Page, test_ids: list[str]) -> None:
+    """Record every box (`left,top,width,height`) the elements `test_ids` take from now on, at
+    each change of the page: a layout shift while a short-lived line shows is still seen."""
+    page.evaluate(_RECORD_BOXES, test_ids)
+
+
+def boxes_seen(page: Page) -> dict[str, list[str]]:
+    seen: dict[str, list[str]] = page.evaluate("window.__boxesSeen()")
+    return seen
+
+
 def record_classes(page: Page, test_ids: list[str]) -> None:
     """Record every class attribute the elements `test_ids` take from now on: a state that
     lasts less than a poll of `expect` (an apply of a small change) is still seen."""

@@ -9,11 +9,13 @@ from collections.abc import Iterator
 
 import pytest
 from browser_support import (
+    boxes_seen,
     classes_seen,
     classes_timeline,
     containers,
     document,
     drag_to,
+    record_boxes,
     record_classes,
     shot,
     sign_in,
@@ -112,6 +114,7 @@ def test_two_staged_live_edits_are_planned_and_applied_as_one_batch(
     shot(ui, "editor-review", doc=True)
     others = [f"dot-{d}" for d in ("gw", "br", "a")]
     record_classes(ui, others)  # a small change applies in seconds: record, then check
+    record_boxes(ui, ["canvas"])
     dialog.get_by_test_id("review-apply").click()
 
     # applying: said in words; the other deckies keep their dots throughout
@@ -120,6 +123,8 @@ def test_two_staged_live_edits_are_planned_and_applied_as_one_batch(
     expect(ui.get_by_test_id("notice")).to_contain_text("Applied", timeout=DEPLOY_TIMEOUT * 1000)
     seen = classes_seen(ui)
     assert all(seen[dot] == ["dot dot-running"] for dot in others), classes_timeline(ui)
+    boxes = boxes_seen(ui)["canvas"]  # the work line and the notice float: the canvas stays put
+    assert len(boxes) == 1, boxes
     expect(ui.get_by_test_id("dot-linux-server-1")).to_have_class("dot dot-running")
     expect(ui.get_by_test_id("stage-count")).to_have_text("0 staged")
     expect(card).not_to_have_class(re.compile(r"\bstaged\b"))

@@ -5,6 +5,7 @@ import { layoutBody } from "../model/layout";
 import { useStore } from "../store";
 import { editorView } from "../store/view";
 import { ActivityDock } from "./ActivityDock";
+import { Banners, Notice } from "./Banners";
 import { Canvas } from "./Canvas";
 import { Inspector } from "./Inspector";
 import { Palette } from "./Palette";
@@ -12,20 +13,6 @@ import { ProblemsPanel } from "./ProblemsPanel";
 import { ReviewDialog } from "./ReviewDialog";
 import { Toolbar } from "./Toolbar";
 import { useEditorKeys } from "./useEditorKeys";
-
-function Notice() {
-  const notice = useStore((s) => s.notice);
-  const setNotice = useStore((s) => s.setNotice);
-  if (!notice) return null;
-  return (
-    <div className={`notice notice-${notice.kind}`} role="status" data-testid="notice">
-      <span>{notice.text}</span>
-      <button type="button" className="link" onClick={() => setNotice(null)} aria-label="dismiss">
-        ×
-      </button>
-    </div>
-  );
-}
 
 /** Generated topologies have no coordinates: the auto-layout's positions are saved once
  * through the layout route (cosmetic: no version bump), so they stay put from then on. */
@@ -67,11 +54,11 @@ export function Editor({ name }: { name: string }) {
     <ReactFlowProvider>
       <main className={view.live ? "editor live" : "editor"} data-testid="editor" data-live={view.live}>
         <Toolbar view={view} />
-        <Notice />
         <div className="editor-body">
           <Palette readOnly={view.readOnly} hasDmz={view.hasDmz} />
           <div className="canvas-column">
             <Canvas view={view} />
+            <Banners view={view} />
             <ActivityDock topology={view.projection.topology.name} />
           </div>
           <aside className="side">

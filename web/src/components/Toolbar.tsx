@@ -66,49 +66,6 @@ function PendingBar({ version }: { version: number }) {
   );
 }
 
-/** What is being done to the topology now, with the host's progress. */
-function WorkLine() {
-  const t = useStore((s) => s.topology);
-  const applying = useStore((s) => s.applying);
-  const mutations = useStore((s) => s.mutations);
-  const progress = useStore((s) => s.progress);
-  const work = t ? workNow(t, applying, mutations, progress) : null;
-  if (!work) return null;
-  return (
-    <span className="work" data-testid="work" role="status">
-      <span>
-        <b>{work.what}</b>
-        {work.phase ? `: ${work.phase}` : ""}
-      </span>
-      {work.total !== null && (
-        <>
-          <progress max={work.total} value={work.done ?? 0} data-testid="work-progress" />
-          <span data-testid="work-count">
-            {work.done} of {work.total}
-          </span>
-        </>
-      )}
-    </span>
-  );
-}
-
-/** The host is not reporting (what runs is unknown): the cause, and a new check. */
-function Health({ view }: { view: EditorView }) {
-  const checkDrift = useStore((s) => s.checkDrift);
-  const admin = useStore((s) => s.principal?.role === "admin");
-  if (!view.unknown) return null;
-  return (
-    <span className="health" data-testid="health" title={view.unknown}>
-      ⚠ {view.unknown}
-      {admin && (
-        <button type="button" className="link" onClick={() => void checkDrift()} data-testid="health-check">
-          check again
-        </button>
-      )}
-    </span>
-  );
-}
-
 function Lifecycle({ view, busy }: { view: EditorView; busy: boolean }) {
   const t = useStore((s) => s.topology);
   const admin = useStore((s) => s.principal?.role === "admin");
@@ -188,8 +145,6 @@ export function Toolbar({ view }: { view: EditorView }) {
         {stream === "open" ? "live" : stream}
       </span>
       {view.live ? <StageBar view={view} /> : view.editable && <PendingBar version={t.version} />}
-      <WorkLine />
-      <Health view={view} />
       <span className="spacer" />
       <Lifecycle view={view} busy={busy} />
     </div>
