@@ -66,12 +66,17 @@ def events(
     store = common.open_store(ctx)
     # read before the listing: an event written meanwhile is then listed or followed, never lost
     mark = store.latest_event_id() if since is None else since
-    shown = engine.list_events(store, since=since, last=last, where=where)
+    shown = (
+        engine.list_events(store, last=last, where=where)
+        if since is None
+        else engine.events_after(store, since, where=where)
+    )
+    after = mark
     for event in shown:
         _emit(event, json_out)
+        after = max(after, event.id)
     if not follow:
         return
-    after = max(mark, shown[-1].id) if shown else mark
     with common.stop_signals() as stop:
         for event in engine.follow(store, after, where=where, stopped=stop.is_set):
             _emit(event, json_out)

@@ -56,6 +56,19 @@ def list_events(
     )
 
 
+def events_after(
+    store: Store, since: int, *, where: EventFilter = EventFilter(), page: int = MAX_PAGE
+) -> Iterator[EventRow]:
+    """Every event after `since` in id order, however many: read a page at a time, so a dump
+    of a long log holds one page in memory."""
+    while True:
+        rows = list_events(store, since=since, where=where, limit=page)
+        yield from rows
+        if len(rows) < page:
+            return
+        since = rows[-1].id
+
+
 def follow(
     store: Store,
     after: int,

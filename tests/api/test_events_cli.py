@@ -90,6 +90,20 @@ def test_json_lines_and_filters(settings: Settings) -> None:
     assert worse.returncode == EXIT_USAGE and "NAME_INVALID" in worse.stderr
 
 
+def test_since_lists_every_event_not_one_page(settings: Settings) -> None:
+    """`--since 0` means every event kept: a dump of 2,500 is 2,500 lines (it stopped at one
+    page, 1,000, without a word)."""
+    with Store(settings.db_path) as store:
+        ids = [
+            store.append_event(ev.TokenCreated(name=f"t{i}", role="viewer")) for i in range(2500)
+        ]
+    out = run(settings, "events", "--json", "--since", "0")
+    assert out.returncode == 0, out.stderr
+    assert [json.loads(line)["id"] for line in out.stdout.splitlines()] == ids
+    tail = run(settings, "events", "--json", "--since", str(ids[1200]))
+    assert [json.loads(line)["id"] for line in tail.stdout.splitlines()] == ids[1201:]
+
+
 @contextmanager
 def follower(settings: Settings) -> Iterator[subprocess.Popen[str]]:
     """`decnet events --follow --json --type 'watch.*'` on a seeded database, killed if it is
