@@ -80,10 +80,10 @@ def serve_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def cli(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(DECNET), *args], capture_output=True, text=True, env=serve_env(home), timeout=60,
-        check=True,
+        [str(DECNET), *args], capture_output=True, text=True, env=serve_env(home, **env),
+        timeout=60, check=True,
     )  # fmt: skip
 
 
@@ -103,6 +103,7 @@ class Server:
     admin: str
     viewer: str
     names: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def start(cls, home: Path, **env: str) -> Server:
@@ -111,7 +112,16 @@ class Server:
         admin = make_token(home, "browser-admin", "admin")
         viewer = make_token(home, "browser-viewer", "viewer")
         proc, url, code = spawn_serve(serve_env(home, **env), home / "serve.log")
-        return cls(proc, url, code, home, admin, viewer)
+        return cls(proc, url, code, home, admin, viewer, env=env)
+
+    def kill_and_restart(self) -> None:
+        """SIGKILL the server (as the OOM killer would: no shutdown runs), then start it again
+        on the same home and database."""
+        self.proc.kill()
+        self.proc.wait()
+        restarts = len(list(self.home.glob("serve*.log")))
+        log = self.home / f"serve-{restarts}.log"
+        self.proc, self.url, self.login_code = spawn_serve(serve_env(self.home, **self.env), log)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -128,7 +138,7 @@ class Server:
 
     def cli(self, *args: str) -> str:
         """`decnet ARGS` on the server's home and database (what an operator beside it runs)."""
-        return cli(self.home, *args).stdout
+        return cli(self.home, *args, **self.env).stdout
 
     def has_route(self, path: str) -> bool:
         with self.api() as c:
@@ -147,14 +157,20 @@ class Server:
 
     def deploy(self, name: str, timeout: float = 600) -> dict[str, Any]:
         """Deploy through the engine API; the finished run's view."""
+        return self.run_job(name, "deploy", timeout)
+
+    def teardown(self, name: str, timeout: float = 600) -> dict[str, Any]:
+        return self.run_job(name, "teardown", timeout)
+
+    def run_job(self, name: str, action: str, timeout: float) -> dict[str, Any]:
         with self.api() as c:
-            job = c.post(f"/topologies/{name}/deploy", json={}).json()["id"]
+            job = c.post(f"/topologies/{name}/{action}", json={}).json()["id"]
             deadline = time.monotonic() + timeout
             while True:
                 view: dict[str, Any] = c.get(f"/runs/{job}").json()
                 if view["state"] in ("succeeded", "failed", "cancelled"):
                     return view
-                assert time.monotonic() < deadline, f"the deploy of {name} took over {timeout} s"
+                assert time.monotonic() < deadline, f"the {action} of {name} took over {timeout} s"
                 time.sleep(2)
 
     def create_document(self, text: str) -> dict[str, Any]:

@@ -66,10 +66,13 @@ def fault(
 def exec_(
     host: str = typer.Argument(..., help="h1..hN"),
     cmd: list[str] = typer.Argument(..., help="The command; put `--` before it."),
+    net: bool = typer.Option(
+        False, "--net", help="This machine's command on the host's networks only (its LANs)."
+    ),
 ) -> None:
     """Run a command on a host, e.g. `decnet testbed exec h1 -- docker ps -a`."""
     check_host(host)
-    raise typer.Exit(Testbed().exec_attached(host, *cmd))
+    raise typer.Exit(Testbed().exec_attached(host, *cmd, network_only=net))
 
 
 @app.command()

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from decnet.errors import Busy, EnvironmentProblem, NotFound, UsageError
 
@@ -286,15 +286,14 @@ class Testbed:
         input: str | None = None,
         timeout: float | None = 60,
         check: bool = False,
+        network_only: bool = False,
     ) -> subprocess.CompletedProcess[str]:
         """Run `cmd` on `host` (in its namespaces and cgroups) and capture its text output.
+        `network_only`: this machine's program on the host's networks (its decky LANs).
 
         Exit status 125 means the host is off, 124 that `timeout` ran out (a command on a frozen
         host freezes too). `check` raises EnvironmentProblem on a non-zero status."""
-        if not cmd:
-            raise UsageError("exec needs a command to run on the host")
-        self._known(host)
-        argv = ["bash", str(self.scripts / "exec.sh"), host, *cmd]
+        argv = self._argv(host, cmd, network_only)
         try:
             proc = subprocess.run(
                 argv, input=input, capture_output=True, text=True, env=self._env(), timeout=timeout
@@ -308,13 +307,23 @@ class Testbed:
             )
         return proc
 
-    def exec_attached(self, host: str, *cmd: str) -> int:
+    def spawn(
+        self, host: str, *cmd: str, network_only: bool = False, **popen: Any
+    ) -> subprocess.Popen[str]:
+        """Start `cmd` on `host` as `exec` would, in the background; the caller waits for it."""
+        argv = self._argv(host, cmd, network_only)
+        return subprocess.Popen(argv, env=self._env(), text=True, **popen)
+
+    def exec_attached(self, host: str, *cmd: str, network_only: bool = False) -> int:
         """Run `cmd` on `host` with this process's stdin/stdout/stderr; return its exit status."""
+        return subprocess.run(self._argv(host, cmd, network_only), env=self._env()).returncode
+
+    def _argv(self, host: str, cmd: tuple[str, ...], network_only: bool) -> list[str]:
         if not cmd:
             raise UsageError("exec needs a command to run on the host")
         self._known(host)
-        argv = ["bash", str(self.scripts / "exec.sh"), host, *cmd]
-        return subprocess.run(argv, env=self._env()).returncode
+        flag = ["--net"] if network_only else []
+        return ["bash", str(self.scripts / "exec.sh"), *flag, host, *cmd]
 
     def load_image(self, image: str, hosts: Sequence[str] | None = None) -> None:
         """Copy `image` from the controller's Docker engine into every (or each given) host's

@@ -23,8 +23,9 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -32,6 +33,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from decnet import events as ev
 from decnet.settings import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from serve_support import Server
 
 RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
 OBSERVE_MD = PROJECT_ROOT / "docs" / "observe.md"
@@ -452,6 +456,76 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+# --- one topology's attack events in every view and output of a `decnet serve` ------------
+
+
+def add_outputs(
+    server: Server, syslog: Rsyslog, hook: WebhookReceiver, name: str, key: str
+) -> None:
+    """A syslog output to `syslog` over TCP, a JSONL file `attacks.jsonl` and a webhook to
+    `hook` signed with `key`, each for topology `name` from the first event on."""
+    bodies = [
+        {"name": "siem", "kind": "syslog", "url": f"tcp://127.0.0.1:{syslog.port}"},
+        {"name": "archive", "kind": "jsonl", "path": "attacks.jsonl"},
+        {"name": "hook", "kind": "webhook", "url": hook.url(), "secret": key},
+    ]
+    with server.api() as c:
+        for body in bodies:
+            created = c.post("/outputs", json={**body, "topologies": [name], "since": 0})
+            assert created.status_code == 201, created.text
+
+
+def api_events(server: Server, name: str) -> list[dict[str, Any]]:
+    """Every attack event of topology `name` the API serves, page by page."""
+    items: list[dict[str, Any]] = []
+    since = 0
+    with server.api() as c:
+        while True:
+            query = {"topology": name, "type": "attack.*", "limit": 1000, "since": since}
+            page = c.get("/events", params=query).json()
+            items += page["items"]
+            if len(page["items"]) < 1000:
+                return items
+            since = page["next_since"]
+
+
+def sse_events(server: Server, name: str, last: int) -> list[dict[str, Any]]:
+    """The topology's attack events on its stream from the start, read until event `last`."""
+    seen: list[dict[str, Any]] = []
+    with server.api() as c:
+        ticket = c.post("/stream-tickets").json()["ticket"]
+    url = f"{server.url}/api/v1/topologies/{name}/events/stream"
+    params: dict[str, str | int] = {"ticket": ticket, "since": 0}
+    with httpx.stream("GET", url, params=params, timeout=60) as response:
+        assert response.status_code == 200
+        for line in response.iter_lines():
+            if line.startswith("data:"):
+                doc = json.loads(line[5:])
+                if isinstance(doc, dict) and str(doc.get("type", "")).startswith("attack."):
+                    seen.append(doc)
+                if isinstance(doc, dict) and doc.get("id", 0) >= last:
+                    break
+    return seen
+
+
+def delivered(jsonl: Path, syslog: Rsyslog, hook: WebhookReceiver) -> dict[str, list[int]]:
+    """The event ids each output of `add_outputs` delivered so far, copies included."""
+    lines = jsonl.read_bytes().splitlines() if jsonl.exists() else []
+    return {
+        "jsonl": [json.loads(line)["id"] for line in lines],
+        "syslog": [int(parse_rfc5424(m).sd["decnet@32473"]["id"]) for m in syslog.lines()],
+        "webhook": [b["id"] for b in hook.bodies()],
+    }
+
+
+def delivered_all(
+    jsonl: Path, syslog: Rsyslog, hook: WebhookReceiver, ids: list[int]
+) -> dict[str, list[int]] | None:
+    """What was delivered, once every output holds every one of `ids`; else None."""
+    got = delivered(jsonl, syslog, hook)
+    return got if all(set(ids) <= set(v) for v in got.values()) else None
 
 
 # --- hostile input ------------------------------------------------------------------------

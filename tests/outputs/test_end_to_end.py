@@ -8,38 +8,34 @@ the API, the SSE stream and every output — where the decky's own passwords app
 
 from __future__ import annotations
 
-import contextlib
-import ftplib
 import ipaddress
 import json
-import sys
 import time
-import urllib.error
-import urllib.request
-from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
-import httpx
-import pymysql
 import pytest
+from intruder import EXPECTED, PORTS, SERVICES, act, actions
 from local_engine import listening
-from outputs_support import Rsyslog, WebhookReceiver, parse_rfc5424, rsyslog, webhook
+from outputs_support import (
+    Rsyslog,
+    WebhookReceiver,
+    add_outputs,
+    api_events,
+    delivered,
+    delivered_all,
+    rsyslog,
+    sse_events,
+    webhook,
+)
+from sensor_support import docker_ok
 from serve_support import Server, serving, wait_for
 from subnet_pools import fresh_lans
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sensor"))
-from sensor_support import docker_ok, redis_commands, ssh_shell, telnet_session
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(1800)]
 
 SSH_PASSWORD = "e2e-ssh-Decky-pw"
 TELNET_PASSWORD = "e2e-telnet-Decky-pw"
 KEY = "e2e-webhook-key-0123456789abcdef"
-UA = "e2e-scanner/1.0"
-SERVICES = ("ssh", "telnet", "ftp", "http", "mysql", "redis")
-PORTS = {"ssh": 22, "telnet": 23, "ftp": 21, "http": 80, "mysql": 3306, "redis": 6379}
 DEPLOY_TIMEOUT = 900
 """The sensor image starts slowly beside three test workers on two cores."""
 
@@ -76,100 +72,13 @@ def deploy(server: Server) -> tuple[str, str]:
     return name, ip
 
 
-def add_outputs(server: Server, syslog: Rsyslog, hook: WebhookReceiver, name: str) -> None:
-    bodies = [
-        {"name": "siem", "kind": "syslog", "url": f"tcp://127.0.0.1:{syslog.port}"},
-        {"name": "archive", "kind": "jsonl", "path": "attacks.jsonl"},
-        {"name": "hook", "kind": "webhook", "url": hook.url(), "secret": KEY},
-    ]
-    with server.api() as c:
-        for body in bodies:
-            created = c.post("/outputs", json={**body, "topologies": [name], "since": 0})
-            assert created.status_code == 201, created.text
-
-
-def act(ip: str) -> None:
-    """What an intruder's real clients do, one action each."""
-    output, _ = ssh_shell(ip, "root", SSH_PASSWORD, "uname -a")
-    assert "Linux" in output
-    assert b"uid=0(root)" in telnet_session(ip, b"root", TELNET_PASSWORD.encode(), b"id")
-    ftp = ftplib.FTP()
-    ftp.connect(ip, 21, timeout=20)
-    with pytest.raises(ftplib.error_perm, match="530"):
-        ftp.login("backup", "ftp-guess-1")
-    ftp.close()
-    request = urllib.request.Request(f"http://{ip}/admin.php", headers={"User-Agent": UA})
-    with contextlib.suppress(urllib.error.HTTPError):  # a refusal is an answer too
-        urllib.request.urlopen(request, timeout=20).read()
-    with pytest.raises(pymysql.err.OperationalError, match="1045"):
-        pymysql.connect(host=ip, user="dba", password="mysql-guess-1", connect_timeout=20)
-    (reply,) = redis_commands(ip, [b"AUTH", b"redis-guess-1"])
-    assert reply.startswith(b"-")
-
-
-def key(event: dict[str, Any]) -> tuple[str, ...]:
-    """What identifies one action among a topology's attack events."""
-    p = event["payload"]
-    if event["type"] == "attack.login":
-        return ("login", p["service"], p.get("username") or "", p["outcome"])
-    if event["type"] == "attack.command":
-        return ("command", p["service"], p["command"])
-    if event["type"] == "attack.request":
-        return ("request", p["service"], p.get("method") or "", p.get("path") or "")
-    return (event["type"], p["service"])
-
-
-EXPECTED = Counter(
-    [
-        ("login", "ssh", "root", "success"),
-        ("command", "ssh", "uname -a"),
-        ("login", "telnet", "root", "success"),
-        ("command", "telnet", "id"),
-        ("login", "ftp", "backup", "failure"),
-        ("request", "http", "GET", "/admin.php"),
-        ("login", "mysql", "dba", "failure"),
-        ("login", "redis", "", "failure"),
-    ]
-)
-"""Each action once (a Redis AUTH has a password and no user name)."""
-
-
-def actions(events: list[dict[str, Any]]) -> Counter[tuple[str, ...]]:
-    return Counter(key(e) for e in events if e["type"] != "attack.connect")
-
-
-def api_events(server: Server, name: str) -> list[dict[str, Any]]:
-    with server.api() as c:
-        page = c.get("/events", params={"topology": name, "type": "attack.*", "limit": 1000})
-        return list(page.json()["items"])
-
-
-def sse_events(server: Server, name: str, last: int) -> list[dict[str, Any]]:
-    """The topology's stream from the start, read until event `last` came."""
-    seen: list[dict[str, Any]] = []
-    with server.api() as c:
-        ticket = c.post("/stream-tickets").json()["ticket"]
-    url = f"{server.url}/api/v1/topologies/{name}/events/stream"
-    params: dict[str, str | int] = {"ticket": ticket, "since": 0}
-    with httpx.stream("GET", url, params=params, timeout=60) as response:
-        assert response.status_code == 200
-        for line in response.iter_lines():
-            if line.startswith("data:"):
-                doc = json.loads(line[5:])
-                if isinstance(doc, dict) and str(doc.get("type", "")).startswith("attack."):
-                    seen.append(doc)
-                if isinstance(doc, dict) and doc.get("id", 0) >= last:
-                    break
-    return seen
-
-
 def test_real_clients_reach_every_view_and_every_output_once(
     server: Server, soc: tuple[Rsyslog, WebhookReceiver]
 ) -> None:
     syslog, hook = soc
     name, ip = deploy(server)
-    add_outputs(server, syslog, hook, name)
-    act(ip)
+    add_outputs(server, syslog, hook, name, KEY)
+    act(ip, SSH_PASSWORD, TELNET_PASSWORD)
     wait_for(
         lambda: actions(api_events(server, name)) == EXPECTED, 180, what="every action's event"
     )
@@ -208,19 +117,10 @@ def test_real_clients_reach_every_view_and_every_output_once(
 
     # the outputs: every event once
     jsonl = server.home / "outputs" / "attacks.jsonl"
-
-    def delivered() -> dict[str, list[int]]:
-        lines = jsonl.read_bytes().splitlines() if jsonl.exists() else []
-        return {
-            "jsonl": [json.loads(line)["id"] for line in lines],
-            "syslog": [int(parse_rfc5424(m).sd["decnet@32473"]["id"]) for m in syslog.lines()],
-            "webhook": [b["id"] for b in hook.bodies()],
-        }
-
-    wait_for(lambda: all(len(v) >= len(ids) for v in delivered().values()), 120, what="delivery")
+    got = wait_for(lambda: delivered_all(jsonl, syslog, hook, ids), 120, what="delivery")
     time.sleep(2)
-    for output, got in delivered().items():
-        assert sorted(got) == ids, output
+    for output, ids_got in delivered(jsonl, syslog, hook).items():
+        assert sorted(ids_got) == ids, (output, got)
     assert hook.received and all(r.verified for r in hook.received)
 
     # the decky's own passwords: never shown, wherever an event goes
