@@ -13,14 +13,21 @@
    collector's store call on random deckies, streamed by the server): panning frame time p95
    against the same page without events, and how far the feed lags behind the newest event
    written after a soak (issue 16's goals: within 1.5x; no growing lag).
+4. Apply: on a deployed ~20-decky topology (local engine, `decnet serve` with its watcher), a
+   service dragged onto a decky card, the review opened (Ctrl+S) and applied; the seconds from
+   the Apply click to "Applied" on screen, against `docker compose up -d` of the same change on
+   a raw twin (issue 17's goal: <= 3 s). Measured once both projects' containers are idle (a
+   fresh deploy's sensors take the CPU for their first seconds). Median of --runs.
 
 Run: .venv/bin/python bench/editor.py [--runs N] [--rate 100] [--soak 20]
+     [--only-attacks | --only-apply]
 (needs web/dist: cd web && npm run build)
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -37,8 +44,11 @@ from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Browser, Page, sync_playwright
+from twin import RawTwin, bench_context, edited, params, settle
 
 from decnet.core.catalog import load_catalog
+from decnet.core.render import SENSOR_DIR
+from decnet.engine.lifecycle import deploy, teardown
 from decnet.engine.tokens import Role, create_token
 from decnet.engine.topologies import generate_topology
 from decnet.events import AttackConnect
@@ -71,12 +81,13 @@ FRAMES = """async ([steps]) => {
 
 
 class Serve:
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, db: Path | None = None, watch: bool = False) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DECNET_")}
-        env |= {"DECNET_HOME": str(home), "DECNET_DB": str(home / "decnet.db")}
+        env |= {"DECNET_HOME": str(home), "DECNET_DB": str(db or home / "decnet.db")}
+        home.mkdir(parents=True, exist_ok=True)
         self.log = (home / "serve.log").open("w")
         self.proc = subprocess.Popen(
-            [str(DECNET), "serve", "--bind", "127.0.0.1:0", "--no-watch"],
+            [str(DECNET), "serve", "--bind", "127.0.0.1:0", *([] if watch else ["--no-watch"])],
             stdout=subprocess.PIPE, stderr=self.log, text=True, env=env,
         )  # fmt: skip
         assert self.proc.stdout is not None
@@ -191,6 +202,82 @@ class AttackLoad:
         self.thread.join(10)
 
 
+APPLY_GOAL = 3.0
+SERVICE = "telnet"
+WATCH_APPLY = """() => {
+  window.__clickedAt = null; window.__appliedAt = null;
+  document.querySelector('[data-testid=review-apply]').addEventListener(
+    'click', () => { window.__clickedAt = performance.now(); }, { capture: true, once: true });
+  const look = () => {
+    const n = document.querySelector('[data-testid=notice]');
+    if (window.__clickedAt !== null && window.__appliedAt === null && n
+        && n.textContent.startsWith('Applied')) window.__appliedAt = performance.now();
+  };
+  new MutationObserver(look).observe(document.body,
+    { subtree: true, childList: true, characterData: true });
+}"""
+
+
+def apply_once(page: Page, decky: str) -> float:
+    """Seconds from the review's Apply to "Applied" on screen, `SERVICE` added to `decky` by a
+    drag from the palette (measured in the page: a DOM observer, not a poll)."""
+    notice = page.get_by_test_id("notice")
+    if notice.count():  # the last run's "Applied" must not end this one
+        notice.get_by_label("dismiss").click()
+    card = page.get_by_test_id(f"decky-{decky}")
+    page.get_by_test_id(f"palette-service-{SERVICE}").drag_to(
+        card, target_position={"x": 40, "y": 20}, force=True
+    )
+    page.get_by_test_id("stage-count").filter(has_text="1 staged").wait_for()
+    page.get_by_test_id("canvas").click(position={"x": 5, "y": 5})  # keys act outside a field
+    page.keyboard.press("Control+s")
+    dialog = page.get_by_test_id("review-dialog")
+    dialog.get_by_test_id("plan-container").first.wait_for()
+    page.evaluate(WATCH_APPLY)
+    dialog.get_by_test_id("review-apply").click()
+    page.wait_for_function("() => window.__appliedAt !== null", timeout=180_000)
+    return float(page.evaluate("window.__appliedAt - window.__clickedAt")) / 1000
+
+
+def apply_leg(browser: Browser, runs: int) -> dict[str, Any]:
+    """`runs` one-service additions through the editor against a served, deployed ~20-decky
+    topology on the local engine (its watcher applies them), and `docker compose up -d` of
+    the same change on a raw twin."""
+    name, raw_name = f"bench-apply-{os.getpid()}", f"bench-applyraw-{os.getpid()}"
+    chosen = params(name)
+    with bench_context() as ctx, tempfile.TemporaryDirectory() as work:
+        twin, serve = RawTwin(ctx, raw_name, Path(work), avoid=chosen.subnet_pool), None
+        try:
+            generate_topology(ctx.store, chosen, catalog=ctx.catalog)
+            report = deploy(ctx, [name])
+            assert report.ok, [(t.status, t.reason) for t in report.topologies]
+            twin.up(twin.compose(twin.topology, "base"))
+            print(f"settled after {settle([f'decnet-{name}', twin.project]):.0f} s")
+            _, token = create_token(ctx.store, "bench-apply", Role.ADMIN)
+            serve = Serve(ctx.settings.home, ctx.settings.db_path, watch=True)
+            page, _ = open_editor(browser, serve.url, token, name)
+            plain = [d.name for d in ctx.store.get_topology(name).deckies if d.services == ["ssh"]]
+            ui, raw, state = [], [], twin.topology
+            for decky in plain[:runs]:
+                ui.append(apply_once(page, decky))
+                op = {"op": "update_decky", "name": decky, "services": ["ssh", SERVICE]}
+                state = edited(state, [op], ctx)
+                raw.append(twin.up(twin.compose(state, decky)))
+            page.context.close()
+            stored = {d.name: d.services for d in ctx.store.get_topology(name).deckies}
+            assert all(stored[d] == ["ssh", SERVICE] for d in plain[:runs]), stored
+        finally:
+            if serve is not None:
+                serve.stop()
+            with contextlib.suppress(Exception):
+                teardown(ctx, [name])
+            twin.down()
+            for left in (name, raw_name):  # the lines their deckies wrote: nobody collects them
+                shutil.rmtree(Path(SENSOR_DIR) / left, ignore_errors=True)
+    return {"ui_s": ui, "raw_s": raw, "applied": statistics.median(ui),
+            "raw": statistics.median(raw)}  # fmt: skip
+
+
 NEWEST = """() => Number(document.querySelector(
     '[data-testid=activity-feed] [data-event-id]')?.getAttribute('data-event-id') ?? 0)"""
 
@@ -213,7 +300,7 @@ def under_attack(page: Page, home: Path, rate: int, soak: float) -> dict[str, An
             "feed_lag_events": lags}  # fmt: skip
 
 
-def run(runs: int, rate: int = 100, soak: float = 20, only_attacks: bool = False) -> dict[str, Any]:
+def run(runs: int, rate: int = 100, soak: float = 20, only: str | None = None) -> dict[str, Any]:
     if not (PROJECT_ROOT / "web" / "dist" / "index.html").is_file():
         raise SystemExit("build the editor first: cd web && npm ci && npm run build")
     home = Path(tempfile.mkdtemp(prefix="decnet-bench-editor-"))
@@ -223,24 +310,28 @@ def run(runs: int, rate: int = 100, soak: float = 20, only_attacks: bool = False
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
-            for key, params in {} if only_attacks else SIZES.items():
+            sizes = {} if only else SIZES
+            for key, params in sizes.items():
                 times = []
                 for _ in range(runs + 1):  # the first open is the cold one
                     page, ms = open_editor(browser, serve.url, admin, params.name)
                     times.append(ms)
                     page.context.close()
                 out["tti_ms"][key] = {"cold": times[0], "warm": statistics.median(times[1:])}
-            for key, params in {} if only_attacks else SIZES.items():
+            for key, params in sizes.items():
                 page, _ = open_editor(browser, serve.url, viewer, params.name)
                 page.wait_for_timeout(500)
                 out["pan"][key] = stats(pan_frames(page, zoom_out=False))
                 if key == "large":
                     out["pan"]["large-all"] = stats(pan_frames(page, zoom_out=True))
                 page.context.close()
-            page, _ = open_editor(browser, serve.url, viewer, SIZES["large"].name)
-            page.wait_for_timeout(500)
-            out["attacks"] = under_attack(page, home, rate, soak)
-            page.context.close()
+            if only in (None, "attacks"):
+                page, _ = open_editor(browser, serve.url, viewer, SIZES["large"].name)
+                page.wait_for_timeout(500)
+                out["attacks"] = under_attack(page, home, rate, soak)
+                page.context.close()
+            if only in (None, "apply"):
+                out["apply"] = apply_leg(browser, runs)
             browser.close()
     finally:
         serve.stop()
@@ -250,9 +341,29 @@ def run(runs: int, rate: int = 100, soak: float = 20, only_attacks: bool = False
 
 
 def report(r: dict[str, Any]) -> None:
-    large = r["deckies"]["large"]
     if r["tti_ms"]:
         report_sizes(r)
+    if "attacks" in r:
+        report_attacks(r)
+    if "apply" in r:
+        report_apply(r["apply"])
+
+
+def report_apply(a: dict[str, Any]) -> None:
+    def seconds(xs: list[float]) -> str:
+        return ", ".join(f"{x:.2f}" for x in xs)
+
+    print(f"Apply of one added service -> 'Applied' shown: {seconds(a['ui_s'])} s")
+    print(f"  raw compose up -d of the same change: {seconds(a['raw_s'])} s")
+    verdict = "ok" if a["applied"] <= APPLY_GOAL else "MISSED"
+    print(
+        f"editor Apply -> applied: {a['applied']:.2f} s (target <= {APPLY_GOAL:g} s) {verdict}, "
+        f"raw compose up {a['raw']:.2f} s, ratio {a['applied'] / a['raw']:.2f}"
+    )
+
+
+def report_attacks(r: dict[str, Any]) -> None:
+    large = r["deckies"]["large"]
     a = r["attacks"]
     print(f"{large} deckies with {a['rate']} attack events/s ({a['written']} written):")
     for key in ("quiet", "busy"):
@@ -287,9 +398,13 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--rate", type=int, default=100, help="attack events a second")
     parser.add_argument("--soak", type=float, default=20, help="seconds of events before the lag")
-    parser.add_argument("--only-attacks", action="store_true", help="only the leg under attack")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--only-attacks", action="store_const", const="attacks", dest="only",
+                      help="only the leg under attack")  # fmt: skip
+    only.add_argument("--only-apply", action="store_const", const="apply", dest="only",
+                      help="only the Apply leg (needs the local Docker engine)")  # fmt: skip
     args = parser.parse_args()
-    result = run(args.runs, args.rate, args.soak, args.only_attacks)
+    result = run(args.runs, args.rate, args.soak, args.only)
     print(json.dumps(result, indent=2)) if args.json else report(result)
 
 

@@ -24,51 +24,27 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import random
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
-from decnet.core.edit import edit
-from decnet.core.generate import generate
+from twin import RawTwin, bench_context, edited, host_compose, params
+
 from decnet.core.ops import parse_ops
-from decnet.core.render import SENSOR_DIR, render_topology
+from decnet.core.render import SENSOR_DIR
 from decnet.engine.context import Context
 from decnet.engine.lifecycle import deploy, teardown
 from decnet.engine.mutations import get_mutation, submit_ops
 from decnet.engine.topologies import generate_topology
 from decnet.engine.watch import Watcher, WatchOptions
 from decnet.models import GeneratorParams, Topology
-from decnet.settings import PROJECT_ROOT, Settings
 from decnet.testbed import Testbed
 
 ONE_GOAL, MANY_GOAL, REMOTE_GOAL = 2.0, 1.5, 2.5
 LOCK_WAIT = 1800.0
-
-
-def _pool() -> str:
-    """A /20 of 10.240.0.0/14: away from the default pool, the tests' 10.224.0.0/12 and the
-    other benches' pools on the same engine."""
-    return f"10.{random.randint(240, 243)}.{random.randint(0, 15) * 16}.0/20"
-
-
-def _params(name: str) -> GeneratorParams:
-    # depth 2, branching 2: 3 LANs; 5-6 deckies per LAN plus bridges and the gateway: ~20
-    return GeneratorParams(
-        name=name,
-        depth=2,
-        branching=2,
-        deckies_min=5,
-        deckies_max=6,
-        services=["ssh"],
-        subnet_pool=_pool(),
-        seed=11,
-    )
 
 
 def _drain(ctx: Context) -> None:
@@ -92,79 +68,7 @@ def _latency(ctx: Context, name: str, decky: str) -> float:
 
 
 def _add_op(t: Topology, decky: str, ctx: Context) -> Topology:
-    result = edit(
-        t,
-        parse_ops([{"op": "add_decky", "name": decky, "lan": "dmz", "services": ["ssh"]}]),
-        ctx.catalog,
-        ctx.store.host_context(t.host, exclude=t.name),
-        live=True,
-    )
-    assert result.topology is not None, result.issues
-    return result.topology
-
-
-Compose = Callable[[list[str], str | None], None]
-"""Runs `docker compose ARGS` (with stdin) on the twin's engine."""
-
-
-def local_compose(args: list[str], stdin: str | None) -> None:
-    subprocess.run(
-        ["docker", "compose", *args], input=stdin, check=True, capture_output=True, text=True
-    )
-
-
-def host_compose(tb: Testbed, host: str) -> Compose:
-    def run(args: list[str], stdin: str | None) -> None:
-        tb.exec(host, "docker", "compose", *args, input=stdin, timeout=600, check=True)
-
-    return run
-
-
-class RawTwin:
-    """The same decnet-rendered project, driven by plain `docker compose`."""
-
-    def __init__(
-        self, ctx: Context, name: str, work: Path, avoid: str, compose: Compose = local_compose
-    ) -> None:
-        self.ctx, self.project, self.work, self.run = ctx, f"decnet-{name}", work, compose
-        params = _params(name)
-        while params.subnet_pool == avoid:
-            params = _params(name)
-        self.topology = generate(params, ctx.catalog)
-
-    def compose(self, t: Topology, label: str) -> Path:
-        rendered = render_topology(
-            t,
-            self.ctx.catalog,
-            self.ctx.settings.site_images,
-            template=self.ctx.compose_template(),
-            secret_key=self.ctx.hash_key,
-        )
-        path = self.work / f"{label}.yml"
-        path.write_text(rendered.compose)
-        return path
-
-    def up(self, path: Path) -> float:
-        text = path.read_text()
-        started = time.monotonic()
-        self.run(["-p", self.project, "-f", "-", "up", "-d", "--remove-orphans"], text)
-        return time.monotonic() - started
-
-    def down(self) -> None:
-        with contextlib.suppress(Exception):
-            self.run(["-p", self.project, "down", "--remove-orphans", "-t", "2"], None)
-
-
-@contextlib.contextmanager
-def _context(inventory: Path = PROJECT_ROOT / "inventory" / "localhost.yml") -> Iterator[Context]:
-    with tempfile.TemporaryDirectory(prefix="decnet-bench-mut-") as tmp:
-        home = Path(tmp) / "home"
-        settings = Settings(db_path=Path(tmp) / "decnet.db", home=home, inventory=inventory)
-        ctx = Context.open(settings)
-        try:
-            yield ctx
-        finally:
-            ctx.store.close()
+    return edited(t, [{"op": "add_decky", "name": decky, "lan": "dmz", "services": ["ssh"]}], ctx)
 
 
 def _verdict(ratio: float, goal: float) -> str:
@@ -172,11 +76,11 @@ def _verdict(ratio: float, goal: float) -> str:
 
 
 def latency_leg(
-    ctx: Context, name: str, twin: RawTwin, repeat: int, host: str = "localhost"
+    ctx: Context, chosen: GeneratorParams, twin: RawTwin, repeat: int, host: str = "localhost"
 ) -> tuple[float, float]:
     """(median decnet, median raw) seconds of one add_decky, alternating."""
-    params = _params(name)
-    generate_topology(ctx.store, params, host=host, catalog=ctx.catalog)
+    name = chosen.name
+    generate_topology(ctx.store, chosen, host=host, catalog=ctx.catalog)
     report = deploy(ctx, [name])
     assert report.ok, [(t.status, t.reason) for t in report.topologies]
     t = ctx.store.get_topology(name)
@@ -208,10 +112,11 @@ def many_leg(ctx: Context, name: str) -> float:
 
 def local(repeat: int) -> list[tuple[str, float, float]]:
     name, raw_name = f"bench-mut-{os.getpid()}", f"bench-raw-{os.getpid()}"
-    with _context() as ctx, tempfile.TemporaryDirectory() as work:
-        twin = RawTwin(ctx, raw_name, Path(work), avoid=_params(name).subnet_pool)
+    with bench_context() as ctx, tempfile.TemporaryDirectory() as work:
+        chosen = params(name)
+        twin = RawTwin(ctx, raw_name, Path(work), avoid=chosen.subnet_pool)
         try:
-            one, raw = latency_leg(ctx, name, twin, repeat)
+            one, raw = latency_leg(ctx, chosen, twin, repeat)
             ratio = one / raw
             print(
                 f"add_decky enqueue->applied: decnet {one:.2f} s, raw compose up {raw:.2f} s, "
@@ -244,9 +149,11 @@ def remote(repeat: int) -> list[tuple[str, float, float]]:
             if tb.check_clean():  # we hold the lock: a crashed run of ours left it
                 tb.down()
             tb.up(1)
-            with _context(tb.inventory_path) as ctx, tempfile.TemporaryDirectory() as work:
-                twin = RawTwin(ctx, raw_name, Path(work), "", host_compose(tb, host))
-                one, raw = latency_leg(ctx, name, twin, repeat, host=host)
+            with bench_context(tb.inventory_path) as ctx, tempfile.TemporaryDirectory() as work:
+                chosen = params(name)
+                on_host = host_compose(tb, host)
+                twin = RawTwin(ctx, raw_name, Path(work), chosen.subnet_pool, on_host)
+                one, raw = latency_leg(ctx, chosen, twin, repeat, host=host)
         finally:
             tb.down()
             print(f"testbed after down: {tb.check_clean() or 'clean'}")
