@@ -68,7 +68,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture
 def console() -> Console:
-    return Console()
+    found = Console()
+    # Chromium aborts its requests in flight when the machine's interfaces change, and they do
+    # under the parallel suite (other tests' Docker networks, testbed cables pulled): seen in
+    # CI as a failed list read, with nothing wrong in the editor.
+    found.allow(r"net::ERR_NETWORK_CHANGED")
+    return found
 
 
 @pytest.fixture

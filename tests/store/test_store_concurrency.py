@@ -13,8 +13,9 @@ from decnet.store import Store
 
 from .conftest import MakeTopology
 
-# fork: the children need no pickling of the target; the parent holds no open connection.
-CTX = mp.get_context("fork")
+# forkserver, not fork: a fork copies whatever lock another thread of the test worker (xdist's
+# receiver, a logger) held at that moment, and a child then waited forever on it (seen in CI).
+CTX = mp.get_context("forkserver")
 RACERS = 2
 ROUNDS = 5
 
