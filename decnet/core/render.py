@@ -11,6 +11,7 @@ reads it), the files go out as a mapping of path to text (`write_bundle` writes 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -152,6 +153,18 @@ def network_name(topology: str, lan: str) -> str:
     return f"{project_name(topology)}{SEP}{lan}"
 
 
+BRIDGE_PREFIX = "dcn-"
+"""Every decky LAN's bridge on the host is named with it (roles/decnet_host/files/contract.json,
+`bridge_prefix`): the host's firewall drops what any of them sends to the host itself."""
+BRIDGE_OPTION = "com.docker.network.bridge.name"
+
+
+def bridge_name(topology: str, lan: str) -> str:
+    """`dcn-` and 11 hex digits of the network's name: an interface name holds 15 bytes."""
+    digest = hashlib.sha256(network_name(topology, lan).encode()).hexdigest()
+    return f"{BRIDGE_PREFIX}{digest[:11]}"
+
+
 def _fail(topology: Topology, code: str, path: str, message: str) -> InvalidTopology:
     """What validation refuses, met while rendering a topology that skipped it."""
     issue = Issue(code=code, path=path, message=message)
@@ -189,6 +202,7 @@ def _network(topology: Topology, lan: Lan) -> dict[str, Any]:
         "name": network_name(topology.name, lan.name),
         "driver": "bridge",
         "internal": not lan.is_dmz,
+        "driver_opts": {BRIDGE_OPTION: bridge_name(topology.name, lan.name)},
         "ipam": {"config": [{"subnet": lan.subnet}]},
         "labels": {"decnet.topology": topology.name, "decnet.lan": lan.name},
     }

@@ -79,6 +79,7 @@ def test_module_utils_match_the_contract() -> None:
     assert contract["sensor_dir"] == utils.SENSOR_DIR
     assert ".".join(map(str, utils.MIN_COMPOSE)) == contract["compose_min_version"]
     assert contract["project_prefix"] == utils.PROJECT_PREFIX
+    assert contract["bridge_prefix"] == utils.BRIDGE_PREFIX == render.BRIDGE_PREFIX
     assert contract["mask"] == utils.MASK == module_utils("decnet_scrub").MASK
     assert contract["files"]["compose"] == utils.COMPOSE_FILE
     assert contract["files"]["applied"] == utils.APPLIED_FILE
@@ -189,6 +190,8 @@ def test_controller_matches_the_contract() -> None:
     assert model["name"].startswith(contract["project_prefix"])
     for net in model["networks"].values():
         assert set(net["labels"]) == {labels["topology"], labels["lan"]}
+        bridge = net["driver_opts"][render.BRIDGE_OPTION]  # the firewall rule's interface name
+        assert bridge.startswith(contract["bridge_prefix"]) and len(bridge) <= 15
     kinds = {
         (svc["labels"][labels["role"]], svc["labels"].get(labels["family"])): svc["labels"]
         for svc in model["services"].values()

@@ -1,24 +1,27 @@
-"""Contained (docs/sensors.md, "Downloads" and "Contained"): sensors deployed by `decnet serve`,
-tried from inside. The sensor of a decky on an internal LAN reaches its LAN and not another LAN
-of the maze; the fake shell of a DMZ decky, asked by an intruder to fetch from a listener the
-sensor itself can reach, reaches nothing (`wget`, `curl`, `nc` answer as on a host without a
-network). The host's own addresses still answer a decky network: a known gap, held by a strict
-xfail so that its fix is noticed. Every target is an address of this test's own."""
+"""Contained (docs/sensors.md, "Downloads" and "Contained"; docs/observe.md, "No path from the
+maze back"): sensors deployed by `decnet serve`, tried from inside. The sensor of a decky on an
+internal LAN reaches its LAN and not another LAN of the maze; the fake shell of a DMZ decky,
+told by an intruder to fetch from a decky its sensor can reach, reaches nothing (`wget`, `curl`,
+`nc` answer as on a host without a network); and no LAN, internal or DMZ, reaches a service of
+the host itself. Every target is an address of this test's own."""
 
 from __future__ import annotations
 
 import functools
 import ipaddress
+import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sensor_support import docker, docker_ok, ssh_shell
 from serve_support import Server, serving, wait_for
 from subnet_pools import fresh_lans
+
+from decnet.core.render import SENSOR_DIR
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(1800)]
 
@@ -33,28 +36,6 @@ try:
 except OSError as exc:
     print(f"refused {exc.errno}")
 """
-
-
-class Listener:
-    """A TCP listener of the test's own on one address: who connected."""
-
-    def __init__(self, address: str) -> None:
-        self.sock = socket.create_server((address, 0))
-        self.port = self.sock.getsockname()[1]
-        self.peers: list[str] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, peer = self.sock.accept()
-            except OSError:
-                return
-            self.peers.append(peer[0])
-            conn.close()
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture(scope="module")
@@ -89,18 +70,16 @@ def ssh_up(ip: str) -> bool:
 @dataclass
 class Maze:
     """A DMZ with the decky `edge` (also on `inner`) and the decky `deep` on the internal LAN
-    `inner`; each decky's sensor container, and a listener of the test's own on the DMZ
-    bridge's host address."""
+    `inner`; each decky's sensor container; the host's address on each LAN's bridge."""
 
     name: str
     ips: dict[tuple[str, str], str]
     sensors: dict[str, str]
-    gateway: str
-    listener: Listener
+    bridges: dict[str, str]
 
 
 @pytest.fixture(scope="module")
-def maze(server: Server) -> Iterator[Maze]:
+def maze(server: Server) -> Maze:
     name = server.new_name()
     dmz, inner = fresh_lans(2)
     server.create_document(
@@ -118,14 +97,21 @@ def maze(server: Server) -> Iterator[Maze]:
         for d in server.topology(name)["deckies"]
         for m in d["memberships"]
     }
-    wait_for(functools.partial(ssh_up, ips[("edge", "dmz")]), 300, what="the edge's ssh")
-    gateway = str(next(ipaddress.ip_network(dmz).hosts()))
-    listener = Listener(gateway)
-    try:
-        sensors = {d: sensor_of(name, d) for d in ("edge", "deep")}
-        yield Maze(name, ips, sensors, gateway, listener)
-    finally:
-        listener.close()
+    for decky, lan in (("edge", "dmz"), ("deep", "inner")):
+        wait_for(functools.partial(ssh_up, ips[(decky, lan)]), 300, what=f"{decky}'s ssh")
+    bridges = {lan: str(next(ipaddress.ip_network(net).hosts())) for lan, net in
+               (("dmz", dmz), ("inner", inner))}  # fmt: skip
+    return Maze(name, ips, {d: sensor_of(name, d) for d in ("edge", "deep")}, bridges)
+
+
+def connects_from(maze: Maze, decky: str, source: str) -> int:
+    """The connects from `source` that `decky`'s sensor wrote a line for."""
+    found = 0
+    for path in (Path(SENSOR_DIR) / maze.name / decky / "sensor").glob("events.jsonl*"):
+        for line in path.read_text().splitlines():
+            event = json.loads(line).get("event", {})
+            found += event.get("kind") == "connect" and event.get("src_ip") == source
+    return found
 
 
 def test_an_internal_lans_sensor_reaches_its_lan_and_no_other(maze: Maze) -> None:
@@ -134,24 +120,29 @@ def test_an_internal_lans_sensor_reaches_its_lan_and_no_other(maze: Maze) -> Non
     assert connect_from(deep, maze.ips[("edge", "dmz")], 22).startswith("refused")
 
 
-def test_the_fake_shell_fetches_nothing_the_sensor_could_reach(maze: Maze) -> None:
-    listener, gateway = maze.listener, maze.gateway
-    before = len(listener.peers)
-    assert connect_from(maze.sensors["edge"], gateway, listener.port) == "connected"
-    wait_for(lambda: len(listener.peers) == before + 1, 10, what="the control connection")
-    url = f"http://{gateway}:{listener.port}/x.sh"
-    commands = f"wget {url}; curl -O {url}; nc {gateway} {listener.port}"
+def test_the_fake_shell_reaches_nothing_the_sensor_could_reach(maze: Maze) -> None:
+    target, edge = maze.ips[("deep", "inner")], maze.ips[("edge", "inner")]
+    before = connects_from(maze, "deep", edge)
+    assert connect_from(maze.sensors["edge"], target, 22) == "connected"  # the sensor itself can
+    wait_for(lambda: connects_from(maze, "deep", edge) == before + 1, 30, what="its line")
+    url = f"http://{target}:22/x.sh"
+    commands = f"wget {url}; curl -O {url}; nc {target} 22"
     output, _ = ssh_shell(maze.ips[("edge", "dmz")], "root", PASSWORD, commands)
     assert "unable to resolve host address" in output and "Could not resolve host" in output
-    time.sleep(2)
-    assert len(listener.peers) == before + 1, listener.peers  # the control connection only
+    time.sleep(3)
+    assert connects_from(maze, "deep", edge) == before + 1  # the control connection only
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (docs/sensors.md, Contained): the host's own addresses answer a decky "
-    "network — a host service listening on all addresses is reachable from every LAN",
-)
-def test_the_host_is_not_reachable_from_an_internal_lan(maze: Maze) -> None:
-    reached = connect_from(maze.sensors["deep"], maze.gateway, maze.listener.port)
-    assert reached.startswith("refused"), reached
+@pytest.mark.parametrize("decky", ["deep", "edge"])
+def test_no_lan_reaches_a_service_of_the_host(maze: Maze, decky: str) -> None:
+    """A listener on all of the host's addresses, as sshd is: the host itself reaches it on each
+    bridge's address, no decky does (the firewall rule of roles/decnet_topology's module)."""
+    listener = socket.create_server(("0.0.0.0", 0))
+    port = listener.getsockname()[1]
+    try:
+        for address in maze.bridges.values():
+            socket.create_connection((address, port), timeout=3).close()  # it listens there
+            reached = connect_from(maze.sensors[decky], address, port)
+            assert reached.startswith("refused"), (decky, address, reached)
+    finally:
+        listener.close()

@@ -18,6 +18,10 @@ description:
     containers with C(docker compose up --no-start), starts them itself, dependencies first, at
     most O(concurrency) at a time, verifies every service is running and records
     C(applied.json) with the applied hash.
+  - Before it applies on a host whose engine is local, it makes sure the host's INPUT chain
+    drops what the decky LANs' bridges (named C(dcn-*) by the render) send to the host itself,
+    answers to connections the host opened excepted, with one iptables rule inserted first; a
+    decky then reaches no service of its host.
   - Re-applying an unchanged topology whose containers all run executes nothing but reads and
     reports C(changed=false).
   - If the apply or the verification fails and the topology had never been applied, everything
@@ -237,6 +241,7 @@ from ansible.module_utils.decnet_files import (
     read_applied,
     read_text,
 )
+from ansible.module_utils.decnet_firewall import close_host
 from ansible.module_utils.decnet_host import (
     APPLIED_FILE,
     BASE_DIR,
@@ -327,6 +332,10 @@ def present(module: AnsibleModule, topo: Topology, scrub: Scrubber, inline: bool
 
     before = fingerprint(containers, networks)
     make_dir(topo.dir)
+    if docker.api is not None:  # a remote DOCKER_HOST's bridges are on another host
+        warning = close_host(docker.timeout)
+        if warning:
+            module.warn(warning)
     try:
         if not same_file:
             atomic_write(topo.compose_file, content)

@@ -26,6 +26,8 @@ BASE_DIR = "/var/lib/decnet/topologies"
 SENSOR_DIR = "/var/lib/decnet/sensors"
 MIN_COMPOSE = (2, 18)
 PROJECT_PREFIX = "decnet-"
+BRIDGE_PREFIX = "dcn-"
+"""Every decky LAN's bridge is named with it: the firewall rule names them all at once."""
 COMPOSE_FILE = "compose.yml"
 APPLIED_FILE = "applied.json"
 PROGRESS_DIR = ".progress"
