@@ -18,7 +18,7 @@ description:
     containers with C(docker compose up --no-start), starts them itself, dependencies first, at
     most O(concurrency) at a time, verifies every service is running and records
     C(applied.json) with the applied hash.
-  - Before it applies on a host whose engine is local, it makes sure the host's INPUT chain
+  - With O(state=present) on a host whose engine is local, it makes sure the host's INPUT chain
     drops what the decky LANs' bridges (named C(dcn-*) by the render) send to the host itself,
     answers to connections the host opened excepted, with one iptables rule inserted first; a
     decky then reaches no service of its host.
@@ -293,6 +293,12 @@ def present(module: AnsibleModule, topo: Topology, scrub: Scrubber, inline: bool
     config = topo.load_config(content)
     scrub.add_config(config)
     _register_no_log(module, scrub)
+    # Every deploy, changed or not, so a host that rebooted (iptables rules are not saved) gets
+    # the rule back from the next deploy or reconcile; a remote DOCKER_HOST's bridges are not here.
+    if docker.api is not None and not module.check_mode:
+        warning = close_host(docker.timeout)
+        if warning:
+            module.warn(warning)
 
     old_content = read_text(topo.compose_file)
     applied = read_applied(topo.applied_file)
@@ -332,10 +338,6 @@ def present(module: AnsibleModule, topo: Topology, scrub: Scrubber, inline: bool
 
     before = fingerprint(containers, networks)
     make_dir(topo.dir)
-    if docker.api is not None:  # a remote DOCKER_HOST's bridges are on another host
-        warning = close_host(docker.timeout)
-        if warning:
-            module.warn(warning)
     try:
         if not same_file:
             atomic_write(topo.compose_file, content)
