@@ -173,6 +173,21 @@ class Server:
                 assert time.monotonic() < deadline, f"the {action} of {name} took over {timeout} s"
                 time.sleep(2)
 
+    def apply_ops(self, name: str, ops: list[dict[str, Any]], timeout: float) -> dict[str, Any]:
+        """Submit a live edit through the API and wait until the server's reconciler settles it;
+        the mutation's row."""
+        with self.api() as c:
+            r = c.post(f"/topologies/{name}/ops", json={"ops": ops})
+            assert r.status_code == 202, r.text
+            mutation = r.json()["mutation"]["id"]
+
+            def settled() -> dict[str, Any] | None:
+                row: dict[str, Any] = c.get(f"/mutations/{mutation}").json()
+                return row if row["state"] in ("applied", "failed", "cancelled") else None
+
+            row: dict[str, Any] = wait_for(settled, timeout, what="the edit to be applied")
+        return row
+
     def create_document(self, text: str) -> dict[str, Any]:
         with self.api() as c:
             r = c.post("/topologies", json={"document": text})

@@ -17,7 +17,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from intruder import EXPECTED, PORTS, actions, flooded
@@ -104,16 +103,7 @@ def sensors(testbed: Testbed, name: str) -> set[str]:
 def recreate(server: Server, name: str) -> None:
     """A live edit of the web sensor's header: its container is recreated."""
     op = {"op": "update_decky", "name": "web", "config": {"http": {"server_header": "nginx"}}}
-    with server.api() as c:
-        r = c.post(f"/topologies/{name}/ops", json={"ops": [op]})
-        assert r.status_code == 202, r.text
-        mutation = r.json()["mutation"]["id"]
-
-        def settled() -> dict[str, Any] | None:
-            row: dict[str, Any] = c.get(f"/mutations/{mutation}").json()
-            return row if row["state"] in ("applied", "failed", "cancelled") else None
-
-        row = wait_for(settled, TIMEOUT, what="the edit to be applied")
+    row = server.apply_ops(name, [op], TIMEOUT)
     assert row["state"] == "applied", json.dumps(row)
 
 

@@ -201,6 +201,16 @@ def ssh_shell(ip: str, username: str, password: str, command: str) -> tuple[str,
         client.close()
 
 
+def ssh_up(ip: str) -> bool:
+    """Something on `ip:22` greets as an SSH server (a sensor that has started)."""
+    try:
+        with socket.create_connection((ip, 22), timeout=2) as s:
+            s.settimeout(5)
+            return s.recv(64).startswith(b"SSH-2.0-")
+    except OSError:
+        return False
+
+
 def host_key(ip: str) -> str:
     transport = paramiko.Transport((ip, 22))
     try:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sensor_support import docker, docker_ok, ssh_shell
+from sensor_support import docker, docker_ok, ssh_shell, ssh_up
 from serve_support import Server, serving, wait_for
 from subnet_pools import fresh_lans
 
@@ -56,15 +56,6 @@ def sensor_of(name: str, decky: str) -> str:
 def connect_from(container: str, ip: str, port: int) -> str:
     """`connected`, or `refused ERRNO`: a connect from inside `container`."""
     return docker("exec", container, "python3", "-c", CONNECT, ip, str(port)).stdout.strip()
-
-
-def ssh_up(ip: str) -> bool:
-    try:
-        with socket.create_connection((ip, 22), timeout=2) as s:
-            s.settimeout(5)
-            return s.recv(64).startswith(b"SSH-2.0-")
-    except OSError:
-        return False
 
 
 @dataclass

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import functools
 import json
-import socket
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from sensor_support import docker, docker_ok, host_key
+from sensor_support import docker, docker_ok, host_key, ssh_up
 from serve_support import Server, serving, wait_for
 from subnet_pools import fresh_lans
 
@@ -20,15 +18,6 @@ pytestmark = [pytest.mark.docker, pytest.mark.timeout(1800)]
 
 TIMEOUT = 900
 """A deploy or an edit with sensor containers, beside three test workers on two cores."""
-
-
-def ssh_up(ip: str) -> bool:
-    try:
-        with socket.create_connection((ip, 22), timeout=2) as s:
-            s.settimeout(5)
-            return s.recv(64).startswith(b"SSH-2.0-")
-    except OSError:
-        return False
 
 
 def sensor_container(name: str, decky: str) -> str:
@@ -64,17 +53,8 @@ def test_a_live_edit_that_recreates_a_decky_keeps_its_host_key(server: Server) -
     assert keys["a"] != keys["b"]  # per decky, not one key for the whole maze
     before = sensor_container(name, "a")
 
-    with server.api() as c:
-        op = {"op": "update_decky", "name": "a", "services": ["ssh", "http"]}
-        r = c.post(f"/topologies/{name}/ops", json={"ops": [op]})
-        assert r.status_code == 202, r.text
-        mutation = r.json()["mutation"]["id"]
-
-        def settled() -> dict[str, Any] | None:
-            row: dict[str, Any] = c.get(f"/mutations/{mutation}").json()
-            return row if row["state"] in ("applied", "failed", "cancelled") else None
-
-        row = wait_for(settled, TIMEOUT, what="the edit to be applied")
+    op = {"op": "update_decky", "name": "a", "services": ["ssh", "http"]}
+    row = server.apply_ops(name, [op], TIMEOUT)
     assert row["state"] == "applied", json.dumps(row)
     assert sensor_container(name, "a") != before  # the container was recreated
     wait_for(lambda: ssh_up(ips["a"]), 300, what="ssh on the recreated decky")
