@@ -12,7 +12,9 @@
 3. The same 1,000-decky canvas while 100 attack events a second arrive (written by the
    collector's store call on random deckies, streamed by the server): panning frame time p95
    against the same page without events, and how far the feed lags behind the newest event
-   written after a soak (issue 16's goals: within 1.5x; no growing lag).
+   written after a soak (issue 16's goals: within 1.5x; no growing lag); and, during the soak,
+   the ms from each event's commit (the bus) to its feed row and to its card's pulse in the
+   page, on one wall clock (goal: p99 <= 1 s).
 4. Apply: on a deployed ~20-decky topology (local engine, `decnet serve` with its watcher), a
    service dragged onto a decky card, the review opened (Ctrl+S) and applied; the seconds from
    the Apply click to "Applied" on screen, against `docker compose up -d` of the same change on
@@ -167,6 +169,8 @@ class AttackLoad:
         self.stop_flag = threading.Event()
         self.written = 0
         self.last_id = 0
+        self.commits: list[tuple[int, int, float]] = []
+        """(first id, last id, wall-clock ms once committed) of every batch: on the bus."""
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _event(self, seq: int) -> Collected:
@@ -188,6 +192,7 @@ class AttackLoad:
             while not self.stop_flag.is_set():
                 items = [self._event(self.written + i + 1) for i in range(per_batch)]
                 result = store.collect([Batch("localhost", list(items))])
+                self.commits.append((result.first_id, result.last_id, time.time() * 1000))
                 self.written += per_batch
                 self.last_id = max(self.last_id, result.last_id)
                 tick += 0.1
@@ -280,6 +285,39 @@ def apply_leg(browser: Browser, runs: int) -> dict[str, Any]:
 
 NEWEST = """() => Number(document.querySelector(
     '[data-testid=activity-feed] [data-event-id]')?.getAttribute('data-event-id') ?? 0)"""
+# When each event first shows in the page, on the same wall clock as the writer's commit times:
+# a feed row (its data-event-id) and a card's pulse (data-pulse, remounted for each new one).
+SEEN = """() => {
+  const seen = { feed: {}, pulse: {} };
+  const note = (el) => {
+    const row = el.getAttribute('data-event-id'), pulse = el.getAttribute('data-pulse');
+    if (row !== null && !(row in seen.feed)) seen.feed[row] = Date.now();
+    if (pulse !== null && !(pulse in seen.pulse)) seen.pulse[pulse] = Date.now();
+  };
+  const observer = new MutationObserver((records) => {
+    for (const r of records) for (const n of r.addedNodes) if (n.nodeType === 1) {
+      note(n);
+      n.querySelectorAll('[data-event-id], [data-pulse]').forEach(note);
+    }
+  });
+  observer.observe(document.body, { subtree: true, childList: true });
+  window.__stopSeen = () => { observer.disconnect(); return seen; };
+}"""
+LATENCY_GOAL = 1000.0
+
+
+def latencies(commits: list[tuple[int, int, float]], seen: dict[str, int]) -> list[float]:
+    """ms from each event's commit to its first sight in the page, for the events seen."""
+    out = []
+    for first, last, at in commits:
+        out += [seen[str(i)] - at for i in range(first, last + 1) if str(i) in seen]
+    return out
+
+
+def percentiles(xs: list[float]) -> dict[str, float]:
+    ordered = sorted(xs) or [float("nan")]
+    p50, p99 = (ordered[int(q * (len(ordered) - 1))] for q in (0.5, 0.99))
+    return {"n": len(xs), "p50": p50, "p99": p99, "max": ordered[-1]}
 
 
 def under_attack(page: Page, home: Path, rate: int, soak: float) -> dict[str, Any]:
@@ -290,14 +328,19 @@ def under_attack(page: Page, home: Path, rate: int, soak: float) -> dict[str, An
     with AttackLoad(home / "decnet.db", SIZES["large"].name, deckies, rate) as load:
         page.wait_for_timeout(2000)
         busy = stats(pan_frames(page, zoom_out=False))
+        page.evaluate(SEEN)
+        since = len(load.commits)
         page.wait_for_timeout(int(soak * 1000))
+        seen = page.evaluate("() => window.__stopSeen()")
+        commits = load.commits[since:]
         lags = []
         for _ in range(5):  # what was written vs what the feed shows, a few times
             page.wait_for_timeout(1000)
             shown = int(page.evaluate(NEWEST))
             lags.append(load.last_id - shown)
     return {"quiet": quiet, "busy": busy, "rate": rate, "written": load.written,
-            "feed_lag_events": lags}  # fmt: skip
+            "feed_lag_events": lags, "to_feed_ms": percentiles(latencies(commits, seen["feed"])),
+            "to_pulse_ms": percentiles(latencies(commits, seen["pulse"]))}  # fmt: skip
 
 
 def run(runs: int, rate: int = 100, soak: float = 20, only: str | None = None) -> dict[str, Any]:
@@ -371,6 +414,13 @@ def report_attacks(r: dict[str, Any]) -> None:
         print(f"  panning, {key:5s} p50 {s['p50']:5.1f}  p95 {s['p95']:5.1f}  max {s['max']:6.1f}")
     print(f"  p95 ratio with / without events: {a['busy']['p95'] / a['quiet']['p95']:.2f}x")
     print(f"  feed lag behind the newest event written, 1 s apart: {a['feed_lag_events']}")
+    for key, what in (("to_feed_ms", "feed row"), ("to_pulse_ms", "card pulse (cards on screen)")):
+        d = a[key]
+        verdict = "ok" if d["p99"] <= LATENCY_GOAL else "MISSED"
+        print(
+            f"  event on the bus -> {what}: p50 {d['p50']:.0f} ms, p99 {d['p99']:.0f} ms, "
+            f"max {d['max']:.0f} ms over {d['n']} events (target p99 <= 1 s) {verdict}"
+        )
 
 
 def report_sizes(r: dict[str, Any]) -> None:

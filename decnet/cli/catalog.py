@@ -5,26 +5,30 @@ from __future__ import annotations
 import typer
 
 from decnet.cli import common
+from decnet.core.catalog import container_image
 from decnet.models import ServiceSpec
 
 app = typer.Typer(help="List the service catalogue and archetypes.", no_args_is_help=True)
 
 
 @app.command()
-def services(json_out: bool = common.JSON_OPTION) -> None:
+def services(ctx: typer.Context, json_out: bool = common.JSON_OPTION) -> None:
     """List the services a decky can run: ports, the sensor that speaks each and what it
-    captures, the default image and the config keys."""
-    found = list(common.catalog().services.values())
+    captures, the image that serves it on this site (DECNET_IMAGES applied) and the config
+    keys."""
+    catalog = common.catalog()
+    found = list(catalog.services.values())
     if json_out:
         common.print_json(found)
         return
+    site = common.settings(ctx).site_images
     rows = [
         [
             s.name,
             " ".join(str(p) for p in s.ports),
             s.sensor,
             " ".join(s.captures),
-            s.image,
+            container_image(s.name, catalog, site),
             _params(s),
         ]
         for s in found

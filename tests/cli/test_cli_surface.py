@@ -124,6 +124,24 @@ def test_catalog_lists_services_and_archetypes(invoke: Invoke) -> None:
     assert "password*" in invoke("catalog", "services").stdout  # secrets are flagged
 
 
+def rows_of(table: str) -> dict[str, list[str]]:
+    """A rich table's first line per row: first column -> its cells."""
+    cells = (line.strip("│").split("│") for line in table.splitlines() if line.startswith("│ "))
+    return {row[0].strip(): [c.strip() for c in row[1:]] for row in cells if row[0].strip()}
+
+
+def test_catalog_names_the_image_each_service_runs_in(
+    invoke: Invoke, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sensor's family image, not the lure a service falls back to; a site override wins."""
+    monkeypatch.setitem(env, "COLUMNS", "250")
+    rows = rows_of(invoke("catalog", "services").stdout)
+    assert rows["ssh"][3] == rows["smb"][3] == "decnet-sensor:0.1", rows
+    monkeypatch.setitem(env, "DECNET_IMAGES", "ssh=reg.example/cowrie:2")
+    rows = rows_of(invoke("catalog", "services").stdout)
+    assert (rows["ssh"][3], rows["http"][3]) == ("reg.example/cowrie:2", "decnet-sensor:0.1")
+
+
 def test_db_comes_from_the_option_or_the_environment(tmp_path: Path, env: dict[str, str]) -> None:
     from typer.testing import CliRunner
 
