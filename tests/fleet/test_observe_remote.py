@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import clients
 import pytest
 from intruder import EXPECTED, PORTS, actions, flooded
 from serve_support import Server, wait_for
@@ -42,6 +43,7 @@ pytestmark = [pytest.mark.testbed, pytest.mark.timeout(1800)]
 FaultFn = Callable[[str, str], None]
 HOST = "h2"
 INTRUDER = Path(__file__).resolve().parents[1] / "intruder.py"
+CLIENTS = Path(__file__).resolve().parents[1] / "clients.py"
 SSH_PASSWORD = "remote-ssh-Decky-pw"
 TELNET_PASSWORD = "remote-telnet-Decky-pw"
 KEY = "remote-webhook-key-0123456789abcd"
@@ -72,11 +74,9 @@ def server(testbed: Testbed, tmp_path: Path) -> Iterator[Server]:
             srv.stop()
 
 
-def intruder(testbed: Testbed, *args: str, timeout: float) -> str:
-    """tests/intruder.py ARGS in h2's network namespace; its output."""
-    run = testbed.exec(
-        HOST, sys.executable, str(INTRUDER), *args, timeout=timeout, network_only=True
-    )
+def intruder(testbed: Testbed, *args: str, timeout: float, script: Path = INTRUDER) -> str:
+    """tests/intruder.py (or `script`) ARGS in h2's network namespace; its output."""
+    run = testbed.exec(HOST, sys.executable, str(script), *args, timeout=timeout, network_only=True)
     assert run.returncode == 0, run.stderr
     return run.stdout
 
@@ -185,3 +185,24 @@ def test_real_clients_on_a_remote_decky_through_faults_reach_every_view(
     for output, sent in delivered(jsonl, syslog, hook).items():
         assert set(sent) == set(ids), output
     assert hook.received and all(r.verified for r in hook.received)
+
+
+def test_one_client_per_other_service_on_a_remote_decky(testbed: Testbed, server: Server) -> None:
+    """The catalogue's sixteen other services on one decky on h2: tests/clients.py's real
+    clients, from inside h2's networks, each get a protocol-correct answer, and each action is
+    one attack event carrying what the client sent, collected over SSH."""
+    name = server.new_name()
+    server.create_document(
+        f"name: {name}\nhost: {HOST}\nlans:\n  - {{name: dmz, dmz: true}}\n"
+        f"deckies:\n  - name: all\n    home: dmz\n    services: [{', '.join(clients.SERVICES)}]\n"
+    )
+    view = server.deploy(name, TIMEOUT)
+    assert view["state"] == "succeeded", view
+    ip = str(server.topology(name)["deckies"][0]["memberships"][0]["ip"])
+    intruder(testbed, "listening", ip, "300", timeout=330, script=CLIENTS)
+    intruder(testbed, "act", ip, timeout=300, script=CLIENTS)
+    wait_for(
+        lambda: actions(api_events(server, name)) == clients.EXPECTED, 180, what="every action"
+    )
+    time.sleep(3)  # anything doubled would be here by now
+    clients.check(api_events(server, name), ip, HOST)

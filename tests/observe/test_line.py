@@ -116,6 +116,13 @@ def test_udp_without_destination_takes_the_deckys_only_lan() -> None:
     assert event.lan is None
 
 
+@pytest.mark.parametrize("wildcard", ["0.0.0.0", "::"])
+def test_a_wildcard_sockets_own_address_is_no_destination(wildcard: str) -> None:
+    raw = line({"kind": "request", "src_ip": "10.9.9.9", "dst_ip": wildcard, "dst_port": 53})
+    (event,) = normalise(parse_line(raw), ORIGIN, Placement({"10.0.0.2": "dmz"})).events
+    assert (event.dst_ip, event.dst_port, event.lan) == (None, 53, "dmz")
+
+
 def test_unknown_kinds_and_eventids_make_nothing() -> None:
     assert normalise(parse_line(line({"kind": "dance"})), ORIGIN, Placement()).events == ()
     cowrie = line({"eventid": "cowrie.unknown", "src_ip": "1.2.3.4"}, sensor="cowrie")

@@ -13,6 +13,7 @@ import json
 import time
 from collections.abc import Iterator
 
+import clients
 import pytest
 from intruder import EXPECTED, PORTS, SERVICES, act, actions
 from local_engine import listening
@@ -129,3 +130,25 @@ def test_real_clients_reach_every_view_and_every_output_once(
     shown += [r.body.decode("utf-8", "replace") for r in hook.received]
     for text in shown:
         assert SSH_PASSWORD not in text and TELNET_PASSWORD not in text
+
+
+def test_one_client_per_other_service_is_answered_and_recorded(server: Server) -> None:
+    """The catalogue's sixteen other services on one deployed decky: a real client of each
+    (tests/clients.py) gets a protocol-correct answer, and what it did is an attack event
+    carrying what it sent — one event per action, attributed to the decky."""
+    name = server.new_name()
+    (dmz,) = fresh_lans(1)
+    server.create_document(
+        f"name: {name}\nhost: localhost\nlans:\n  - {{name: dmz, dmz: true, subnet: {dmz}}}\n"
+        f"deckies:\n  - name: all\n    home: dmz\n    services: [{', '.join(clients.SERVICES)}]\n"
+    )
+    view = server.deploy(name, DEPLOY_TIMEOUT)
+    assert view["state"] == "succeeded", view
+    ip = str(server.topology(name)["deckies"][0]["memberships"][0]["ip"])
+    clients.listening(ip, 300)
+    clients.act(ip)
+    wait_for(
+        lambda: actions(api_events(server, name)) == clients.EXPECTED, 180, what="every action"
+    )
+    time.sleep(3)  # anything doubled would be here by now
+    clients.check(api_events(server, name), ip, "localhost")

@@ -21,6 +21,7 @@ from decnet.events import RAW, SHORT, AttackEvent
 
 E = TypeVar("E", bound=AttackEvent)
 UNKNOWN_SERVICE = "unknown"
+UNSPECIFIED = ("0.0.0.0", "::")
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,8 @@ class Base:
         if source is None:
             return None
         destination = address(dst_ip)
+        if destination in UNSPECIFIED:  # a wildcard socket's own address: no destination
+            destination = None
         line = self.line
         return cls(
             topology=self.origin.topology,

@@ -60,6 +60,10 @@ def session_of(transport: Any) -> str:
     return sid
 
 
+WILDCARDS = ("0.0.0.0", "::", "")
+"""A listening socket's own address when it is bound to every address."""
+
+
 class Events:
     """Builds and emits one connection's (or one datagram's) `decnet` event dicts."""
 
@@ -74,7 +78,8 @@ class Events:
         self.base: dict[str, object] = {
             "src_ip": src[0],
             "src_port": src[1],
-            "dst_ip": dst[0],
+            # a socket bound to every address (UDP) knows no destination: null, not 0.0.0.0
+            "dst_ip": None if dst[0] in WILDCARDS else dst[0],
             "dst_port": dst[1],
         }
         if session is not None:
