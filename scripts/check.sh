@@ -15,4 +15,6 @@ step web;          (cd web && { [ -d node_modules ] || npm ci --no-audit --no-fu
 step molecule;     (cd roles/decnet_topology && molecule test)
 # Three workers: most real-engine tests wait on Docker and Ansible, not on the 2 cores; the
 # testbed and the fixed-name Ansible bundles each stay on one worker (tests/conftest.py).
-step pytest;       pytest -p no:cacheprovider -n "${DECNET_TEST_WORKERS:-3}" --dist loadgroup "$@"
+# The slowest tests are listed at the end: what to split when the run grows.
+step pytest;       pytest -p no:cacheprovider -n "${DECNET_TEST_WORKERS:-3}" --dist loadgroup \
+                     --durations=40 "$@"
