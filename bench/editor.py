@@ -148,6 +148,18 @@ def pan_frames(page: Page, zoom_out: bool) -> tuple[list[float], int]:
     return gaps[2:], cards  # the first frames straddle the start of the measurement
 
 
+def pan_back(page: Page, dx: int) -> None:
+    """Drag the canvas `dx` px right, unmeasured, in 600 px strokes (undoes `pan_frames`)."""
+    pane = page.locator(".react-flow__pane").bounding_box()
+    assert pane is not None
+    x, y = pane["x"] + pane["width"] * 0.1, pane["y"] + pane["height"] * 0.5
+    for _ in range(dx // 600):
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x + 600, y, steps=10)
+        page.mouse.up()
+
+
 def stats(measured: tuple[list[float], int]) -> dict[str, float]:
     gaps, cards = measured
     ordered = sorted(gaps)
@@ -328,6 +340,7 @@ def under_attack(page: Page, home: Path, rate: int, soak: float) -> dict[str, An
     with AttackLoad(home / "decnet.db", SIZES["large"].name, deckies, rate) as load:
         page.wait_for_timeout(2000)
         busy = stats(pan_frames(page, zoom_out=False))
+        pan_back(page, 2 * 1200)  # the opening view again: its cards pulse
         page.evaluate(SEEN)
         since = len(load.commits)
         page.wait_for_timeout(int(soak * 1000))
