@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import signal
@@ -11,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ import httpx
 from local_engine import remove_labelled
 from lures import LURES
 from serve_support import spawn_serve
+from serve_support import wait_for as serve_wait_for
 from subnet_pools import fresh_lans
 
 from decnet.api.config import API_PREFIX, ApiConfig
@@ -109,15 +111,8 @@ def dump(db: Path) -> list[str]:
         conn.close()
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 30, every: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {check}")
-        time.sleep(every)
+wait_for = functools.partial(serve_wait_for, every=0.05)
+"""tests/serve_support.py's, polling every 50 ms: an in-process server answers at once."""
 
 
 def document(name: str, *, password: str | None = None) -> str:

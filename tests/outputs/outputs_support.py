@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import http.server
 import ipaddress
 import json
@@ -30,6 +31,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from serve_support import wait_for as serve_wait_for
 
 from decnet import events as ev
 from decnet.settings import PROJECT_ROOT
@@ -621,15 +623,8 @@ def rendered(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 30, every: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {check}")
-        time.sleep(every)
+wait_for = functools.partial(serve_wait_for, every=0.05)
+"""tests/serve_support.py's, polling every 50 ms: an in-process server answers at once."""
 
 
 def env_without_decnet(**extra: str) -> dict[str, str]:
