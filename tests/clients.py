@@ -4,7 +4,7 @@ runs them all, and the action each must become (EXPECTED).
 Imported by the end-to-end tests, and run as a script where the decky is only reachable from
 inside a testbed host's networks (`Testbed.exec(..., network_only=True)`):
 
-    python tests/clients.py listening IP SECONDS  # until every TCP port of SERVICES accepts
+    python tests/clients.py listening IP SECONDS  # until every port of TCP accepts
     python tests/clients.py act IP                # every client once; prints nothing
 """
 
@@ -24,6 +24,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ from impacket.tds import MSSQL
 from paho.mqtt.enums import CallbackAPIVersion
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "sensor"))
-from intruder import actions
+from intruder import DIRECT, actions, listening
 from sensor_support import snmp_get
 
 UA = "e2e-every-service/1.0"
@@ -58,28 +59,22 @@ SIP_OPTIONS = (
 )
 
 
-def listening(ip: str, seconds: float) -> None:
-    """Return once every TCP port of SERVICES accepts a connection on `ip`; exit after `seconds`."""
-    deadline = time.monotonic() + seconds
-    for service, port in TCP.items():
-        while True:
-            try:
-                socket.create_connection((ip, port), timeout=2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    sys.exit(f"{service} on {ip}:{port} does not answer")
-                time.sleep(1)
+def direct_tls() -> urllib.request.OpenerDirector:
+    """urllib without the environment's proxies, trusting the decky's self-signed certificate."""
+    insecure = ssl._create_unverified_context()
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=insecure)
+    )
 
 
 def https(ip: str) -> None:
-    insecure = ssl._create_unverified_context()  # the decky's self-signed certificate
-    page = urllib.request.urlopen(f"https://{ip}/", timeout=20, context=insecure)
+    opener = direct_tls()
+    page = opener.open(f"https://{ip}/", timeout=20)
     assert page.status == 200 and b"<form" in page.read().lower()
     form = urllib.parse.urlencode({"username": "webadmin", "password": "https-guess-1"}).encode()
     post = urllib.request.Request(f"https://{ip}/index.html", form, headers={"User-Agent": UA})
     with contextlib.suppress(urllib.error.HTTPError):  # a refusal is an answer too
-        urllib.request.urlopen(post, timeout=20, context=insecure).read()
+        opener.open(post, timeout=20).read()
 
 
 def smb(ip: str) -> None:
@@ -151,7 +146,7 @@ def mongodb(ip: str) -> None:
 
 def elasticsearch(ip: str) -> None:
     request = urllib.request.Request(f"http://{ip}:9200/", headers={"User-Agent": UA})
-    info = json.loads(urllib.request.urlopen(request, timeout=20).read())
+    info = json.loads(DIRECT.open(request, timeout=20).read())
     assert info["version"]["number"] and info["tagline"], info
 
 
@@ -220,6 +215,7 @@ def mqtt(ip: str) -> None:
     client.loop_start()
     try:
         assert connected.wait(20), "no CONNACK"
+        assert not got["reason"].is_failure, got["reason"]  # anonymous: any credentials do
     finally:
         client.disconnect()
         client.loop_stop()
@@ -299,6 +295,14 @@ def carried(events: list[dict[str, Any]]) -> dict[str, set[str]]:
     return out
 
 
+def wait_for_actions(read: Callable[[], list[dict[str, Any]]], timeout: float = 180) -> None:
+    """Until `read()` holds as many actions as EXPECTED (`check` then names any difference)."""
+    deadline = time.monotonic() + timeout
+    while sum(actions(read()).values()) < EXPECTED.total() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(3)  # anything doubled would be here by now
+
+
 def check(events: list[dict[str, Any]], ip: str, host: str) -> None:
     """`events` (a topology's attack events after `act`) are EXPECTED's actions once each,
     carrying what the clients sent, every service's connect, attributed to decky `all`."""
@@ -322,7 +326,7 @@ def check(events: list[dict[str, Any]], ip: str, host: str) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1] == "listening":
-        listening(sys.argv[2], float(sys.argv[3]))
+        listening(sys.argv[2], float(sys.argv[3]), TCP)
     elif sys.argv[1] == "act":
         act(sys.argv[2])
     else:

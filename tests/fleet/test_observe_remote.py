@@ -201,8 +201,5 @@ def test_one_client_per_other_service_on_a_remote_decky(testbed: Testbed, server
     ip = str(server.topology(name)["deckies"][0]["memberships"][0]["ip"])
     intruder(testbed, "listening", ip, "300", timeout=330, script=CLIENTS)
     intruder(testbed, "act", ip, timeout=300, script=CLIENTS)
-    wait_for(
-        lambda: actions(api_events(server, name)) == clients.EXPECTED, 180, what="every action"
-    )
-    time.sleep(3)  # anything doubled would be here by now
+    clients.wait_for_actions(lambda: api_events(server, name))
     clients.check(api_events(server, name), ip, HOST)

@@ -145,10 +145,7 @@ def test_one_client_per_other_service_is_answered_and_recorded(server: Server) -
     view = server.deploy(name, DEPLOY_TIMEOUT)
     assert view["state"] == "succeeded", view
     ip = str(server.topology(name)["deckies"][0]["memberships"][0]["ip"])
-    clients.listening(ip, 300)
+    clients.listening(ip, 300, clients.TCP)
     clients.act(ip)
-    wait_for(
-        lambda: actions(api_events(server, name)) == clients.EXPECTED, 180, what="every action"
-    )
-    time.sleep(3)  # anything doubled would be here by now
+    clients.wait_for_actions(lambda: api_events(server, name))
     clients.check(api_events(server, name), ip, "localhost")

@@ -14,6 +14,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 from decnet_sensor.emulators import dns as emu_dns
+from decnet_sensor.emulators._common import Events
 from emu_support import fuzz_tcp, fuzz_udp
 
 pytestmark = pytest.mark.timeout(120)
@@ -47,6 +48,17 @@ def test_pure_answers(tmp_path: Path) -> None:
 
 def ask_bytes(name: str, rtype: str) -> bytes:
     return bytes(dns.message.make_query(name, rtype).to_wire())
+
+
+@pytest.mark.parametrize("bound", ["0.0.0.0", "::", "10.1.2.3"])
+def test_a_wildcard_sockets_address_is_no_destination(bound: str) -> None:
+    """A UDP socket bound to every address (the deployed sensor's) knows no destination."""
+    lines: list[dict[str, object]] = []
+    ctx = type("Ctx", (), {"emit": staticmethod(lines.append)})()
+    Events(ctx, ("10.9.9.9", 5353), (bound, 53), None).emit("request", method="A")
+    assert lines == [{"kind": "request", "src_ip": "10.9.9.9", "src_port": 5353,
+                      "dst_ip": None if bound != "10.1.2.3" else bound, "dst_port": 53,
+                      "method": "A"}]  # fmt: skip
 
 
 def test_zone_answers_over_udp_and_tcp(serve: Callable[..., Any]) -> None:

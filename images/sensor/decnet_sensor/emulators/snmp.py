@@ -18,6 +18,7 @@ from typing import Any
 from twisted.application import internet, service
 from twisted.internet.protocol import DatagramProtocol
 
+from decnet_sensor.emulators._common import WILDCARDS
 from decnet_sensor.emulators.base import EmulatorContext
 
 SERVICE = "snmp"
@@ -148,7 +149,7 @@ class Agent(DatagramProtocol):
 
     def datagramReceived(self, datagram: bytes, addr: Any) -> None:
         host = self.transport.getHost()
-        dst_ip = None if host.host in ("0.0.0.0", "::") else host.host  # a wildcard socket
+        dst_ip = None if host.host in WILDCARDS else host.host  # a wildcard socket
         where = {"src_ip": addr[0], "src_port": addr[1], "dst_ip": dst_ip, "dst_port": host.port}
         try:
             version, community, pdu_tag, request_id, params, oids = self._parse(datagram)
