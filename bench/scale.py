@@ -40,7 +40,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TypeVar
 
-from decnet.core.render import render_bundle
+from decnet.core.render import SENSOR_DIR, render_bundle
 from decnet.engine.context import Context
 from decnet.engine.images import LURE_IMAGE, ensure_lure_image
 from decnet.engine.lifecycle import deploy, teardown
@@ -110,6 +110,7 @@ def force_clean(name: str) -> str | None:
                 docker("network", "disconnect", "-f", net, ep)
             docker("network", "rm", net)
     shutil.rmtree(HOST_BASE_DIR / name, ignore_errors=True)
+    shutil.rmtree(Path(SENSOR_DIR) / name, ignore_errors=True)  # nobody collects a bench's lines
     c, n = left_over(name)
     if not (c or n):
         return None
@@ -198,18 +199,21 @@ class Bench:
         res.notes += filter(None, [force_clean(t.name)])
 
     def cleanup(self) -> None:
-        for name in self.names:
-            with contextlib.suppress(Exception):
-                if self.ctx.store.get_topology(name).status not in (
-                    Status.TORN_DOWN,
-                    Status.PENDING,
-                ):
-                    teardown(self.ctx, [name], opts=RolloutOptions(force=True))
-            with contextlib.suppress(Exception):
-                if note := force_clean(name):
-                    print(f"cleanup: {note}", file=sys.stderr)
+        clean_up(self.ctx, self.names)
+
+
+def clean_up(ctx: Context, names: list[str]) -> None:
+    """End of a bench, however it ended: every topology of `names` torn down (forced) and
+    whatever still carries its label removed; then the store closed."""
+    for name in names:
         with contextlib.suppress(Exception):
-            self.ctx.store.close()
+            if ctx.store.get_topology(name).status not in (Status.TORN_DOWN, Status.PENDING):
+                teardown(ctx, [name], opts=RolloutOptions(force=True))
+        with contextlib.suppress(Exception):
+            if note := force_clean(name):
+                print(f"cleanup: {note}", file=sys.stderr)
+    with contextlib.suppress(Exception):
+        ctx.store.close()
 
 
 @contextlib.contextmanager

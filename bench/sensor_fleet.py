@@ -22,7 +22,6 @@ Everything it creates is removed at the end, on Ctrl-C and SIGTERM too. It loads
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shutil
@@ -36,8 +35,8 @@ from typing import Any
 from scale import (
     HOST_BASE_DIR,
     available_mib,
+    clean_up,
     docker,
-    force_clean,
     interruptible,
     left_over,
     timed,
@@ -51,7 +50,7 @@ from decnet.engine.images import LURE_IMAGE, build_images, ensure_lure_image
 from decnet.engine.lifecycle import deploy, teardown
 from decnet.engine.rollout import RolloutOptions
 from decnet.engine.topologies import create_topology
-from decnet.models import GeneratorParams, Status, Topology
+from decnet.models import GeneratorParams, Topology
 from decnet.settings import PROJECT_ROOT, Settings
 
 POOL = "10.245.0.0/16"
@@ -102,19 +101,7 @@ class Fleet:
         return took, left
 
     def cleanup(self) -> None:
-        for name in self.names:
-            with contextlib.suppress(Exception):
-                if self.ctx.store.get_topology(name).status not in (
-                    Status.TORN_DOWN,
-                    Status.PENDING,
-                ):
-                    teardown(self.ctx, [name], opts=RolloutOptions(force=True))
-            with contextlib.suppress(Exception):
-                if note := force_clean(name):
-                    print(f"cleanup: {note}", file=sys.stderr)
-            shutil.rmtree(Path(SENSOR_DIR) / name, ignore_errors=True)
-        with contextlib.suppress(Exception):
-            self.ctx.store.close()
+        clean_up(self.ctx, self.names)
 
 
 def ratio_leg(fleet: Fleet, runs: int) -> dict[str, Any]:

@@ -295,6 +295,15 @@ def carried(events: list[dict[str, Any]]) -> dict[str, set[str]]:
     return out
 
 
+def document(name: str, host: str, subnet: str | None = None) -> str:
+    """A topology file: decky `all` on a DMZ (on `subnet`, or allocated), running SERVICES."""
+    dmz = f"{{name: dmz, dmz: true, subnet: {subnet}}}" if subnet else "{name: dmz, dmz: true}"
+    return (
+        f"name: {name}\nhost: {host}\nlans:\n  - {dmz}\n"
+        f"deckies:\n  - name: all\n    home: dmz\n    services: [{', '.join(SERVICES)}]\n"
+    )
+
+
 def wait_for_actions(read: Callable[[], list[dict[str, Any]]], timeout: float = 180) -> None:
     """Until `read()` holds as many actions as EXPECTED (`check` then names any difference)."""
     deadline = time.monotonic() + timeout

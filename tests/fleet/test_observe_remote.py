@@ -192,10 +192,7 @@ def test_one_client_per_other_service_on_a_remote_decky(testbed: Testbed, server
     clients, from inside h2's networks, each get a protocol-correct answer, and each action is
     one attack event carrying what the client sent, collected over SSH."""
     name = server.new_name()
-    server.create_document(
-        f"name: {name}\nhost: {HOST}\nlans:\n  - {{name: dmz, dmz: true}}\n"
-        f"deckies:\n  - name: all\n    home: dmz\n    services: [{', '.join(clients.SERVICES)}]\n"
-    )
+    server.create_document(clients.document(name, HOST))
     view = server.deploy(name, TIMEOUT)
     assert view["state"] == "succeeded", view
     ip = str(server.topology(name)["deckies"][0]["memberships"][0]["ip"])

@@ -138,10 +138,7 @@ def test_one_client_per_other_service_is_answered_and_recorded(server: Server) -
     carrying what it sent — one event per action, attributed to the decky."""
     name = server.new_name()
     (dmz,) = fresh_lans(1)
-    server.create_document(
-        f"name: {name}\nhost: localhost\nlans:\n  - {{name: dmz, dmz: true, subnet: {dmz}}}\n"
-        f"deckies:\n  - name: all\n    home: dmz\n    services: [{', '.join(clients.SERVICES)}]\n"
-    )
+    server.create_document(clients.document(name, "localhost", subnet=dmz))
     view = server.deploy(name, DEPLOY_TIMEOUT)
     assert view["state"] == "succeeded", view
     ip = str(server.topology(name)["deckies"][0]["memberships"][0]["ip"])
